@@ -1,0 +1,1 @@
+//! Shared helpers for descent's criterion benchmarks.

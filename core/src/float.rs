@@ -1,0 +1,261 @@
+//! The one float trait the crate is generic over, implemented for `f32` and `f64` with `libm`
+//! so it works without `std`.
+
+use core::fmt::{Debug, Display};
+use core::iter::Sum;
+use core::ops::{Add, AddAssign, Div, DivAssign, Mul, MulAssign, Neg, Rem, Sub, SubAssign};
+
+/// A real floating-point scalar: `f32` or `f64`.
+///
+/// Every transcendental goes through `libm`, so results are identical with and without `std`
+/// and across targets.
+pub trait Float:
+    Copy
+    + Clone
+    + Debug
+    + Display
+    + Default
+    + PartialEq
+    + PartialOrd
+    + Add<Output = Self>
+    + Sub<Output = Self>
+    + Mul<Output = Self>
+    + Div<Output = Self>
+    + Rem<Output = Self>
+    + Neg<Output = Self>
+    + AddAssign
+    + SubAssign
+    + MulAssign
+    + DivAssign
+    + Sum
+    + Send
+    + Sync
+    + 'static
+{
+    /// 0
+    const ZERO: Self;
+    /// 1
+    const ONE: Self;
+    /// 2
+    const TWO: Self;
+    /// 1/2
+    const HALF: Self;
+    /// +infinity
+    const INFINITY: Self;
+    /// -infinity
+    const NEG_INFINITY: Self;
+    /// Machine epsilon.
+    const EPSILON: Self;
+    /// Largest finite value.
+    const MAX: Self;
+    /// Size in bytes (4 or 8), used by the byte formats.
+    const BYTES: usize;
+    /// Not a number.
+    const NAN: Self;
+
+    /// Convert from `f64` (rounding to nearest for `f32`).
+    fn from_f64(x: f64) -> Self;
+    /// Convert to `f64` (exact).
+    fn to_f64(self) -> f64;
+    /// Convert from `usize` (rounded).
+    fn from_usize(x: usize) -> Self {
+        Self::from_f64(x as f64)
+    }
+    /// e^x
+    fn exp(self) -> Self;
+    /// Natural logarithm.
+    fn ln(self) -> Self;
+    /// ln(1 + x), accurate near 0.
+    fn ln_1p(self) -> Self;
+    /// Square root.
+    fn sqrt(self) -> Self;
+    /// Absolute value.
+    fn abs(self) -> Self;
+    /// Hyperbolic tangent.
+    fn tanh(self) -> Self;
+    /// Cosine.
+    fn cos(self) -> Self;
+    /// x^y
+    fn powf(self, y: Self) -> Self;
+    /// x^n for an integer exponent.
+    fn powi(self, n: i32) -> Self;
+    /// Largest integer not greater than x.
+    fn floor(self) -> Self;
+    /// IEEE maximum (NaN-ignoring, like `f32::max`).
+    fn max(self, other: Self) -> Self;
+    /// IEEE minimum (NaN-ignoring, like `f32::min`).
+    fn min(self, other: Self) -> Self;
+    /// True for NaN.
+    fn is_nan(self) -> bool;
+    /// True when neither infinite nor NaN.
+    fn is_finite(self) -> bool;
+    /// Fused multiply-add `self * a + b` (one rounding).
+    fn mul_add(self, a: Self, b: Self) -> Self;
+    /// Sign: 1 for x > 0, -1 for x < 0, 0 for 0, NaN for NaN (PyTorch's `sign`).
+    fn signum0(self) -> Self {
+        if self > Self::ZERO {
+            Self::ONE
+        } else if self < Self::ZERO {
+            -Self::ONE
+        } else {
+            self // 0, -0 or NaN
+        }
+    }
+    /// Write little-endian bytes into `out` (`out.len() == Self::BYTES`).
+    fn write_le(self, out: &mut [u8]);
+    /// Read little-endian bytes (`b.len() == Self::BYTES`).
+    fn read_le(b: &[u8]) -> Self;
+}
+
+macro_rules! impl_float {
+    ($t:ty, $exp:path, $ln:path, $ln1p:path, $sqrt:path, $abs:path, $tanh:path, $cos:path,
+     $pow:path, $floor:path, $fma:path) => {
+        impl Float for $t {
+            const ZERO: Self = 0.0;
+            const ONE: Self = 1.0;
+            const TWO: Self = 2.0;
+            const HALF: Self = 0.5;
+            const INFINITY: Self = <$t>::INFINITY;
+            const NEG_INFINITY: Self = <$t>::NEG_INFINITY;
+            const EPSILON: Self = <$t>::EPSILON;
+            const MAX: Self = <$t>::MAX;
+            const BYTES: usize = core::mem::size_of::<$t>();
+            const NAN: Self = <$t>::NAN;
+
+            #[inline(always)]
+            fn from_f64(x: f64) -> Self {
+                x as $t
+            }
+            #[inline(always)]
+            fn to_f64(self) -> f64 {
+                self as f64
+            }
+            #[inline(always)]
+            fn exp(self) -> Self {
+                $exp(self)
+            }
+            #[inline(always)]
+            fn ln(self) -> Self {
+                $ln(self)
+            }
+            #[inline(always)]
+            fn ln_1p(self) -> Self {
+                $ln1p(self)
+            }
+            #[inline(always)]
+            fn sqrt(self) -> Self {
+                $sqrt(self)
+            }
+            #[inline(always)]
+            fn abs(self) -> Self {
+                $abs(self)
+            }
+            #[inline(always)]
+            fn tanh(self) -> Self {
+                $tanh(self)
+            }
+            #[inline(always)]
+            fn cos(self) -> Self {
+                $cos(self)
+            }
+            #[inline(always)]
+            fn powf(self, y: Self) -> Self {
+                $pow(self, y)
+            }
+            #[inline(always)]
+            fn powi(self, n: i32) -> Self {
+                // Exponentiation by squaring; exact for small n like PyTorch's integer pow.
+                let mut base = if n < 0 { 1.0 / self } else { self };
+                let mut e = n.unsigned_abs();
+                let mut acc: $t = 1.0;
+                while e > 0 {
+                    if e & 1 == 1 {
+                        acc *= base;
+                    }
+                    base *= base;
+                    e >>= 1;
+                }
+                acc
+            }
+            #[inline(always)]
+            fn floor(self) -> Self {
+                $floor(self)
+            }
+            #[inline(always)]
+            fn max(self, other: Self) -> Self {
+                <$t>::max(self, other)
+            }
+            #[inline(always)]
+            fn min(self, other: Self) -> Self {
+                <$t>::min(self, other)
+            }
+            #[inline(always)]
+            fn is_nan(self) -> bool {
+                <$t>::is_nan(self)
+            }
+            #[inline(always)]
+            fn is_finite(self) -> bool {
+                <$t>::is_finite(self)
+            }
+            #[inline(always)]
+            fn mul_add(self, a: Self, b: Self) -> Self {
+                $fma(self, a, b)
+            }
+            #[inline]
+            fn write_le(self, out: &mut [u8]) {
+                out.copy_from_slice(&self.to_le_bytes());
+            }
+            #[inline]
+            fn read_le(b: &[u8]) -> Self {
+                let mut a = [0u8; core::mem::size_of::<$t>()];
+                a.copy_from_slice(b);
+                <$t>::from_le_bytes(a)
+            }
+        }
+    };
+}
+
+impl_float!(
+    f32,
+    libm::expf,
+    libm::logf,
+    libm::log1pf,
+    libm::sqrtf,
+    libm::fabsf,
+    libm::tanhf,
+    libm::cosf,
+    libm::powf,
+    libm::floorf,
+    libm::fmaf
+);
+impl_float!(
+    f64,
+    libm::exp,
+    libm::log,
+    libm::log1p,
+    libm::sqrt,
+    libm::fabs,
+    libm::tanh,
+    libm::cos,
+    libm::pow,
+    libm::floor,
+    libm::fma
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn basic_identities() {
+        assert_eq!(<f32 as Float>::exp(0.0), 1.0);
+        assert_eq!(<f64 as Float>::ln(1.0), 0.0);
+        assert_eq!(<f64 as Float>::powi(2.0, 10), 1024.0);
+        assert_eq!(<f64 as Float>::powi(2.0, -2), 0.25);
+        assert_eq!(<f32 as Float>::signum0(-3.0), -1.0);
+        assert_eq!(<f32 as Float>::signum0(0.0), 0.0);
+        let mut b = [0u8; 8];
+        1.5f64.write_le(&mut b);
+        assert_eq!(f64::read_le(&b), 1.5);
+    }
+}

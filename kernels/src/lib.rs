@@ -1,0 +1,5 @@
+//! # descent-kernels
+//!
+//! Fast implementations for descent: cache-blocked SIMD SGEMM with runtime CPU dispatch
+//! (AVX-512, AVX2+FMA, portable `wide`), fused single-pass optimizer updates and model ops,
+//! parallel with rayon.

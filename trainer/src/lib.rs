@@ -1,0 +1,4 @@
+//! # descent-trainer
+//!
+//! Data sets, loaders, the epoch/batch loop, validation, early stopping, checkpoints, logs,
+//! plots and sweeps, behind the `descent` binary.

@@ -1,0 +1,5 @@
+//! The `descent` binary.
+fn main() {
+    eprintln!("descent: the trainer is being built");
+    std::process::exit(1);
+}
