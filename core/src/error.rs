@@ -61,7 +61,10 @@ impl fmt::Display for Error {
                 what,
                 expected,
                 got,
-            } => write!(f, "shape mismatch: `{what}` has {got} elements, expected {expected}"),
+            } => write!(
+                f,
+                "shape mismatch: `{what}` has {got} elements, expected {expected}"
+            ),
             Error::BufferTooSmall { what, needed, got } => write!(
                 f,
                 "buffer too small: `{what}` has {got} elements, needs at least {needed}"
@@ -70,7 +73,10 @@ impl fmt::Display for Error {
                 name,
                 value,
                 expected,
-            } => write!(f, "invalid argument `{name}` = {value}: expected {expected}"),
+            } => write!(
+                f,
+                "invalid argument `{name}` = {value}: expected {expected}"
+            ),
             Error::ClassOutOfRange {
                 index,
                 class,

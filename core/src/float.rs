@@ -52,6 +52,8 @@ pub trait Float:
     const BYTES: usize;
     /// Not a number.
     const NAN: Self;
+    /// π
+    const PI: Self;
 
     /// Convert from `f64` (rounding to nearest for `f32`).
     fn from_f64(x: f64) -> Self;
@@ -75,6 +77,8 @@ pub trait Float:
     fn tanh(self) -> Self;
     /// Cosine.
     fn cos(self) -> Self;
+    /// Sine.
+    fn sin(self) -> Self;
     /// x^y
     fn powf(self, y: Self) -> Self;
     /// x^n for an integer exponent.
@@ -108,7 +112,7 @@ pub trait Float:
 }
 
 macro_rules! impl_float {
-    ($t:ty, $exp:path, $ln:path, $ln1p:path, $sqrt:path, $abs:path, $tanh:path, $cos:path,
+    ($t:ty, $exp:path, $ln:path, $ln1p:path, $sqrt:path, $abs:path, $tanh:path, $cos:path, $sin:path,
      $pow:path, $floor:path, $fma:path) => {
         impl Float for $t {
             const ZERO: Self = 0.0;
@@ -121,6 +125,7 @@ macro_rules! impl_float {
             const MAX: Self = <$t>::MAX;
             const BYTES: usize = core::mem::size_of::<$t>();
             const NAN: Self = <$t>::NAN;
+            const PI: Self = core::f64::consts::PI as $t;
 
             #[inline(always)]
             fn from_f64(x: f64) -> Self {
@@ -157,6 +162,10 @@ macro_rules! impl_float {
             #[inline(always)]
             fn cos(self) -> Self {
                 $cos(self)
+            }
+            #[inline(always)]
+            fn sin(self) -> Self {
+                $sin(self)
             }
             #[inline(always)]
             fn powf(self, y: Self) -> Self {
@@ -224,6 +233,7 @@ impl_float!(
     libm::fabsf,
     libm::tanhf,
     libm::cosf,
+    libm::sinf,
     libm::powf,
     libm::floorf,
     libm::fmaf
@@ -237,6 +247,7 @@ impl_float!(
     libm::fabs,
     libm::tanh,
     libm::cos,
+    libm::sin,
     libm::pow,
     libm::floor,
     libm::fma

@@ -22,10 +22,12 @@ extern crate std;
 
 pub mod error;
 pub mod float;
+pub mod linalg;
 pub mod loss;
 pub mod model;
 pub mod ops;
 pub mod optim;
+pub mod regularize;
 pub mod sched;
 
 pub use error::{Error, Result};

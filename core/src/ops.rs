@@ -171,8 +171,16 @@ impl<T: Float> Ops<T> for Reference {
             for j in 0..n {
                 let mut acc = T::ZERO;
                 for p in 0..k {
-                    let av = if transa { a[p * lda + i] } else { a[i * lda + p] };
-                    let bv = if transb { b[j * ldb + p] } else { b[p * ldb + j] };
+                    let av = if transa {
+                        a[p * lda + i]
+                    } else {
+                        a[i * lda + p]
+                    };
+                    let bv = if transb {
+                        b[j * ldb + p]
+                    } else {
+                        b[p * ldb + j]
+                    };
                     acc += av * bv;
                 }
                 let cij = &mut c[i * ldc + j];
@@ -203,7 +211,11 @@ impl<T: Float> Ops<T> for Reference {
     }
 
     fn act_backward(&self, act: Activation, y: &[T], grad: &mut [T]) {
-        assert_eq!(y.len(), grad.len(), "act_backward: y and grad lengths differ");
+        assert_eq!(
+            y.len(),
+            grad.len(),
+            "act_backward: y and grad lengths differ"
+        );
         if act == Activation::Identity {
             return;
         }

@@ -3,3 +3,9 @@
 //! Fast implementations for descent: cache-blocked SIMD SGEMM with runtime CPU dispatch
 //! (AVX-512, AVX2+FMA, portable `wide`), fused single-pass optimizer updates and model ops,
 //! parallel with rayon.
+#![warn(missing_docs)]
+
+pub mod fused;
+pub mod gemm;
+
+pub use gemm::sgemm;

@@ -10,7 +10,8 @@ use serde_json::Value;
 
 /// Field `key` of `case`, or an error naming it.
 pub fn field<'a>(case: &'a Value, key: &str) -> Result<&'a Value, String> {
-    case.get(key).ok_or_else(|| format!("missing field `{key}`"))
+    case.get(key)
+        .ok_or_else(|| format!("missing field `{key}`"))
 }
 
 /// A flat array of numbers (nested arrays are flattened row-major).
@@ -62,12 +63,18 @@ pub fn ints_field(case: &Value, key: &str) -> Result<Vec<i64>, String> {
 /// Compare `got` to `want` element-wise with |a-b| <= atol + rtol*|b| (NaN equals NaN).
 pub fn close(what: &str, got: &[f64], want: &[f64], atol: f64, rtol: f64) -> Result<(), String> {
     if got.len() != want.len() {
-        return Err(format!("{what}: length {} != expected {}", got.len(), want.len()));
+        return Err(format!(
+            "{what}: length {} != expected {}",
+            got.len(),
+            want.len()
+        ));
     }
     for (i, (&a, &b)) in got.iter().zip(want).enumerate() {
         let ok = (a.is_nan() && b.is_nan()) || a == b || (a - b).abs() <= atol + rtol * b.abs();
         if !ok {
-            return Err(format!("{what}[{i}]: got {a}, expected {b} (atol {atol}, rtol {rtol})"));
+            return Err(format!(
+                "{what}[{i}]: got {a}, expected {b} (atol {atol}, rtol {rtol})"
+            ));
         }
     }
     Ok(())

@@ -1,0 +1,1 @@
+//! Fused single-pass optimizer updates and model ops (filled in by the fused-kernels work).

@@ -1,0 +1,1 @@
+//! Data sets and readers (filled in by the data work).

@@ -1,0 +1,1 @@
+//! Mini-batch loader (filled in by the data work).
