@@ -22,10 +22,11 @@ use crate::{Float, Result};
 /// θ_{t+1} = θ_t − lr·g_t + momentum·(θ_t − θ_{t−1}): Polyak's heavy-ball method with step
 /// a = lr and momentum b = momentum (and θ_0 − θ_{−1} = 0).
 ///
-/// **Nesterov.** With `nesterov`, θ_{t+1} = θ_t − lr·(g_t + momentum·b_t), which equals the
-/// look-ahead form on the shifted sequence φ_t = θ_t − lr·momentum·b_{t−1}: the gradient used at
-/// step t is evaluated at the look-ahead point, as in Sutskever et al.'s reformulation
-/// (`tests/optim_equivalences.rs` checks both identities).
+/// **Nesterov.** With `nesterov`, θ_{t+1} = θ_t − lr·(g_t + momentum·b_t). PyTorch's iterate is
+/// the look-ahead point φ_t = ϑ_t + μ v_t of Sutskever et al.'s form
+/// v_{t+1} = μ v_t − lr ∇f(ϑ_t + μ v_t), ϑ_{t+1} = ϑ_t + v_{t+1}, with μ = momentum and
+/// v_t = −lr·b_{t−1} (v_1 = 0): the gradient is taken at the look-ahead point.
+/// (`tests/optim_props.rs` checks both identities on random quadratics.)
 ///
 /// State: one buffer (`momentum_buffer`) if momentum ≠ 0, none otherwise.
 #[derive(Debug, Clone, Copy, PartialEq)]
