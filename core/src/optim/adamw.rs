@@ -47,38 +47,14 @@ impl Default for AdamWConfig {
     }
 }
 
-impl AdamWConfig {
-    /// Set `lr`.
-    pub fn lr(mut self, v: f64) -> Self {
-        self.lr = v;
-        self
-    }
-    /// Set `betas`.
-    pub fn betas(mut self, b1: f64, b2: f64) -> Self {
-        self.betas = (b1, b2);
-        self
-    }
-    /// Set `eps`.
-    pub fn eps(mut self, v: f64) -> Self {
-        self.eps = v;
-        self
-    }
-    /// Set `weight_decay`.
-    pub fn weight_decay(mut self, v: f64) -> Self {
-        self.weight_decay = v;
-        self
-    }
-    /// Set `amsgrad`.
-    pub fn amsgrad(mut self, v: bool) -> Self {
-        self.amsgrad = v;
-        self
-    }
-    /// Set `maximize`.
-    pub fn maximize(mut self, v: bool) -> Self {
-        self.maximize = v;
-        self
-    }
-}
+setters!(AdamWConfig {
+    lr: f64,
+    betas: (f64, f64),
+    eps: f64,
+    weight_decay: f64,
+    amsgrad: bool,
+    maximize: bool,
+});
 
 /// `torch.optim.AdamW` (see [`AdamWConfig`] for the formula).
 pub type AdamW<T, S> = Optim<T, AdamWConfig, S>;

@@ -58,38 +58,14 @@ impl Default for SgdConfig {
     }
 }
 
-impl SgdConfig {
-    /// Set `lr`.
-    pub fn lr(mut self, v: f64) -> Self {
-        self.lr = v;
-        self
-    }
-    /// Set `momentum`.
-    pub fn momentum(mut self, v: f64) -> Self {
-        self.momentum = v;
-        self
-    }
-    /// Set `dampening`.
-    pub fn dampening(mut self, v: f64) -> Self {
-        self.dampening = v;
-        self
-    }
-    /// Set `weight_decay`.
-    pub fn weight_decay(mut self, v: f64) -> Self {
-        self.weight_decay = v;
-        self
-    }
-    /// Set `nesterov`.
-    pub fn nesterov(mut self, v: bool) -> Self {
-        self.nesterov = v;
-        self
-    }
-    /// Set `maximize`.
-    pub fn maximize(mut self, v: bool) -> Self {
-        self.maximize = v;
-        self
-    }
-}
+setters!(SgdConfig {
+    lr: f64,
+    momentum: f64,
+    dampening: f64,
+    weight_decay: f64,
+    nesterov: bool,
+    maximize: bool,
+});
 
 /// `torch.optim.SGD` (see [`SgdConfig`] for the formula).
 pub type Sgd<T, S> = Optim<T, SgdConfig, S>;
