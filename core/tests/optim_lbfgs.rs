@@ -234,3 +234,83 @@ fn random_search_errors() {
     ));
     assert!(rs.set_sigma(f64::NAN).is_err());
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(32))]
+
+    /// Save an L-BFGS mid-run (history, direction, counters), restore into a fresh one,
+    /// continue: bitwise identical iterates and state.
+    #[test]
+    fn lbfgs_save_restore_is_bitwise(
+        n in 2usize..6,
+        steps in 1usize..8,
+        split_frac in 0.0f64..1.0,
+        wolfe in any::<bool>(),
+        hist in 1usize..5,
+    ) {
+        let ls = if wolfe { LineSearch::StrongWolfe } else { LineSearch::None };
+        let cfg = LbfgsConfig::default()
+            .line_search_fn(ls)
+            .history_size(hist)
+            .max_iter(3)
+            .lr(if wolfe { 1.0 } else { 0.1 });
+        let split = ((steps as f64 * split_frac) as usize).min(steps);
+        let x0: Vec<f64> = (0..n).map(|i| if i % 2 == 0 { -1.2 } else { 1.0 }).collect();
+        let mut a = Lbfgs::<f64, _>::owned(cfg, n).unwrap();
+        let mut b = Lbfgs::<f64, _>::owned(cfg, n).unwrap();
+        let mut c = Lbfgs::<f64, _>::owned(cfg, n).unwrap();
+        let (mut xa, mut xb) = (x0.clone(), x0.clone());
+        for t in 0..steps {
+            a.step(&mut xa, rosenbrock).unwrap();
+            if t < split {
+                b.step(&mut xb, rosenbrock).unwrap();
+            }
+        }
+        let mut bytes = vec![0u8; b.state_bytes_len()];
+        prop_assert_eq!(b.export_state(&mut bytes).unwrap(), bytes.len());
+        c.import_state(&bytes).unwrap();
+        prop_assert_eq!(c.n_iter(), b.n_iter());
+        for _ in split..steps {
+            c.step(&mut xb, rosenbrock).unwrap();
+        }
+        let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        prop_assert_eq!(bits(&xa), bits(&xb));
+        prop_assert_eq!((a.n_iter(), a.func_evals()), (c.n_iter(), c.func_evals()));
+        let mut sa = vec![0u8; a.state_bytes_len()];
+        let mut sc = vec![0u8; c.state_bytes_len()];
+        a.export_state(&mut sa).unwrap();
+        c.export_state(&mut sc).unwrap();
+        prop_assert_eq!(sa, sc);
+    }
+
+    #[test]
+    fn lbfgs_garbage_state_is_rejected(
+        junk in prop::collection::vec(any::<u8>(), 0..300),
+        pos in any::<prop::sample::Index>(),
+        xor in 1u8..=255,
+    ) {
+        let cfg = LbfgsConfig::default().history_size(2);
+        let mut opt = Lbfgs::<f32, _>::owned(cfg, 2).unwrap();
+        let mut x = vec![-1.2f32, 1.0];
+        opt.step(&mut x, |x, g| {
+            g[0] = 2.0 * x[0];
+            g[1] = 2.0 * x[1];
+            x[0] * x[0] + x[1] * x[1]
+        })
+        .unwrap();
+        let mut before = vec![0u8; opt.state_bytes_len()];
+        opt.export_state(&mut before).unwrap();
+        prop_assert!(matches!(opt.import_state(&junk), Err(Error::BadState { .. })), "junk");
+        let mut corrupt = before.clone();
+        corrupt[pos.index(before.len())] ^= xor;
+        prop_assert!(matches!(opt.import_state(&corrupt), Err(Error::BadState { .. })), "corrupt");
+        // A different history size or dtype is a different layout.
+        let mut other = Lbfgs::<f32, _>::owned(cfg.history_size(3), 2).unwrap();
+        prop_assert!(other.import_state(&before).is_err());
+        let mut other = Lbfgs::<f64, _>::owned(cfg, 2).unwrap();
+        prop_assert!(other.import_state(&before).is_err());
+        let mut after = vec![0u8; opt.state_bytes_len()];
+        opt.export_state(&mut after).unwrap();
+        prop_assert_eq!(before, after);
+    }
+}

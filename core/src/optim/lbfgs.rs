@@ -1,8 +1,12 @@
 //! L-BFGS (`torch.optim.LBFGS`) over a caller-supplied closure, with PyTorch's optional
 //! strong-Wolfe line search; all memory is one caller-provided buffer.
 
+use super::{Group, OptimizerKind};
 use crate::error::{check_arg, check_len, check_min_len};
 use crate::{Float, Result};
+
+/// Trailing scalar state in the buffer: the last step length t and the H₀ scaling.
+const TAIL: usize = 2;
 
 /// Line search used by [`Lbfgs`] (`line_search_fn`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -180,23 +184,25 @@ fn cubic_interpolate<T: Float>(
 
 impl<T: Float, S: AsRef<[T]> + AsMut<[T]>> Lbfgs<T, S> {
     /// Buffer elements needed for `n_params` parameters:
-    /// `7 n + 2 · history_size · n + 2 · history_size`.
+    /// `7 n + 2 · history_size · n + 2 · history_size + 2`.
     pub fn buffer_len(config: &LbfgsConfig, n_params: usize) -> usize {
         let h = config.history_size;
         n_params
             .saturating_mul(7)
             .saturating_add(h.saturating_mul(n_params).saturating_mul(2))
             .saturating_add(h.saturating_mul(2))
+            .saturating_add(TAIL)
     }
 
     /// Validate `config` and wrap `buffer` (at least [`buffer_len`](Self::buffer_len)).
-    pub fn new(config: LbfgsConfig, n_params: usize, buffer: S) -> Result<Self> {
+    pub fn new(config: LbfgsConfig, n_params: usize, mut buffer: S) -> Result<Self> {
         config.validate()?;
-        check_min_len(
-            "buffer",
-            buffer.as_ref().len(),
-            Self::buffer_len(&config, n_params),
-        )?;
+        let len = Self::buffer_len(&config, n_params);
+        check_min_len("buffer", buffer.as_ref().len(), len)?;
+        // Deterministic contents (the scratch parts are exported with the state).
+        buffer.as_mut()[..len].fill(T::ZERO);
+        buffer.as_mut()[len - 1] = T::ONE; // H₀ scaling
+
         Ok(Self {
             cfg: config,
             n: n_params,
@@ -252,6 +258,7 @@ impl<T: Float, S: AsRef<[T]> + AsMut<[T]>> Lbfgs<T, S> {
         let max_eval = cfg.resolved_max_eval();
         let len = Self::buffer_len(&cfg, n);
         let buf = &mut self.buf.as_mut()[..len];
+        let (buf, tail) = buf.split_at_mut(len - TAIL);
         let (vecs, hist) = buf.split_at_mut(7 * n);
         let [d, prev_g, g, x_trial, s0, s1, s2] = super::split_slots::<T, 7>(vecs, n);
         let mut slots = [s0, s1, s2];
@@ -403,7 +410,72 @@ impl<T: Float, S: AsRef<[T]> + AsMut<[T]>> Lbfgs<T, S> {
                 break;
             }
         }
+        tail[0] = sc.t;
+        tail[1] = sc.h_diag;
         Ok(orig_loss)
+    }
+}
+
+impl<T: Float, S: AsRef<[T]> + AsMut<[T]>> Lbfgs<T, S> {
+    /// Exact size in bytes of the exported state (format in [`state`](super::state)).
+    pub fn state_bytes_len(&self) -> usize {
+        super::state::bytes_len(1, 3, Self::buffer_len(&self.cfg, self.n), T::BYTES)
+    }
+
+    fn group(&self) -> Group {
+        Group {
+            start: 0,
+            len: self.n,
+            lr: self.cfg.lr,
+            weight_decay: 0.0,
+        }
+    }
+
+    /// Export iteration counters, lr, history and direction into `out`; returns bytes written.
+    pub fn export_state(&self, out: &mut [u8]) -> Result<usize> {
+        let len = Self::buffer_len(&self.cfg, self.n);
+        let sc = &self.sc;
+        super::state::encode(
+            OptimizerKind::Lbfgs,
+            self.n,
+            sc.n_iter,
+            &[self.group()],
+            &[sc.func_evals, sc.hist_len as u64, sc.hist_start as u64],
+            &self.buf.as_ref()[..len],
+            out,
+        )
+    }
+
+    /// Import a state exported by an L-BFGS with the same parameter count, dtype and
+    /// `history_size`; validates everything first (`Error::BadState`).
+    pub fn import_state(&mut self, bytes: &[u8]) -> Result<()> {
+        let len = Self::buffer_len(&self.cfg, self.n);
+        let h = self.cfg.history_size as u64;
+        let mut groups = [self.group()];
+        let mut counters = [0u64; 3];
+        let steps = super::state::decode(
+            OptimizerKind::Lbfgs,
+            self.n,
+            &mut groups,
+            &mut counters,
+            |c| {
+                let (len, start) = (super::state::counter(c, 1), super::state::counter(c, 2));
+                len <= h && start < h
+            },
+            &mut self.buf.as_mut()[..len],
+            bytes,
+        )?;
+        let buf = &self.buf.as_ref()[..len];
+        self.cfg.lr = groups[0].lr;
+        self.sc = Scalars {
+            n_iter: steps,
+            func_evals: counters[0],
+            t: buf[len - TAIL],
+            h_diag: buf[len - TAIL + 1],
+            hist_len: counters[1] as usize,
+            hist_start: counters[2] as usize,
+        };
+        Ok(())
     }
 }
 

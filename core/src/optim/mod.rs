@@ -94,6 +94,8 @@ pub enum OptimizerKind {
     NAdam = 8,
     /// `torch.optim.RAdam`
     RAdam = 9,
+    /// `torch.optim.LBFGS`
+    Lbfgs = 10,
 }
 
 impl OptimizerKind {
@@ -110,6 +112,7 @@ impl OptimizerKind {
             7 => Adamax,
             8 => NAdam,
             9 => RAdam,
+            10 => Lbfgs,
             _ => return None,
         })
     }
@@ -127,6 +130,7 @@ impl OptimizerKind {
             Adamax => "Adamax",
             NAdam => "NAdam",
             RAdam => "RAdam",
+            Lbfgs => "LBFGS",
         }
     }
 }

@@ -9,8 +9,10 @@
 //! 8       8     n_params (u64)
 //! 16      8     completed steps (u64)
 //! 24      4     n_groups (u32)
-//! 28      8     state_len: number of state elements (u64)
-//! 36      24*G  per group: len (u64), lr (f64), weight_decay (f64)
+//! 28      4     n_counters (u32): extra integer counters (0 for first-order optimizers)
+//! 32      8     state_len: number of state elements (u64)
+//! 40      24*G  per group: len (u64), lr (f64), weight_decay (f64)
+//! ..      8*C   counters (u64 each; L-BFGS: func_evals, history length, history start)
 //! ..      B*L   state elements (the optimizer's buffers, slot after slot, then its scalars)
 //! end-8   8     FNV-1a 64 checksum of every byte before it
 //! ```
@@ -26,14 +28,16 @@ use crate::{Error, Float, Result};
 pub const MAGIC: [u8; 4] = *b"DSOP";
 /// Current format version.
 pub const VERSION: u16 = 1;
-const HEADER: usize = 36;
+const HEADER: usize = 40;
 const GROUP_BYTES: usize = 24;
 const CHECKSUM: usize = 8;
 
-/// Exact length of a blob with `n_groups` groups and `state_len` elements of `elem_bytes` bytes.
-pub fn bytes_len(n_groups: usize, state_len: usize, elem_bytes: usize) -> usize {
+/// Exact length of a blob with `n_groups` groups, `n_counters` counters and `state_len`
+/// elements of `elem_bytes` bytes.
+pub fn bytes_len(n_groups: usize, n_counters: usize, state_len: usize, elem_bytes: usize) -> usize {
     HEADER
         .saturating_add(n_groups.saturating_mul(GROUP_BYTES))
+        .saturating_add(n_counters.saturating_mul(8))
         .saturating_add(state_len.saturating_mul(elem_bytes))
         .saturating_add(CHECKSUM)
 }
@@ -61,6 +65,8 @@ pub struct StateHeader {
     pub steps: u64,
     /// Number of groups.
     pub n_groups: u32,
+    /// Number of extra counters.
+    pub n_counters: u32,
     /// Number of state elements.
     pub state_len: u64,
 }
@@ -80,6 +86,11 @@ fn u64_at(b: &[u8], o: usize) -> u64 {
 }
 fn f64_at(b: &[u8], o: usize) -> f64 {
     f64::from_bits(u64_at(b, o))
+}
+
+/// Counter `i` of a counter section (little-endian u64s).
+pub(crate) fn counter(bytes: &[u8], i: usize) -> u64 {
+    u64_at(bytes, 8 * i)
 }
 
 /// Parse and check the header and the checksum of `bytes` (not the optimizer-specific parts).
@@ -107,12 +118,17 @@ pub fn read_header(bytes: &[u8]) -> Result<StateHeader> {
         n_params: u64_at(bytes, 8),
         steps: u64_at(bytes, 16),
         n_groups: u32_at(bytes, 24),
-        state_len: u64_at(bytes, 28),
+        n_counters: u32_at(bytes, 28),
+        state_len: u64_at(bytes, 32),
     };
-    let (Ok(g), Ok(l)) = (usize::try_from(h.n_groups), usize::try_from(h.state_len)) else {
+    let (Ok(g), Ok(c), Ok(l)) = (
+        usize::try_from(h.n_groups),
+        usize::try_from(h.n_counters),
+        usize::try_from(h.state_len),
+    ) else {
         return bad("sizes do not fit in memory");
     };
-    if bytes.len() != bytes_len(g, l, elem_bytes as usize) {
+    if bytes.len() != bytes_len(g, c, l, elem_bytes as usize) {
         return bad("length does not match the header");
     }
     let body = bytes.len() - CHECKSUM;
@@ -128,10 +144,11 @@ pub(crate) fn encode<T: Float>(
     n_params: usize,
     steps: u64,
     groups: &[Group],
+    counters: &[u64],
     state: &[T],
     out: &mut [u8],
 ) -> Result<usize> {
-    let total = bytes_len(groups.len(), state.len(), T::BYTES);
+    let total = bytes_len(groups.len(), counters.len(), state.len(), T::BYTES);
     crate::error::check_min_len("out", out.len(), total)?;
     let out = &mut out[..total];
     out[0..4].copy_from_slice(&MAGIC);
@@ -141,13 +158,18 @@ pub(crate) fn encode<T: Float>(
     out[8..16].copy_from_slice(&(n_params as u64).to_le_bytes());
     out[16..24].copy_from_slice(&steps.to_le_bytes());
     out[24..28].copy_from_slice(&(groups.len() as u32).to_le_bytes());
-    out[28..36].copy_from_slice(&(state.len() as u64).to_le_bytes());
+    out[28..32].copy_from_slice(&(counters.len() as u32).to_le_bytes());
+    out[32..40].copy_from_slice(&(state.len() as u64).to_le_bytes());
     let mut o = HEADER;
     for g in groups {
         out[o..o + 8].copy_from_slice(&(g.len as u64).to_le_bytes());
         out[o + 8..o + 16].copy_from_slice(&g.lr.to_le_bytes());
         out[o + 16..o + 24].copy_from_slice(&g.weight_decay.to_le_bytes());
         o += GROUP_BYTES;
+    }
+    for c in counters {
+        out[o..o + 8].copy_from_slice(&c.to_le_bytes());
+        o += 8;
     }
     for (x, chunk) in state.iter().zip(out[o..].chunks_exact_mut(T::BYTES)) {
         x.write_le(chunk);
@@ -158,12 +180,15 @@ pub(crate) fn encode<T: Float>(
     Ok(total)
 }
 
-/// Validate `bytes` against the receiving optimizer and, only if all is well, overwrite
-/// `groups` (lr, weight decay) and `state`; returns the step counter.
+/// Validate `bytes` against the receiving optimizer and, only if all is well (including
+/// `check_counters`), overwrite `groups` (lr, weight decay), `counters` and `state`; returns the
+/// step counter.
 pub(crate) fn decode<T: Float>(
     kind: OptimizerKind,
     n_params: usize,
     groups: &mut [Group],
+    counters: &mut [u64],
+    check_counters: impl Fn(&[u8]) -> bool,
     state: &mut [T],
     bytes: &[u8],
 ) -> Result<u64> {
@@ -181,6 +206,9 @@ pub(crate) fn decode<T: Float>(
     if h.n_groups as usize != groups.len() {
         return bad("state has a different number of groups");
     }
+    if h.n_counters as usize != counters.len() {
+        return bad("state has a different number of counters");
+    }
     if h.state_len != state.len() as u64 {
         return bad("state buffer layout differs (different hyperparameters such as amsgrad, momentum or centered?)");
     }
@@ -196,12 +224,20 @@ pub(crate) fn decode<T: Float>(
         }
         o += GROUP_BYTES;
     }
+    let counter_bytes = &bytes[o..o + 8 * counters.len()];
+    if !check_counters(counter_bytes) {
+        return bad("counters out of range");
+    }
     // All checks passed: write.
     let mut o = HEADER;
     for g in groups.iter_mut() {
         g.lr = f64_at(bytes, o + 8);
         g.weight_decay = f64_at(bytes, o + 16);
         o += GROUP_BYTES;
+    }
+    for c in counters.iter_mut() {
+        *c = u64_at(bytes, o);
+        o += 8;
     }
     for (x, chunk) in state.iter_mut().zip(bytes[o..].chunks_exact(T::BYTES)) {
         *x = T::read_le(chunk);
@@ -234,14 +270,34 @@ mod tests {
     fn round_trip_and_every_byte_flip_is_caught() {
         let state = [1.0f32, -2.0, 3.5, 4.0, 5.0, 6.0, 7.0];
         let mut buf = [0u8; 256];
-        let n = encode(OptimizerKind::Adam, 3, 42, &groups(), &state, &mut buf).unwrap();
-        assert_eq!(n, bytes_len(2, 7, 4));
+        let n = encode(
+            OptimizerKind::Adam,
+            3,
+            42,
+            &groups(),
+            &[5, 6],
+            &state,
+            &mut buf,
+        )
+        .unwrap();
+        assert_eq!(n, bytes_len(2, 2, 7, 4));
         let blob = &buf[..n];
         let mut g2 = groups();
         g2[0].lr = 9.0;
         let mut s2 = [0.0f32; 7];
-        let steps = decode(OptimizerKind::Adam, 3, &mut g2, &mut s2, blob).unwrap();
+        let mut c2 = [0u64; 2];
+        let steps = decode(
+            OptimizerKind::Adam,
+            3,
+            &mut g2,
+            &mut c2,
+            |_| true,
+            &mut s2,
+            blob,
+        )
+        .unwrap();
         assert_eq!(steps, 42);
+        assert_eq!(c2, [5, 6]);
         assert_eq!(s2, state);
         assert_eq!(g2, groups());
         for i in 0..n {
@@ -250,7 +306,17 @@ mod tests {
                 c[i] ^= 1 << bit;
                 let mut s3 = [0.0f32; 7];
                 let mut g3 = groups();
-                assert!(decode(OptimizerKind::Adam, 3, &mut g3, &mut s3, &c).is_err());
+                let mut c3 = [0u64; 2];
+                assert!(decode(
+                    OptimizerKind::Adam,
+                    3,
+                    &mut g3,
+                    &mut c3,
+                    |_| true,
+                    &mut s3,
+                    &c
+                )
+                .is_err());
                 assert_eq!(s3, [0.0; 7], "nothing written on failure");
             }
         }
@@ -263,18 +329,34 @@ mod tests {
     fn mismatches_are_rejected() {
         let state = [1.0f64, 2.0, 3.0];
         let mut buf = [0u8; 256];
-        let n = encode(OptimizerKind::Sgd, 3, 1, &groups(), &state, &mut buf).unwrap();
+        let n = encode(OptimizerKind::Sgd, 3, 1, &groups(), &[9], &state, &mut buf).unwrap();
         let blob = &buf[..n];
         let mut g = groups();
         let mut s = [0.0f64; 3];
-        assert!(decode(OptimizerKind::Adam, 3, &mut g, &mut s, blob).is_err());
-        assert!(decode(OptimizerKind::Sgd, 4, &mut g, &mut s, blob).is_err());
+        let mut c = [0u64; 1];
+        let ok = |_: &[u8]| true;
+        assert!(decode(OptimizerKind::Adam, 3, &mut g, &mut c, ok, &mut s, blob).is_err());
+        assert!(decode(OptimizerKind::Sgd, 4, &mut g, &mut c, ok, &mut s, blob).is_err());
         let mut s4 = [0.0f64; 4];
-        assert!(decode(OptimizerKind::Sgd, 3, &mut g, &mut s4, blob).is_err());
+        assert!(decode(OptimizerKind::Sgd, 3, &mut g, &mut c, ok, &mut s4, blob).is_err());
         let mut sf = [0.0f32; 3];
-        assert!(decode(OptimizerKind::Sgd, 3, &mut g, &mut sf, blob).is_err());
+        assert!(decode(OptimizerKind::Sgd, 3, &mut g, &mut c, ok, &mut sf, blob).is_err());
+        assert!(decode(OptimizerKind::Sgd, 3, &mut g, &mut [], ok, &mut s, blob).is_err());
+        let reject = |c: &[u8]| counter(c, 0) < 5;
+        assert!(decode(OptimizerKind::Sgd, 3, &mut g, &mut c, reject, &mut s, blob).is_err());
+        assert_eq!(c, [0]);
+        decode(OptimizerKind::Sgd, 3, &mut g, &mut c, ok, &mut s, blob).unwrap();
+        assert_eq!(c, [9]);
         assert!(matches!(
-            encode(OptimizerKind::Sgd, 3, 1, &groups(), &state, &mut buf[..10]),
+            encode(
+                OptimizerKind::Sgd,
+                3,
+                1,
+                &groups(),
+                &[],
+                &state,
+                &mut buf[..10]
+            ),
             Err(Error::BufferTooSmall { what: "out", .. })
         ));
     }

@@ -163,6 +163,7 @@ impl<T: Float, R: Rule, S: AsRef<[T]> + AsMut<[T]>> Optimizer<T> for Optim<T, R,
     fn state_bytes_len(&self) -> usize {
         state::bytes_len(
             self.groups.as_slice().len(),
+            0,
             self.rule.state_len(self.n),
             T::BYTES,
         )
@@ -173,6 +174,7 @@ impl<T: Float, R: Rule, S: AsRef<[T]> + AsMut<[T]>> Optimizer<T> for Optim<T, R,
             self.n,
             self.steps,
             self.groups.as_slice(),
+            &[],
             self.state(),
             out,
         )
@@ -183,6 +185,8 @@ impl<T: Float, R: Rule, S: AsRef<[T]> + AsMut<[T]>> Optimizer<T> for Optim<T, R,
             R::KIND,
             self.n,
             self.groups.as_mut_slice(),
+            &mut [],
+            |_| true,
             &mut self.state.as_mut()[..len],
             bytes,
         )?;
