@@ -96,6 +96,8 @@ pub enum OptimizerKind {
     RAdam = 9,
     /// `torch.optim.LBFGS`
     Lbfgs = 10,
+    /// Derivative-free random search (no PyTorch counterpart).
+    RandomSearch = 11,
 }
 
 impl OptimizerKind {
@@ -113,11 +115,12 @@ impl OptimizerKind {
             8 => NAdam,
             9 => RAdam,
             10 => Lbfgs,
+            11 => RandomSearch,
             _ => return None,
         })
     }
 
-    /// PyTorch's class name (`"SGD"`, `"Adam"`, ...).
+    /// PyTorch's class name (`"SGD"`, `"Adam"`, ...; `"RandomSearch"` has none).
     pub fn torch_name(self) -> &'static str {
         use OptimizerKind::*;
         match self {
@@ -131,6 +134,7 @@ impl OptimizerKind {
             NAdam => "NAdam",
             RAdam => "RAdam",
             Lbfgs => "LBFGS",
+            RandomSearch => "RandomSearch",
         }
     }
 }

@@ -3,6 +3,7 @@
 use rand_core::{RngCore, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
 
+use super::{Group, OptimizerKind};
 use crate::error::{check_arg, check_len};
 use crate::{Float, Result};
 
@@ -103,6 +104,78 @@ impl<T: Float> RandomSearch<T> {
     /// Best loss seen (the loss at the current θ), once known.
     pub fn best_loss(&self) -> Option<T> {
         self.best
+    }
+
+    /// Random 64-bit draws per step: two per pair of coordinates (Box–Muller).
+    fn draws_per_step(&self) -> u64 {
+        self.n.div_ceil(2) as u64 * 2
+    }
+
+    /// Exact size in bytes of the exported state (format in [`state`](super::state)).
+    pub fn state_bytes_len(&self) -> usize {
+        super::state::bytes_len(1, 3, 1, T::BYTES)
+    }
+
+    fn group(&self) -> Group {
+        Group {
+            start: 0,
+            len: self.n,
+            lr: self.cfg.sigma,
+            weight_decay: 0.0,
+        }
+    }
+
+    /// Export σ, seed, step counters and the best loss. The random stream is stored as
+    /// (seed, steps): xoshiro256++ exposes no state, so import replays the draws, which is exact.
+    pub fn export_state(&self, out: &mut [u8]) -> Result<usize> {
+        let best = [self.best.unwrap_or(T::NAN)];
+        super::state::encode(
+            OptimizerKind::RandomSearch,
+            self.n,
+            self.steps,
+            &[self.group()],
+            &[self.cfg.seed, self.accepted, u64::from(self.best.is_some())],
+            &best,
+            out,
+        )
+    }
+
+    /// Import a state exported by a random search over the same number of parameters and
+    /// dtype; validates everything first (`Error::BadState`). Replays `steps · n` draws of
+    /// the random stream.
+    pub fn import_state(&mut self, bytes: &[u8]) -> Result<()> {
+        let mut groups = [self.group()];
+        let mut counters = [0u64; 3];
+        let mut best = [T::ZERO];
+        let steps = super::state::decode(
+            OptimizerKind::RandomSearch,
+            self.n,
+            &mut groups,
+            &mut counters,
+            |c| super::state::counter(c, 2) <= 1,
+            &mut best,
+            bytes,
+        )?;
+        if counters[1] > steps {
+            return Err(crate::Error::BadState {
+                reason: "more accepted steps than steps",
+            });
+        }
+        self.cfg.sigma = groups[0].lr;
+        self.cfg.seed = counters[0];
+        self.rng = Xoshiro256PlusPlus::seed_from_u64(counters[0]);
+        let draws = steps.saturating_mul(self.draws_per_step());
+        for _ in 0..draws {
+            self.rng.next_u64();
+        }
+        self.steps = steps;
+        self.accepted = counters[1];
+        self.best = if counters[2] == 1 {
+            Some(best[0])
+        } else {
+            None
+        };
+        Ok(())
     }
 
     /// A uniform in (0, 1] with 53 random bits.
