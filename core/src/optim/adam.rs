@@ -2,8 +2,8 @@
 
 use super::stateful::{Optim, Rule};
 use super::{
-    check_beta, check_eps, check_lr, check_wd, lerp, maximum, powf64, split_slots, Group,
-    OptimizerKind,
+    check_beta, check_eps, check_lr, check_wd, maximum, powf64, split_slots, Group, Lerp,
+    OptimizerKind, Pre,
 };
 use crate::{Float, Result};
 
@@ -91,7 +91,7 @@ pub(crate) fn adam_update<T: Float>(
     let bc1 = 1.0 - powf64(b1, step);
     let bc2 = 1.0 - powf64(b2, step);
     let bc2_sqrt = T::from_f64(<f64 as Float>::sqrt(bc2));
-    let w1 = T::from_f64(1.0 - b1);
+    let lerp = Lerp::<T>::new(1.0 - b1);
     let b2t = T::from_f64(b2);
     let c2 = T::from_f64(1.0 - b2);
     let eps = T::from_f64(eps);
@@ -101,24 +101,15 @@ pub(crate) fn adam_update<T: Float>(
         let r = grp.range();
         let lr = grp.lr;
         let neg_step_size = T::from_f64(-(lr / bc1));
-        let wd = T::from_f64(grp.weight_decay);
-        let use_wd = grp.weight_decay != 0.0;
-        let decay = T::from_f64(1.0 - lr * grp.weight_decay);
+        let pre = Pre::<T>::new(maximize, lr, grp.weight_decay, decoupled);
         let p = &mut params[r.clone()];
         let g = &grads[r.clone()];
         let m = &mut m_all[r.clone()];
         let v = &mut v_all[r.clone()];
-        // Element-wise prologue shared by both variants: returns the updated (m, v).
-        let pre = |p: &mut T, g: T, m: &mut T, v: &mut T| {
-            let mut g = if maximize { -g } else { g };
-            if use_wd {
-                if decoupled {
-                    *p *= decay;
-                } else {
-                    g += wd * *p;
-                }
-            }
-            *m = lerp(*m, g, w1);
+        // Element-wise prologue shared by both variants: updates m and v.
+        let moments = |p: &mut T, g: T, m: &mut T, v: &mut T| {
+            let g = pre.apply(p, g);
+            *m = lerp.apply(*m, g);
             *v = *v * b2t + c2 * g * g;
         };
         if amsgrad {
@@ -130,14 +121,14 @@ pub(crate) fn adam_update<T: Float>(
                 .zip(v.iter_mut())
                 .zip(vmax.iter_mut())
             {
-                pre(p, g, m, v);
+                moments(p, g, m, v);
                 *vm = maximum(*vm, *v);
                 let denom = vm.sqrt() / bc2_sqrt + eps;
                 *p += neg_step_size * *m / denom;
             }
         } else {
             for (((p, &g), m), v) in p.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut()) {
-                pre(p, g, m, v);
+                moments(p, g, m, v);
                 let denom = v.sqrt() / bc2_sqrt + eps;
                 *p += neg_step_size * *m / denom;
             }

@@ -228,6 +228,81 @@ pub(crate) fn lerp<T: Float>(a: T, b: T, w: T) -> T {
     }
 }
 
+/// PyTorch's `lerp` with a fixed weight, branch-free in the element loop so it vectorizes:
+/// both formulas are computed and the one PyTorch would use is selected.
+#[derive(Clone, Copy)]
+pub(crate) struct Lerp<T> {
+    w: T,
+    one_minus_w: T,
+    small: bool,
+}
+
+impl<T: Float> Lerp<T> {
+    /// Weight `w` (rounded to `T` like PyTorch's scalar argument).
+    #[inline]
+    pub(crate) fn new(w: f64) -> Self {
+        let w = T::from_f64(w);
+        Self {
+            w,
+            one_minus_w: T::ONE - w,
+            small: w.abs() < T::HALF,
+        }
+    }
+    /// `lerp(a, b, w)`.
+    #[inline(always)]
+    pub(crate) fn apply(&self, a: T, b: T) -> T {
+        let d = b - a;
+        let x = a + self.w * d;
+        let y = b - d * self.one_minus_w;
+        if self.small {
+            x
+        } else {
+            y
+        }
+    }
+}
+
+/// Gradient preprocessing shared by the optimizers, branch-free per element:
+/// `g ← ±g` (maximize), then `g ← g + wd·θ` (coupled decay) or `θ ← θ·(1 − lr·wd)` (decoupled).
+#[derive(Clone, Copy)]
+pub(crate) struct Pre<T> {
+    sign: T,
+    wd: T,
+    l2: bool,
+    decay: T,
+}
+
+impl<T: Float> Pre<T> {
+    /// `decoupled` selects the AdamW form; a zero weight decay does nothing, as in PyTorch.
+    #[inline]
+    pub(crate) fn new(maximize: bool, lr: f64, wd: f64, decoupled: bool) -> Self {
+        let use_wd = wd != 0.0;
+        Self {
+            sign: if maximize { -T::ONE } else { T::ONE },
+            wd: T::from_f64(wd),
+            l2: use_wd && !decoupled,
+            // θ · 1 is θ exactly, so the multiply is harmless when unused.
+            decay: if use_wd && decoupled {
+                T::from_f64(1.0 - lr * wd)
+            } else {
+                T::ONE
+            },
+        }
+    }
+    /// Apply to one element: returns the gradient to use, updates θ for decoupled decay.
+    #[inline(always)]
+    pub(crate) fn apply(&self, p: &mut T, g: T) -> T {
+        let g = g * self.sign;
+        let g2 = g + self.wd * *p;
+        *p *= self.decay;
+        if self.l2 {
+            g2
+        } else {
+            g
+        }
+    }
+}
+
 /// NaN-propagating maximum, like `torch.maximum`.
 #[inline(always)]
 pub(crate) fn maximum<T: Float>(a: T, b: T) -> T {
