@@ -645,3 +645,41 @@ fn strong_wolfe<T: Float, F: FnMut(&[T], &mut [T]) -> T>(
     }
     (br_f[low], br[low], evals)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cubic_interpolation_finds_the_minimum_of_a_cubic() {
+        // f(x) = (x − 1)² has its minimum at 1; the cubic fit through (0, f, f') and
+        // (3, f, f') is exact for a quadratic.
+        let f = |x: f64| (x - 1.0) * (x - 1.0);
+        let df = |x: f64| 2.0 * (x - 1.0);
+        let t = cubic_interpolate(0.0, f(0.0), df(0.0), 3.0, f(3.0), df(3.0), None);
+        assert!((t - 1.0).abs() < 1e-12);
+        // Same with the points swapped, and clamped by bounds.
+        let t = cubic_interpolate(3.0, f(3.0), df(3.0), 0.0, f(0.0), df(0.0), None);
+        assert!((t - 1.0).abs() < 1e-12);
+        let t = cubic_interpolate(0.0, f(0.0), df(0.0), 3.0, f(3.0), df(3.0), Some((2.0, 2.5)));
+        assert_eq!(t, 2.0);
+    }
+
+    #[test]
+    fn one_iteration_on_a_quadratic_without_line_search() {
+        // f = ½ x², g = x: the first step is t = min(1, 1/|g|₁)·lr along −g.
+        let cfg = LbfgsConfig::default().max_iter(1).history_size(2);
+        let mut buf = [0.0f64; 17];
+        let mut opt = Lbfgs::new(cfg, 1, &mut buf[..]).unwrap();
+        let mut x = [4.0f64];
+        let f0 = opt
+            .step(&mut x, |x, g| {
+                g[0] = x[0];
+                0.5 * x[0] * x[0]
+            })
+            .unwrap();
+        assert_eq!(f0, 8.0);
+        assert_eq!(x[0], 4.0 - 0.25 * 4.0);
+        assert_eq!((opt.n_iter(), opt.func_evals()), (1, 1));
+    }
+}

@@ -245,3 +245,36 @@ impl<T: Float> RandomSearch<T> {
         Ok(best)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn moves_only_downhill_and_counts() {
+        let mut rs = RandomSearch::<f64>::new(RandomSearchConfig::default().sigma(0.5), 3).unwrap();
+        let mut x = [2.0f64, -1.0, 0.5];
+        let mut scratch = [0.0f64; 6];
+        let f = |x: &[f64]| x.iter().map(|v| v * v).sum::<f64>();
+        let mut last = f(&x);
+        for _ in 0..200 {
+            let l = rs.step(&mut x, &mut scratch, f).unwrap();
+            assert!(l <= last);
+            assert_eq!(l, f(&x));
+            last = l;
+        }
+        assert_eq!(rs.steps(), 200);
+        assert!(rs.accepted() > 0 && rs.accepted() <= 200);
+        assert!(last < 0.1);
+    }
+
+    #[test]
+    fn zero_sigma_never_moves() {
+        let mut rs = RandomSearch::<f32>::new(RandomSearchConfig::default().sigma(0.0), 2).unwrap();
+        let mut x = [1.0f32, 1.0];
+        let mut scratch = [0.0f32; 4];
+        rs.step(&mut x, &mut scratch, |x| x[0] + x[1]).unwrap();
+        assert_eq!(x, [1.0, 1.0]);
+        assert_eq!(rs.accepted(), 0);
+    }
+}
