@@ -116,6 +116,10 @@ impl MultiStepLR {
         for m in ms.iter_mut().take(n as usize) {
             *m = r.u64()?;
         }
+        ensure(
+            ms[..n as usize].windows(2).all(|w| w[0] <= w[1]),
+            "MultiStepLR milestones not sorted",
+        )?;
         let mut s = params(Self::new(base_lr, &ms[..n as usize], r.f64()?))?;
         s.last_epoch = r.u64()?;
         s.lr = r.f64()?;

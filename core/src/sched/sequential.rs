@@ -26,7 +26,7 @@ pub struct SequentialLR {
 
 impl SequentialLR {
     /// Chain `schedules` (1 to [`MAX_SEQUENTIAL`]), switching at `milestones`
-    /// (`schedules.len() − 1` of them, non-decreasing). The first schedule is reset to its
+    /// (`schedules.len() − 1` of them, non-decreasing, `>= 1`). The first schedule is reset to its
     /// step 0. Errors name `schedulers` or `milestones`.
     pub fn new(schedules: &[Schedule], milestones: &[u64]) -> Result<Self> {
         let n = schedules.len();
@@ -43,14 +43,22 @@ impl SequentialLR {
             "exactly len(schedulers) - 1 milestones",
         )?;
         check_arg(
+            milestones.iter().all(|&m| m >= 1),
+            "milestones",
+            0.0,
+            "milestones >= 1 (PyTorch never switches at step 0)",
+        )?;
+        check_arg(
             milestones.windows(2).all(|w| w[0] <= w[1]),
             "milestones",
             f64::NAN,
             "non-decreasing milestones",
         )?;
-        let mut arr = [schedules[0]; MAX_SEQUENTIAL];
-        arr[..n].copy_from_slice(schedules);
-        arr[0].reset()?;
+        let mut first = schedules[0];
+        first.reset()?;
+        // Unused slots hold the fresh first schedule, so equal chains compare equal.
+        let mut arr = [first; MAX_SEQUENTIAL];
+        arr[1..n].copy_from_slice(&schedules[1..]);
         let mut ms = [0u64; MAX_SEQUENTIAL - 1];
         ms[..n - 1].copy_from_slice(milestones);
         Ok(SequentialLR {
@@ -153,7 +161,7 @@ impl SequentialLR {
         // Validate the parameters; then restore the exact saved children (the first one
         // included: `new` resets it).
         let mut s = params(Self::new(&arr[..n], &ms[..n - 1]))?;
-        s.schedules = arr;
+        s.schedules[..n].copy_from_slice(&arr[..n]);
         let want = s.milestones().iter().filter(|&&m| m <= last_epoch).count() as u64;
         ensure(active == want, "SequentialLR active schedule inconsistent")?;
         s.active = active as usize;
