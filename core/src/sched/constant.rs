@@ -43,6 +43,11 @@ impl ConstantLR {
         self.lr
     }
 
+    /// Steps at the reduced lr (`total_iters`).
+    pub fn total_iters(&self) -> u64 {
+        self.total_iters
+    }
+
     /// Number of `step` calls so far (`t`).
     #[inline]
     pub fn last_epoch(&self) -> u64 {
