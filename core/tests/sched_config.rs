@@ -128,7 +128,8 @@ fn unknown_names_and_keys_are_errors() {
 #[test]
 fn invalid_values_name_the_argument() {
     use Value::{Num, Str};
-    let cases: &[(&str, &[(&str, Value)], &str)] = &[
+    type Case<'a> = (&'a str, &'a [(&'a str, Value<'a>)], &'a str);
+    let cases: &[Case] = &[
         (
             "StepLR",
             &[("step_size", Num(2.0)), ("gamma", Num(-0.1))],
