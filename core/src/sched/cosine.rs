@@ -59,9 +59,10 @@ impl CosineAnnealingLR {
         // (t - 1 - T_max) mod 2·T_max == 0, with Python's non-negative modulo.
         let special = (t as i128 - 1 - tm as i128).rem_euclid(2 * tm as i128) == 0;
         self.lr = if special {
-            self.lr + (self.base_lr - self.eta_min) * (1.0 - libm::cos(PI / tmf)) / 2.0
+            self.lr + (self.base_lr - self.eta_min) * (1.0 - super::exact::cos(PI / tmf)) / 2.0
         } else {
-            (1.0 + libm::cos(PI * t as f64 / tmf)) / (1.0 + libm::cos(PI * (t - 1) as f64 / tmf))
+            (1.0 + super::exact::cos(PI * t as f64 / tmf))
+                / (1.0 + super::exact::cos(PI * (t - 1) as f64 / tmf))
                 * (self.lr - self.eta_min)
                 + self.eta_min
         };
@@ -77,7 +78,8 @@ impl CosineAnnealingLR {
     /// `eta_min + (base_lr − eta_min)·(1 + cos 0) / 2`.
     pub(crate) fn restart(&mut self) {
         self.last_epoch = 0;
-        self.lr = self.eta_min + (self.base_lr - self.eta_min) * (1.0 + libm::cos(0.0)) / 2.0;
+        self.lr =
+            self.eta_min + (self.base_lr - self.eta_min) * (1.0 + super::exact::cos(0.0)) / 2.0;
     }
 
     pub(crate) fn encode(&self, w: &mut Writer) {

@@ -45,7 +45,7 @@ impl CosineAnnealingWarmRestarts {
     pub fn lr(&self) -> f64 {
         self.eta_min
             + (self.base_lr - self.eta_min)
-                * (1.0 + libm::cos(PI * self.t_cur as f64 / self.t_i as f64))
+                * (1.0 + super::exact::cos(PI * self.t_cur as f64 / self.t_i as f64))
                 / 2.0
     }
 

@@ -145,7 +145,7 @@ impl CyclicLR {
         let scale = match self.mode {
             CyclicMode::Triangular => 1.0,
             CyclicMode::Triangular2 => 1.0 / libm::pow(2.0, cycle - 1.0),
-            CyclicMode::ExpRange => libm::pow(self.gamma, t),
+            CyclicMode::ExpRange => super::exact::powi(self.gamma, self.last_epoch),
         };
         (s, scale)
     }

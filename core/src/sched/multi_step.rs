@@ -80,7 +80,7 @@ impl MultiStepLR {
         let t = self.last_epoch;
         let c = self.milestones().iter().filter(|&&m| m == t).count();
         if c > 0 {
-            self.lr *= libm::pow(self.gamma, c as f64);
+            self.lr *= super::exact::powi(self.gamma, c as u64);
         }
     }
 

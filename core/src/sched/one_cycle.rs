@@ -37,7 +37,7 @@ impl AnnealStrategy {
     pub fn anneal(self, start: f64, end: f64, pct: f64) -> f64 {
         match self {
             AnnealStrategy::Cos => {
-                let cos_out = libm::cos(PI * pct) + 1.0;
+                let cos_out = super::exact::cos(PI * pct) + 1.0;
                 end + (start - end) / 2.0 * cos_out
             }
             AnnealStrategy::Linear => (end - start) * pct + start,

@@ -137,6 +137,12 @@ pub fn run(case: &Value, f64_file: bool) -> Result<(), String> {
     if !f64_file {
         return Err("schedulers.json must be dtype f64".into());
     }
+    let (got, want) = simulate(case)?;
+    close("lrs", &got, &want, 0.0, 1e-12)
+}
+
+/// Replay one case: `(lrs computed, lrs expected)`.
+pub fn simulate(case: &Value) -> Result<(Vec<f64>, Vec<f64>), String> {
     let name = field(case, "scheduler")?
         .as_str()
         .ok_or("`scheduler` is not a string")?;
@@ -183,5 +189,5 @@ pub fn run(case: &Value, f64_file: bool) -> Result<(), String> {
         };
         res.map_err(|e| format!("step after t={t}: {e}"))?;
     }
-    close("lrs", &got, &want, 0.0, 1e-12)
+    Ok((got, want))
 }
