@@ -122,6 +122,7 @@ fn header_and_buffer_checks() {
         Scheduler::load(&zero_step),
         Err(Error::BadState { .. })
     ));
+    #[cfg(feature = "alloc")]
     assert_eq!(s.save_to_vec(), bytes);
 }
 

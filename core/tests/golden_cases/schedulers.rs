@@ -141,6 +141,14 @@ pub fn run(case: &Value, f64_file: bool) -> Result<(), String> {
     close("lrs", &got, &want, 0.0, 1e-12)
 }
 
+/// The scheduler's saved state bytes.
+fn saved(s: &Scheduler) -> Result<Vec<u8>, String> {
+    let mut buf = vec![0u8; s.saved_len()];
+    let n = s.save(&mut buf).map_err(|e| format!("save: {e}"))?;
+    buf.truncate(n);
+    Ok(buf)
+}
+
 /// Replay one case: `(lrs computed, lrs expected)`.
 pub fn simulate(case: &Value) -> Result<(Vec<f64>, Vec<f64>), String> {
     let name = field(case, "scheduler")?
@@ -175,9 +183,9 @@ pub fn simulate(case: &Value) -> Result<(Vec<f64>, Vec<f64>), String> {
     for t in 0..want.len() {
         if t == want.len() / 2 {
             // Save and restore mid-run: the restored scheduler must continue identically.
-            let bytes = s.save_to_vec();
+            let bytes = saved(&s)?;
             let r = Scheduler::load(&bytes).map_err(|e| format!("restore at t={t}: {e}"))?;
-            if r != s || r.save_to_vec() != bytes {
+            if r != s || saved(&r)? != bytes {
                 return Err(format!("restore at t={t} is not identical"));
             }
             s = r;
