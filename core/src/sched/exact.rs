@@ -1,4 +1,4 @@
-//! Nearly correctly rounded `cos` and integer powers, for bit-for-bit parity with PyTorch.
+//! Nearly correctly rounded `cos` and powers, for bit-for-bit parity with PyTorch.
 //!
 //! PyTorch evaluates its schedules in CPython, whose `math.cos` and `float ** int` call the
 //! platform libm (glibc: errors of about 0.5 ulp, so almost always the correctly rounded
@@ -156,6 +156,68 @@ pub(crate) fn powi(x: f64, n: u64) -> f64 {
     }
 }
 
+/// ln 2 as a sum of three doubles.
+const LN2: [f64; 3] = [
+    core::f64::consts::LN_2, // 0x1.62e42fefa39efp-1
+    2.3190468138462996e-17,  // 0x1.abc9e3b39803fp-56
+    5.707708438416212e-34,   // 0x1.7b57a079a1934p-111
+];
+
+/// `e^a` in double-double for `|a.hi| <= 708`: `a = k·ln 2 + r`, `e^r = (e^{r/1024})^1024`
+/// with the Taylor series of `e^s − 1` and `m ← m·(2 + m)` squarings, then `·2^k`.
+fn exp_dd(a: Dd) -> Dd {
+    let k = libm::floor(a.hi / LN2[0] + 0.5);
+    let r = a
+        .add(two_prod(k, LN2[0]).neg())
+        .add(two_prod(k, LN2[1]).neg())
+        .add(Dd::from(-(k * LN2[2])));
+    let s = Dd {
+        hi: r.hi / 1024.0,
+        lo: r.lo / 1024.0,
+    };
+    // e^s − 1 = Σ_{n>=1} s^n/n!; |s| <= 3.4e-4, so 11 terms reach 1e-45.
+    let mut term = s;
+    let mut m = s;
+    for n in 2..=11 {
+        term = term.mul(s).div_f(n as f64);
+        m = m.add(term);
+    }
+    for _ in 0..10 {
+        m = m.mul(Dd::from(2.0).add(m));
+    }
+    let e = Dd::ONE.add(m);
+    let k = k as i32;
+    Dd {
+        hi: libm::scalbn(e.hi, k),
+        lo: libm::scalbn(e.lo, k),
+    }
+}
+
+/// `ln x` in double-double for finite `x > 0`: one Newton step `y + x·e^{−y} − 1` from
+/// `y = libm::log(x)`.
+fn ln_dd(x: f64) -> Dd {
+    let y = libm::log(x);
+    let t = exp_dd(Dd::from(-y)).mul(Dd::from(x)).add(Dd::from(-1.0));
+    Dd::from(y).add(t)
+}
+
+/// `x^p` as `e^{p·ln x}` in double-double (correctly rounded in all but astronomically rare
+/// cases; whole `p` goes through [`powi`]); falls back to `libm::pow` for `x <= 0`, non-finite
+/// arguments, or results near overflow/underflow.
+pub(crate) fn pow(x: f64, p: f64) -> f64 {
+    if x.is_nan() || x <= 0.0 || !x.is_finite() || !p.is_finite() {
+        return libm::pow(x, p);
+    }
+    if (0.0..=9_007_199_254_740_992.0).contains(&p) && libm::floor(p) == p {
+        return powi(x, p as u64);
+    }
+    let e = ln_dd(x).mul(Dd::from(p));
+    if e.hi.is_nan() || libm::fabs(e.hi) > 700.0 {
+        return libm::pow(x, p);
+    }
+    exp_dd(e).round()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -218,5 +280,32 @@ mod tests {
             }
         }
         assert!(differ <= 14, "{differ} of 14000 differ");
+    }
+
+    #[test]
+    fn pow_agrees_with_platform_pow() {
+        assert_eq!(pow(2.0, 0.5), core::f64::consts::SQRT_2);
+        assert_eq!(pow(0.0, 1.5), 0.0);
+        assert_eq!(pow(0.0, 0.0), 1.0);
+        assert_eq!(pow(0.25, 0.5), 0.5);
+        assert_eq!(pow(3.0, 2.0), 9.0);
+        assert_eq!(pow(1e-300, 3.5), libm::pow(1e-300, 3.5));
+        // Against the platform pow (glibc, about 0.52 ulp): in one run 15 of 20000 differed
+        // (the libm crate's pow: 1892), never by more than 1 ulp.
+        let mut state = 0x2545_F491_4F6C_DD1Du64;
+        let mut differ = 0;
+        let total = 20_000;
+        for _ in 0..total {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            let u = (state >> 11) as f64 / (1u64 << 53) as f64;
+            let v = (state & 0xFFFF) as f64 / 65536.0;
+            let (x, p) = (u * 2.0 + 1e-3, v * 5.0);
+            let (a, b) = (pow(x, p), x.powf(p));
+            assert!(ulps(a, b) <= 1, "{x}^{p}: {a} vs {b}");
+            differ += (a != b) as usize;
+        }
+        assert!(differ * 200 <= total, "{differ} of {total} differ");
     }
 }

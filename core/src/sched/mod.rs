@@ -7,10 +7,9 @@
 //! what PyTorch's constructor does (its initial step), so `lr()` right after `new` is the lr for
 //! step 0. Where PyTorch uses a chainable (recursive) form — `StepLR`, `MultiStepLR`,
 //! `ExponentialLR`, `CosineAnnealingLR`, `PolynomialLR`, `LinearLR`, `ConstantLR` — the same
-//! recursion is computed in the same operation order; `cos` and integer powers are evaluated in
+//! recursion is computed in the same operation order; `cos` and `pow` are evaluated in
 //! double-double and rounded once (nearly always the correctly rounded value, as CPython's glibc
-//! gives), so every case of the golden file is reproduced bit for bit. (`PolynomialLR`'s
-//! fractional `power` uses `libm::pow`, within about 1 ulp.)
+//! gives), so every case of the golden file is reproduced bit for bit.
 //!
 //! **Parameter groups.** A schedule tracks one lr. PyTorch schedules each parameter group
 //! independently (from its own initial lr, or its own `base_lr`/`max_lr` list entry), and

@@ -61,7 +61,7 @@ impl PolynomialLR {
         if t <= self.total_iters {
             let tt = self.total_iters as f64;
             let decay = (1.0 - t as f64 / tt) / (1.0 - (t - 1) as f64 / tt);
-            self.lr *= libm::pow(decay, self.power);
+            self.lr *= super::exact::pow(decay, self.power);
         }
     }
 
