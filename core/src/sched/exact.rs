@@ -33,12 +33,24 @@ fn quick_two_sum(a: f64, b: f64) -> Dd {
     }
 }
 
+/// Veltkamp split: `a = hi + lo` with both halves of at most 26 significant bits.
+#[inline]
+fn split(a: f64) -> (f64, f64) {
+    let c = 134_217_729.0 * a; // 2^27 + 1
+    let hi = c - (c - a);
+    (hi, a - hi)
+}
+
+/// Dekker's exact product `a·b = hi + lo` (no FMA needed; exact for `|a|, |b| < 2^995`,
+/// which holds for every value the schedules feed it).
 #[inline]
 fn two_prod(a: f64, b: f64) -> Dd {
     let p = a * b;
+    let (ah, al) = split(a);
+    let (bh, bl) = split(b);
     Dd {
         hi: p,
-        lo: libm::fma(a, b, -p),
+        lo: ((ah * bh - p) + ah * bl + al * bh) + al * bl,
     }
 }
 
@@ -68,15 +80,53 @@ impl Dd {
         quick_two_sum(p.hi, p.lo + (self.hi * b.lo + self.lo * b.hi))
     }
 
-    fn div_f(self, d: f64) -> Dd {
-        let q1 = self.hi / d;
-        let r = self.add(two_prod(q1, d).neg());
-        quick_two_sum(q1, r.hi / d)
-    }
-
     fn round(self) -> f64 {
         self.hi + self.lo
     }
+}
+
+/// `1/k!` for `k = 0..32` as double-double `(hi, lo)` (from 90-digit decimal arithmetic).
+#[rustfmt::skip]
+const INV_FACT: [(f64, f64); 32] = [
+    (1.0, 0.0), // 1/0!
+    (1.0, 0.0), // 1/1!
+    (0.5, 0.0), // 1/2!
+    (0.16666666666666666, 9.25185853854297e-18), // 1/3!
+    (0.041666666666666664, 2.3129646346357427e-18), // 1/4!
+    (0.008333333333333333, 1.1564823173178714e-19), // 1/5!
+    (0.001388888888888889, -5.300543954373577e-20), // 1/6!
+    (0.0001984126984126984, 1.7209558293420705e-22), // 1/7!
+    (2.48015873015873e-05, 2.1511947866775882e-23), // 1/8!
+    (2.7557319223985893e-06, -1.858393274046472e-22), // 1/9!
+    (2.755731922398589e-07, 2.3767714622250297e-23), // 1/10!
+    (2.505210838544172e-08, -1.448814070935912e-24), // 1/11!
+    (2.08767569878681e-09, -1.20734505911326e-25), // 1/12!
+    (1.6059043836821613e-10, 1.2585294588752098e-26), // 1/13!
+    (1.1470745597729725e-11, 2.0655512752830745e-28), // 1/14!
+    (7.647163731819816e-13, 7.03872877733453e-30), // 1/15!
+    (4.779477332387385e-14, 4.399205485834081e-31), // 1/16!
+    (2.8114572543455206e-15, 1.6508842730861433e-31), // 1/17!
+    (1.5619206968586225e-16, 1.1910679660273754e-32), // 1/18!
+    (8.22063524662433e-18, 2.2141894119604265e-34), // 1/19!
+    (4.110317623312165e-19, 1.4412973378659527e-36), // 1/20!
+    (1.9572941063391263e-20, -1.3643503830087908e-36), // 1/21!
+    (8.896791392450574e-22, -7.911402614872376e-38), // 1/22!
+    (3.868170170630684e-23, -8.843177655482344e-40), // 1/23!
+    (1.6117375710961184e-24, -3.6846573564509766e-41), // 1/24!
+    (6.446950284384474e-26, -1.9330404233703465e-42), // 1/25!
+    (2.4795962632247976e-27, -1.2953730964765229e-43), // 1/26!
+    (9.183689863795546e-29, 1.4303150396787322e-45), // 1/27!
+    (3.279889237069838e-30, 1.5117542744029879e-46), // 1/28!
+    (1.1309962886447716e-31, 1.0498015412959506e-47), // 1/29!
+    (3.7699876288159054e-33, 2.5870347832750324e-49), // 1/30!
+    (1.216125041553518e-34, 5.586290567888806e-51), // 1/31!
+];
+
+/// `1/k!` as a [`Dd`].
+#[inline]
+fn inv_fact(k: usize) -> Dd {
+    let (hi, lo) = INV_FACT[k];
+    Dd { hi, lo }
 }
 
 /// π/2 as a sum of three doubles.
@@ -100,20 +150,23 @@ pub(crate) fn cos(x: f64) -> f64 {
         .add(Dd::from(-(k * PIO2[2])));
     let r2 = r.mul(r);
     let quadrant = (k as i64).rem_euclid(4);
-    // cos r = Σ (−1)^n r^{2n}/(2n)!,  sin r = Σ (−1)^n r^{2n+1}/(2n+1)!; 17 terms reach
-    // (π/4)^34/34! < 2^-140.
-    let (mut term, mut sum, odd) = if quadrant % 2 == 0 {
-        (Dd::ONE, Dd::ONE, 0.0)
-    } else {
-        (r, r, 1.0)
+    // cos r = Σ_{n<15} (−1)^n r^{2n}/(2n)!,  sin r = r·Σ_{n<15} (−1)^n r^{2n}/(2n+1)!, by
+    // Horner in r²; the first omitted term, (π/4)^30/30!, is below 2^-115.
+    let odd = (quadrant % 2) as usize;
+    let coef = |n: usize| {
+        let c = inv_fact(2 * n + odd);
+        if n % 2 == 1 {
+            c.neg()
+        } else {
+            c
+        }
     };
-    for n in 1..=17 {
-        let n = n as f64;
-        term = term
-            .mul(r2)
-            .div_f((2.0 * n - 1.0 + odd) * (2.0 * n + odd))
-            .neg();
-        sum = sum.add(term);
+    let mut sum = coef(14);
+    for n in (0..14).rev() {
+        sum = sum.mul(r2).add(coef(n));
+    }
+    if odd == 1 {
+        sum = sum.mul(r);
     }
     match quadrant {
         0 => sum.round(),
@@ -175,13 +228,13 @@ fn exp_dd(a: Dd) -> Dd {
         hi: r.hi / 1024.0,
         lo: r.lo / 1024.0,
     };
-    // e^s − 1 = Σ_{n>=1} s^n/n!; |s| <= 3.4e-4, so 11 terms reach 1e-45.
-    let mut term = s;
-    let mut m = s;
-    for n in 2..=11 {
-        term = term.mul(s).div_f(n as f64);
-        m = m.add(term);
+    // e^s − 1 = s·Σ_{n<11} s^n/(n+1)! by Horner; |s| <= 3.4e-4, so the rest is below 1e-45.
+    let mut m = inv_fact(11);
+    for n in (1..11).rev() {
+        m = m.mul(s).add(inv_fact(n));
     }
+    let m = m.mul(s);
+    let mut m = m;
     for _ in 0..10 {
         m = m.mul(Dd::from(2.0).add(m));
     }
@@ -236,6 +289,11 @@ mod tests {
         assert!(cos(f64::NAN).is_nan());
         // The case where the libm crate rounds differently from glibc (OneCycleLR golden).
         assert_eq!(cos(2.39359440273508), -0.7330518718298261);
+        // Near-midpoint cases where glibc's cos misrounds; the correctly rounded values were
+        // checked against a 60-digit decimal Taylor series.
+        assert_eq!(cos(2.61347386649283), -0.8637565590779541);
+        assert_eq!(cos(660.7881907208886), 0.49432909163795163);
+        assert_eq!(cos(548.060948326989), 0.14644120210475867);
     }
 
     #[test]
