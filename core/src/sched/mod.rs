@@ -19,7 +19,7 @@
 //!
 //! **By name.** [`Scheduler::from_spec`] builds any schedule from PyTorch's class name and
 //! keyword arguments ([`Spec`], [`Value`]), rejecting unknown names, unknown keys and invalid
-//! values with a typed [`Error`](crate::Error) that names the argument.
+//! values with a typed [`crate::Error`] that names the argument.
 //!
 //! **State.** [`Scheduler::save`] writes a versioned little-endian byte image (parameters and
 //! state; [`Scheduler::saved_len`] bytes, at most [`MAX_STATE_BYTES`]); [`Scheduler::load`]
