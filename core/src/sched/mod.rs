@@ -25,6 +25,28 @@
 //! state; [`Scheduler::saved_len`] bytes, at most [`MAX_STATE_BYTES`]); [`Scheduler::load`]
 //! validates it (`Error::BadState` on anything malformed, never a panic) and the restored
 //! schedule continues bit for bit.
+//!
+//! ```
+//! use descent_core::sched::{Scheduler, Spec, Value, MAX_STATE_BYTES};
+//! let spec = Spec {
+//!     name: "StepLR",
+//!     params: &[("step_size", Value::Num(2.0)), ("gamma", Value::Num(0.5))],
+//! };
+//! let mut sched = Scheduler::from_spec(0.1, &spec)?; // 0.1: the optimizer's initial lr
+//! let mut lrs = [0.0; 4];
+//! for lr in &mut lrs {
+//!     *lr = sched.lr(); // set the optimizer's lr, run optimizer step t, then:
+//!     sched.step()?;
+//! }
+//! assert_eq!(lrs, [0.1, 0.1, 0.05, 0.05]);
+//! let mut buf = [0u8; MAX_STATE_BYTES];
+//! let n = sched.save(&mut buf)?;
+//! assert_eq!(Scheduler::load(&buf[..n])?, sched);
+//! // Two parameter groups with initial lrs 0.1 and 0.01: one scheduler each.
+//! let groups = [0.1, 0.01].map(|lr0| Scheduler::from_spec(lr0, &spec));
+//! assert_eq!(groups[1].as_ref().map(Scheduler::lr), Ok(0.01));
+//! # Ok::<(), descent_core::Error>(())
+//! ```
 
 mod codec;
 mod config;
