@@ -130,3 +130,129 @@ fn first_order_step_count_at_u64_max_does_not_overflow() {
         "steps = u64::MAX: the step counter wrapped to 0"
     );
 }
+
+/// Found by `sched_state_import`: LinearLR's chainable (PyTorch-exact) form ending at
+/// `end_factor = 0` rounds to a tiny *negative* lr at the end of the ramp (lr0 = 0.1,
+/// start_factor = 0.3, total_iters = 3 gives −2.2e-18 after 3 steps; 170 of 686 small
+/// configurations do). `Optimizer::set_lr` rejects negative lrs, so a trainer feeding the
+/// schedule's lr to its optimizer fails there. Every lr a schedule reports must be accepted by
+/// `set_lr` (clamp at 0 where the schedule hands out its lr, or accept −0-like values).
+#[test]
+fn linear_lr_to_zero_gives_lrs_the_optimizer_accepts() {
+    use descent_core::sched::Scheduler;
+    let mut sched = Scheduler::from_pairs(
+        "LinearLR",
+        0.1,
+        &[
+            ("start_factor", 0.3),
+            ("end_factor", 0.0),
+            ("total_iters", 3.0),
+        ],
+    )
+    .unwrap();
+    let mut opt = Sgd::<f64, Vec<f64>>::owned(SgdConfig::default().lr(0.1), 2).unwrap();
+    for t in 0..6 {
+        let lr = sched.lr();
+        if let Err(e) = opt.set_lr_all(lr) {
+            panic!("step {t}: LinearLR reports lr = {lr:e}, which set_lr rejects: {e}");
+        }
+        sched.step().unwrap();
+    }
+}
+
+/// Found by `sched_state_import`: LinearLR accepts a subnormal `start_factor` (5.6e-310 passes
+/// the `> 0` check); the first step then computes `base_lr·start_factor` = 0 times an infinite
+/// ratio and reports lr = NaN — and `save` of that schedule then fails to `load` ("LinearLR lr
+/// is NaN"). Construction should reject such a factor (or the step should
+/// stay finite).
+#[test]
+fn linear_lr_with_subnormal_start_factor_never_reports_nan() {
+    use descent_core::sched::Scheduler;
+    let built = Scheduler::from_pairs(
+        "LinearLR",
+        7.5e-202,
+        &[
+            ("start_factor", 5.6115981930694e-310),
+            ("end_factor", 1.0),
+            ("total_iters", 5.0),
+        ],
+    );
+    let Ok(mut sched) = built else { return };
+    for t in 0..6 {
+        assert!(!sched.lr().is_nan(), "step {t}: LinearLR reports lr = NaN");
+        sched.step().unwrap();
+    }
+}
+
+/// Found by `sched_state_import`: `Scheduler::load` accepts `last_epoch = u64::MAX`; the next
+/// `step` does `last_epoch += 1` (constant.rs, and likewise in every schedule's `step`), which
+/// panics with "attempt to add with overflow" under overflow checks and wraps to 0 otherwise.
+/// Load should reject a step count that cannot advance (or `step` should refuse / saturate).
+#[test]
+fn scheduler_loaded_at_u64_max_epoch_does_not_overflow() {
+    use descent_core::sched::Scheduler;
+    for (name, pairs) in [
+        ("ConstantLR", &[("factor", 0.5), ("total_iters", 5.0)][..]),
+        ("StepLR", &[("step_size", 2.0), ("gamma", 0.5)][..]),
+        ("ExponentialLR", &[("gamma", 0.9)][..]),
+    ] {
+        let mut s = Scheduler::from_pairs(name, 0.1, pairs).unwrap();
+        for _ in 0..3 {
+            s.step().unwrap();
+        }
+        let mut blob = s.save_to_vec();
+        // The only u64 equal to 3 in the image is last_epoch.
+        let three = 3u64.to_le_bytes();
+        let at: Vec<usize> = (0..blob.len() - 7)
+            .filter(|&i| blob[i..i + 8] == three)
+            .collect();
+        assert_eq!(
+            at.len(),
+            1,
+            "{name}: last_epoch not found uniquely in {blob:?}"
+        );
+        blob[at[0]..at[0] + 8].copy_from_slice(&u64::MAX.to_le_bytes());
+        let Ok(mut loaded) = Scheduler::load(&blob) else {
+            continue; // rejected: fine
+        };
+        let r = catch_unwind(AssertUnwindSafe(|| loaded.step()));
+        let r = r.unwrap_or_else(|_| {
+            panic!("{name}: step after loading last_epoch = u64::MAX panicked")
+        });
+        if r.is_ok() {
+            assert_eq!(
+                loaded.last_epoch(),
+                u64::MAX,
+                "{name}: last_epoch wrapped around from u64::MAX"
+            );
+        }
+    }
+}
+
+/// Found by `sched_state_import` (same family as the subnormal `start_factor`): OneCycleLR
+/// accepts a subnormal `div_factor`; `initial_lr = max_lr / div_factor` is +inf, and annealing
+/// from +inf to `min_lr` (= +inf) gives lr = NaN. `Scheduler::load` accepts that state too
+/// (it checks LinearLR's lr for NaN but not OneCycleLR's).
+#[test]
+fn one_cycle_with_subnormal_div_factor_never_reports_nan() {
+    use descent_core::sched::Scheduler;
+    let built = Scheduler::from_pairs(
+        "OneCycleLR",
+        0.1,
+        &[
+            ("max_lr", 1.0),
+            ("total_steps", 4.0),
+            ("div_factor", 2.331294e-317),
+        ],
+    );
+    let Ok(mut sched) = built else { return };
+    for t in 0..4 {
+        assert!(
+            !sched.lr().is_nan(),
+            "step {t}: OneCycleLR reports lr = NaN"
+        );
+        if sched.step().is_err() {
+            break;
+        }
+    }
+}
