@@ -217,6 +217,6 @@ mod tests {
                 ..
             })
         ));
-        assert_eq!(p.value(&[f64::NAN]).is_nan(), true);
+        assert!(p.value(&[f64::NAN]).is_nan());
     }
 }
