@@ -18,20 +18,23 @@ use crate::Float;
 ///
 /// **Probability targets** `p` `[N, C]` ([`forward_probs`](Self::forward_probs)):
 /// `q = (1 - eps) p + eps / C` (just `p` when `eps == 0`), `l_i = -Σ_c w[c] q[i, c] lp[i, c]`;
-/// `Mean` divides by `N`; `ignore_index` plays no role.
+/// `Mean` divides by `N`. `ignore_index` must be negative (PyTorch: "ignore_index is not
+/// supported for floating point target") and plays no role otherwise.
 ///
 /// Gradient (both forms): with `a[c]` the coefficient of `-lp[i, c]` in `l_i` and
 /// `A = Σ_c a[c]`, `dl_i/dz[i, j] = A softmax(z_i)[j] - a[j]`, divided by the mean's
 /// denominator for `Mean`.
 ///
-/// Errors: `label_smoothing` outside `[0, 1]`, `input.len() != N * C` (`input`),
+/// Errors: `label_smoothing` outside `[0, 1]` (PyTorch silently treats a negative value as 0;
+/// here it is an error), `input.len() != N * C` (`input`),
 /// `target` length (probabilities), `weight.len() != C`, class out of range, `out` /
 /// `grad_input` length.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct CrossEntropyLoss<'a, T> {
     /// Per-class rescaling weight `[C]` (PyTorch's `weight`, default `None`).
     pub weight: Option<&'a [T]>,
-    /// Ignored class-index target (default -100; any `i64`). Unused for probability targets.
+    /// Ignored class-index target (default -100; any `i64`). Must be negative with
+    /// probability targets, where it is unused.
     pub ignore_index: i64,
     /// PyTorch's `reduction` (default `Mean`).
     pub reduction: Reduction,
@@ -153,70 +156,71 @@ impl<'a, T: Float> CrossEntropyLoss<'a, T> {
             Some(w) => w.iter().copied().sum(),
             None => c_f,
         };
-        let mut sum = T::ZERO;
+        // Mean's denominator first, so the gradient can be written in the same pass.
         let mut denom = T::ZERO;
+        for &t in target {
+            if t != self.ignore_index {
+                denom += self.w(t as usize);
+            }
+        }
+        let scale = if self.reduction == Reduction::Mean {
+            T::ONE / denom
+        } else {
+            T::ONE
+        };
+        let mut grad = grad;
+        let mut sum = T::ZERO;
         for (i, &t) in target.iter().enumerate() {
-            let row = &input[i * classes..(i + 1) * classes];
-            let l = if t == self.ignore_index {
-                T::ZERO
-            } else {
-                let t = t as usize;
-                let lse = log_sum_exp(row);
-                let wt = self.w(t);
-                denom += wt;
-                let nll = -wt * (row[t] - lse);
-                if smooth {
-                    let mut s = T::ZERO;
-                    for (c, &z) in row.iter().enumerate() {
-                        s -= self.w(c) * (z - lse);
-                    }
-                    keep * nll + per_class * s
-                } else {
-                    nll
+            let span = i * classes..(i + 1) * classes;
+            if t == self.ignore_index {
+                if none {
+                    out[i] = T::ZERO;
                 }
+                if let Some(g) = grad.as_deref_mut() {
+                    g[span].fill(T::ZERO);
+                }
+                continue;
+            }
+            let row = &input[span.clone()];
+            let t = t as usize;
+            let lse = log_sum_exp(row);
+            let wt = self.w(t);
+            let nll = -wt * (row[t] - lse);
+            let l = if smooth {
+                let mut s = T::ZERO;
+                for (c, &z) in row.iter().enumerate() {
+                    s -= self.w(c) * (z - lse);
+                }
+                keep * nll + per_class * s
+            } else {
+                nll
             };
             sum += l;
             if none {
                 out[i] = l;
             }
-        }
-        let (value, scale) = match self.reduction {
-            Reduction::Mean => (sum / denom, T::ONE / denom),
-            _ => (sum, T::ONE),
-        };
-        if let Some(g) = grad {
-            for ((i, &t), grow) in target
-                .iter()
-                .enumerate()
-                .zip(g.chunks_exact_mut(classes.max(1)))
-            {
-                if t == self.ignore_index {
-                    grow.fill(T::ZERO);
-                    continue;
-                }
-                let t = t as usize;
-                let row = &input[i * classes..(i + 1) * classes];
-                let lse = log_sum_exp(row);
-                let wt = self.w(t);
-                // a[c] = keep*wt*[c==t] + per_class*w[c] (smoothing) ; A = Σ a[c].
-                let (a_total, a_t_extra) = if smooth {
-                    (keep * wt + per_class * wsum_all, keep * wt)
+            if let Some(g) = grad.as_deref_mut() {
+                let grow = &mut g[span];
+                // a[c] = keep*wt*[c==t] + per_class*w[c] (smoothing only); A = Σ a[c].
+                if smooth {
+                    let a_total = keep * wt + per_class * wsum_all;
+                    for (c, (gc, &z)) in grow.iter_mut().zip(row).enumerate() {
+                        *gc = (a_total * (z - lse).exp() - per_class * self.w(c)) * scale;
+                    }
+                    grow[t] -= keep * wt * scale;
                 } else {
-                    (wt, wt)
-                };
-                for (c, (gc, &z)) in grow.iter_mut().zip(row).enumerate() {
-                    let p = (z - lse).exp();
-                    let a_c = if smooth {
-                        per_class * self.w(c)
-                    } else {
-                        T::ZERO
-                    };
-                    *gc = (a_total * p - a_c) * scale;
+                    for (gc, &z) in grow.iter_mut().zip(row) {
+                        *gc = wt * (z - lse).exp() * scale;
+                    }
+                    grow[t] -= wt * scale;
                 }
-                grow[t] -= a_t_extra * scale;
             }
         }
-        Ok(value)
+        Ok(if self.reduction == Reduction::Mean {
+            sum / denom
+        } else {
+            sum
+        })
     }
 
     fn run_probs(
@@ -239,6 +243,12 @@ impl<'a, T: Float> CrossEntropyLoss<'a, T> {
         let n = input.len().checked_div(classes).unwrap_or(0);
         check_len("target", target.len(), input.len())?;
         let eps = self.check_common(classes)?;
+        check_arg(
+            self.ignore_index < 0,
+            "ignore_index",
+            self.ignore_index as f64,
+            "< 0 (not supported for probability targets)",
+        )?;
         let none = self.reduction == Reduction::None;
         check_out(none, out, n)?;
         check_grad(&grad, input.len())?;
@@ -247,6 +257,13 @@ impl<'a, T: Float> CrossEntropyLoss<'a, T> {
         let keep = T::ONE - eps;
         let per_class = eps / T::from_usize(classes);
         let q = |p: T| if smooth { p * keep + per_class } else { p };
+        let d = T::from_usize(n);
+        let scale = if self.reduction == Reduction::Mean {
+            T::ONE / d
+        } else {
+            T::ONE
+        };
+        let mut grad = grad;
         let mut sum = T::ZERO;
         let c = classes.max(1);
         for (i, (row, trow)) in input
@@ -255,40 +272,30 @@ impl<'a, T: Float> CrossEntropyLoss<'a, T> {
             .enumerate()
         {
             let lse = log_sum_exp(row);
+            // l = -Σ a[k] lp[k] with a[k] = w[k] q(p[k]); A = Σ a[k].
             let mut l = T::ZERO;
+            let mut a_total = T::ZERO;
             for (k, (&z, &p)) in row.iter().zip(trow).enumerate() {
-                l -= (z - lse) * q(p) * self.w(k);
+                let a = self.w(k) * q(p);
+                l -= (z - lse) * a;
+                a_total += a;
             }
             sum += l;
             if none {
                 out[i] = l;
             }
-        }
-        let (value, scale) = match self.reduction {
-            Reduction::Mean => {
-                let d = T::from_usize(n);
-                (sum / d, T::ONE / d)
-            }
-            _ => (sum, T::ONE),
-        };
-        if let Some(g) = grad {
-            for ((row, trow), grow) in input
-                .chunks_exact(c)
-                .zip(target.chunks_exact(c))
-                .zip(g.chunks_exact_mut(c))
-            {
-                let lse = log_sum_exp(row);
-                let mut a_total = T::ZERO;
-                for (k, &p) in trow.iter().enumerate() {
-                    a_total += self.w(k) * q(p);
-                }
+            if let Some(g) = grad.as_deref_mut() {
+                let grow = &mut g[i * c..(i + 1) * c];
                 for (k, ((gk, &z), &p)) in grow.iter_mut().zip(row).zip(trow).enumerate() {
-                    let a = self.w(k) * q(p);
-                    *gk = (a_total * (z - lse).exp() - a) * scale;
+                    *gk = (a_total * (z - lse).exp() - self.w(k) * q(p)) * scale;
                 }
             }
         }
-        Ok(value)
+        Ok(if self.reduction == Reduction::Mean {
+            sum / d
+        } else {
+            sum
+        })
     }
 }
 
@@ -413,6 +420,18 @@ mod tests {
         assert!(matches!(
             l.forward_probs(&Z, &[0.0; 6], 4, &mut []),
             Err(Error::ShapeMismatch { what: "input", .. })
+        ));
+        assert!(matches!(
+            CrossEntropyLoss::<f64>::new(None, 0, Reduction::Mean, 0.0).forward_probs(
+                &Z,
+                &[0.0; 6],
+                3,
+                &mut []
+            ),
+            Err(Error::InvalidArgument {
+                name: "ignore_index",
+                ..
+            })
         ));
         assert!(matches!(
             l.forward_probs(&Z, &[0.0; 6], 0, &mut []),

@@ -44,8 +44,8 @@
 //!   the sum of the class weights of the non-ignored targets (their count without `weight`);
 //!   when every target is ignored (or those weights sum to 0) the value is NaN (0/0), and the
 //!   gradient is 0 for ignored rows.
-//! * `CrossEntropyLoss` with probability targets ignores `ignore_index` and `Mean` divides by
-//!   `N`, not by the weights.
+//! * `CrossEntropyLoss` with probability targets requires a negative `ignore_index` (it is
+//!   unused) and `Mean` divides by `N`, not by the weights.
 //! * `label_smoothing` must lie in `[0, 1]`; at 0 the smoothing term is not evaluated at all.
 //! * `KLDivLoss`: `target * ln(target)` is taken as 0 for `target = 0` (PyTorch's `xlogy`).
 //!   [`KLDivReduction::Mean`] divides by the element count; `BatchMean` divides by `N`.
