@@ -94,6 +94,13 @@ pub fn run(case: &Value) -> Result<(), String> {
             input.len()
         ));
     }
+    let target_shape = shape(case, "target_shape")?;
+    let target_len = super::floats(field(case, "target")?)?.len();
+    if target_shape.iter().product::<usize>() != target_len {
+        return Err(format!(
+            "target has {target_len} values but shape {target_shape:?}"
+        ));
+    }
     let target_kind = field(case, "target_kind")?
         .as_str()
         .ok_or("`target_kind` is not a string")?;
