@@ -1,6 +1,8 @@
 //! Softmax cross-entropy, `torch.nn.CrossEntropyLoss`.
 
-use super::{check_classes, check_grad, check_matrix, check_out, log_sum_exp, Reduction};
+use super::{
+    check_classes, check_grad, check_matrix, check_out, exp_shifted, log_sum_exp, Reduction,
+};
 use crate::error::{check_arg, check_len, Result};
 use crate::Float;
 
@@ -183,7 +185,11 @@ impl<'a, T: Float> CrossEntropyLoss<'a, T> {
             }
             let row = &input[span.clone()];
             let t = t as usize;
-            let lse = log_sum_exp(row);
+            // With a gradient buffer, exp(z - max) is kept there for the softmax below.
+            let (lse, inv_s) = match grad.as_deref_mut() {
+                Some(g) => exp_shifted(row, &mut g[span.clone()]),
+                None => (log_sum_exp(row), T::ZERO),
+            };
             let wt = self.w(t);
             let nll = -wt * (row[t] - lse);
             let l = if smooth {
@@ -202,15 +208,18 @@ impl<'a, T: Float> CrossEntropyLoss<'a, T> {
             if let Some(g) = grad.as_deref_mut() {
                 let grow = &mut g[span];
                 // a[c] = keep*wt*[c==t] + per_class*w[c] (smoothing only); A = Σ a[c].
+                // grow holds exp(z - max); softmax = grow * inv_s.
                 if smooth {
                     let a_total = keep * wt + per_class * wsum_all;
-                    for (c, (gc, &z)) in grow.iter_mut().zip(row).enumerate() {
-                        *gc = (a_total * (z - lse).exp() - per_class * self.w(c)) * scale;
+                    let ap = a_total * inv_s;
+                    for (c, gc) in grow.iter_mut().enumerate() {
+                        *gc = (ap * *gc - per_class * self.w(c)) * scale;
                     }
                     grow[t] -= keep * wt * scale;
                 } else {
-                    for (gc, &z) in grow.iter_mut().zip(row) {
-                        *gc = wt * (z - lse).exp() * scale;
+                    let ap = wt * inv_s * scale;
+                    for gc in grow.iter_mut() {
+                        *gc *= ap;
                     }
                     grow[t] -= wt * scale;
                 }
@@ -271,7 +280,11 @@ impl<'a, T: Float> CrossEntropyLoss<'a, T> {
             .zip(target.chunks_exact(c))
             .enumerate()
         {
-            let lse = log_sum_exp(row);
+            let span = i * c..(i + 1) * c;
+            let (lse, inv_s) = match grad.as_deref_mut() {
+                Some(g) => exp_shifted(row, &mut g[span.clone()]),
+                None => (log_sum_exp(row), T::ZERO),
+            };
             // l = -Σ a[k] lp[k] with a[k] = w[k] q(p[k]); A = Σ a[k].
             let mut l = T::ZERO;
             let mut a_total = T::ZERO;
@@ -285,9 +298,10 @@ impl<'a, T: Float> CrossEntropyLoss<'a, T> {
                 out[i] = l;
             }
             if let Some(g) = grad.as_deref_mut() {
-                let grow = &mut g[i * c..(i + 1) * c];
-                for (k, ((gk, &z), &p)) in grow.iter_mut().zip(row).zip(trow).enumerate() {
-                    *gk = (a_total * (z - lse).exp() - self.w(k) * q(p)) * scale;
+                let grow = &mut g[span];
+                let ap = a_total * inv_s;
+                for (k, (gk, &p)) in grow.iter_mut().zip(trow).enumerate() {
+                    *gk = (ap * *gk - self.w(k) * q(p)) * scale;
                 }
             }
         }

@@ -217,3 +217,20 @@ pub(crate) fn log_sum_exp<T: Float>(row: &[T]) -> T {
     }
     m + s.ln()
 }
+
+/// Like [`log_sum_exp`], also writing `e_c = exp(x_c - max)` into `buf` (same length as
+/// `row`); returns `(logsumexp, 1 / Σ e_c)` so that `softmax_c = e_c * inv_sum`.
+#[inline]
+pub(crate) fn exp_shifted<T: Float>(row: &[T], buf: &mut [T]) -> (T, T) {
+    let mut m = T::NEG_INFINITY;
+    for &x in row {
+        m = m.max(x);
+    }
+    let mut s = T::ZERO;
+    for (b, &x) in buf.iter_mut().zip(row) {
+        let e = (x - m).exp();
+        *b = e;
+        s += e;
+    }
+    (m + s.ln(), T::ONE / s)
+}
