@@ -6,8 +6,9 @@
 //! Piecewise losses (L1, Huber, SmoothL1) have their inputs nudged at least `1e-3` away from
 //! their kinks so that the difference quotient never straddles one.
 //!
-//! Each test also checks the reductions against each other: `Sum` equals the sum of the
-//! `None` outputs, which is also what `None` returns, and `Mean * denominator == Sum`.
+//! 512 random cases per property. Each test also checks the reductions against each other:
+//! `Sum` equals the sum of the `None` outputs, which is also what `None` returns, and
+//! `Mean * denominator == Sum`.
 
 use descent_core::loss::{
     BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, KLDivLoss, KLDivReduction, L1Loss, MSELoss,
@@ -110,7 +111,7 @@ macro_rules! check_regression {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(128))]
+    #![proptest_config(ProptestConfig::with_cases(512))]
 
     #[test]
     fn mse_grad((x, y) in regression_data()) {
