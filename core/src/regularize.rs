@@ -9,6 +9,19 @@
 //! of it (e.g. only the weights `[0, out*in)` of an `nn.Linear` layout, leaving the bias
 //! unpenalised).
 //!
+//! ```
+//! use descent_core::regularize::L2Penalty;
+//! // nn.Linear(3 -> 2) layout: weight [2, 3] then bias [2]; penalise the weights only.
+//! let params = [0.5f64, -1.0, 2.0, 0.0, 1.0, -0.5, 0.1, 0.2];
+//! let mut grad = [0.0f64; 8]; // the loss gradient, computed elsewhere
+//! let l2 = L2Penalty::new(0.01)?;
+//! let penalty = l2.accumulate_grad_range(&params, &mut grad, 0..6)?;
+//! assert!((penalty - 0.005 * 6.5).abs() < 1e-15);
+//! assert_eq!(grad[1], -0.01);
+//! assert_eq!(grad[6], 0.0); // bias untouched
+//! # Ok::<(), descent_core::Error>(())
+//! ```
+//!
 //! # Relation to optimizer weight decay
 //!
 //! The L2 penalty is defined with the factor 1/2 so that its gradient is `lambda * w`: adding

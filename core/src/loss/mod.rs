@@ -32,11 +32,33 @@
 //!   vector-Jacobian product with an upstream gradient `g` is obtained by scaling element (or
 //!   row) `i` of `grad_input` by `g[i]`.
 //!
-//! # Edge cases (all as PyTorch)
+//! ```
+//! use descent_core::loss::{CrossEntropyLoss, Reduction};
+//! // Two samples, three classes; logits row-major [N, C].
+//! let logits = [2.0f32, 0.5, -1.0, 0.0, 0.0, 3.0];
+//! let target = [0i64, 2];
+//! let mut grad = [0.0f32; 6];
+//! let ce = CrossEntropyLoss { label_smoothing: 0.1, ..Default::default() };
+//! let loss = ce.forward_backward(&logits, &target, 3, &mut [], &mut grad)?;
+//! assert!(loss > 0.0);
+//! // Each row of the softmax cross-entropy gradient sums to zero.
+//! assert!((grad[0] + grad[1] + grad[2]).abs() < 1e-6);
+//!
+//! // Per-sample losses with `Reduction::None`: the returned value is their sum.
+//! let mut per_sample = [0.0f32; 2];
+//! let none = CrossEntropyLoss { reduction: Reduction::None, ..ce };
+//! let total = none.forward(&logits, &target, 3, &mut per_sample)?;
+//! assert!((total - 2.0 * loss).abs() < 1e-5);
+//! # Ok::<(), descent_core::Error>(())
+//! ```
+//!
+//! # Edge cases (all as PyTorch unless said otherwise)
 //!
 //! * Empty input: `Sum` gives 0, `Mean` gives NaN (0/0).
 //! * NaN anywhere in `input` or `target` propagates into the affected output elements and
 //!   gradients; it is never an error. Infinite logits give NaN rows in the softmax losses.
+//!   (Deliberate: where PyTorch's CPU `sign(NaN)` yields a 0 gradient for L1, here the
+//!   gradient of a NaN element is NaN too.)
 //! * `L1Loss` (and `SmoothL1Loss` with `beta = 0`) use the subgradient `sign(0) = 0`.
 //! * `NLLLoss` / `CrossEntropyLoss` (class indices): targets equal to `ignore_index` (default
 //!   -100, may be any `i64`) contribute 0 to the output and gradient; any other target outside
