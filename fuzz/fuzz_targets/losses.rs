@@ -55,6 +55,9 @@ fn same<T: Float>(a: T, b: T) -> bool {
 /// What a loss run gives: (value, out, grad) or an error.
 type Run<T> = Result<(T, Vec<T>, Vec<T>), Error>;
 
+/// One loss call: `(out, Some(grad_input))` runs `forward_backward`, `None` runs `forward`.
+type LossFn<'a, T> = &'a dyn Fn(&mut [T], Option<&mut [T]>) -> Result<T, Error>;
+
 struct Case<T> {
     x: Vec<T>,
     /// Float targets (pointwise losses, probability targets).
@@ -73,7 +76,7 @@ fn run<T: Float>(inp: &Input) {
         _ => Reduction::Sum,
     };
     let none = red == Reduction::None;
-    let classy = matches!(kind, 4 | 5 | 6); // NLL, CE (indices), CE (probabilities)
+    let classy = matches!(kind, 4..=6); // NLL, CE (indices), CE (probabilities)
     let (rows, classes) = (inp.rows as usize % 7, inp.classes as usize % 7);
     let n = if classy {
         rows * classes
@@ -129,7 +132,7 @@ fn run<T: Float>(inp: &Input) {
     let param = T::from_f64(inp.param as f64 / 1000.0);
 
     // Run `f` twice: forward only, and forward + backward; they must agree.
-    let both = |f: &dyn Fn(&mut [T], Option<&mut [T]>) -> Result<T, Error>| -> Run<T> {
+    let both = |f: LossFn<T>| -> Run<T> {
         let mut out1 = vec![T::from_f64(-3.5); case.out_len];
         let r1 = f(&mut out1, None);
         let mut out2 = vec![T::from_f64(-3.5); case.out_len];
