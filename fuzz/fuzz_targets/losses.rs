@@ -229,7 +229,7 @@ fn run<T: Float>(inp: &Input) {
     };
     // KLDivLoss has its own reduction enum (BatchMean maps to a reduced value).
     let none = if kind == 7 {
-        inp.reduction % 4 == 0
+        inp.reduction.is_multiple_of(4)
     } else {
         none
     };
@@ -269,7 +269,7 @@ fn run<T: Float>(inp: &Input) {
     let row_ignored = |i: usize| matches!(kind, 4 | 5) && case.t[i] == ignore;
     let wild = !inp.wild.is_empty() && !x.is_empty();
     match kind {
-        4 | 5 | 6 => {
+        4..=6 => {
             // Accepted: the shapes are consistent with `x` (which may be the off-by-one one).
             let rows = if c == 0 { 0 } else { x.len() / c };
             for i in 0..rows {
