@@ -271,7 +271,7 @@ fn run<T: Float>(inp: &Input) {
     match kind {
         4..=6 => {
             // Accepted: the shapes are consistent with `x` (which may be the off-by-one one).
-            let rows = if c == 0 { 0 } else { x.len() / c };
+            let rows = x.len().checked_div(c).unwrap_or(0);
             for i in 0..rows {
                 let xr = &x[i * c..(i + 1) * c];
                 let gr = &grad[i * c..(i + 1) * c];
