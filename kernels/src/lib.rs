@@ -5,8 +5,10 @@
 //! parallel with rayon.
 #![warn(missing_docs)]
 
+mod fast;
 pub mod fused;
 pub mod gemm;
 
+pub use fast::Fast;
 pub use gemm::sgemm;
 pub mod peak;
