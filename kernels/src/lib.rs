@@ -8,4 +8,4 @@
 pub mod fused;
 pub mod gemm;
 
-pub use gemm::sgemm;
+pub use gemm::{dgemm, dgemm_strided, sgemm, sgemm_strided};

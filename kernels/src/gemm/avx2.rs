@@ -1,0 +1,161 @@
+//! AVX2 + FMA microkernels: `f32` tile of 6 x 16, `f64` tile of 6 x 8 (12 ymm accumulators
+//! each).
+//!
+//! Each k-step loads the two B vectors of the packed micro-panel and broadcasts six packed A
+//! values into FMAs: 12 independent chains (enough for FMA latency 4 x 2 pipes), and
+//! 12 accumulators + 2 B vectors + 1 broadcast fit the 16 ymm registers without spills.
+//!
+//! Blocking (L1d 48 KiB, L2 1 MiB, L3 32 MiB on the development machine; typical AVX2-only
+//! parts have 32 KiB L1d and 256 KiB-1 MiB L2, so the sizes stay conservative):
+//! * `KC = 256`: B micro-panel `KC x NR` = 16 KiB, A micro-panel 6 KiB: both in L1.
+//! * `MC = 144`: packed A block `MC x KC` = 144 KiB, in L2 on any AVX2 part.
+//! * `NC = 4096`: packed B block `KC x NC` = 4 MiB, in L3.
+
+#[cfg(target_arch = "x86_64")]
+use core::arch::x86_64::*;
+
+use super::elem::store_tile;
+use super::loops::Spec;
+
+const MR: usize = 6;
+const NR32: usize = 16;
+const NR64: usize = 8;
+
+/// Blocking and kernel for `f32` (see the module docs for the sizes).
+pub(crate) fn spec_f32() -> Spec<f32> {
+    Spec {
+        mr: MR,
+        nr: NR32,
+        kc: 256,
+        mc: 144,
+        nc: 4096,
+        ukr: ukr_f32,
+    }
+}
+
+/// Blocking and kernel for `f64`: same byte footprints as `f32` with half the lanes.
+pub(crate) fn spec_f64() -> Spec<f64> {
+    Spec {
+        mr: MR,
+        nr: NR64,
+        kc: 256,
+        mc: 72,
+        nc: 2048,
+        ukr: ukr_f64,
+    }
+}
+
+macro_rules! avx2_kernel {
+    ($name:ident, $t:ty, $nr:expr, $lanes:expr, $vt:ty, $zero:ident, $load:ident, $set1:ident,
+     $fmadd:ident, $mul:ident, $loadu:ident, $storeu:ident) => {
+        /// Microkernel: `C[0..m_eff, 0..n_eff] <- alpha * A_panel * B_panel + beta * C`
+        /// over `kc` k-steps (`beta == 0` ignores C).
+        ///
+        /// # Safety
+        /// Requires AVX2 and FMA. `a` holds a packed `MR x kc` micro-panel, `b` a packed
+        /// `kc x NR` micro-panel aligned to 32 bytes, and `c + i * rsc + j` is valid for
+        /// reads and writes for `i < m_eff <= MR`, `j < n_eff <= NR`.
+        #[target_feature(enable = "avx2,fma")]
+        #[allow(clippy::too_many_arguments)]
+        unsafe fn $name(
+            kc: usize,
+            alpha: $t,
+            a: *const $t,
+            b: *const $t,
+            beta: $t,
+            c: *mut $t,
+            rsc: isize,
+            m_eff: usize,
+            n_eff: usize,
+        ) {
+            const NV: usize = $nr / $lanes;
+            let mut acc: [[$vt; NV]; MR] = [[$zero(); NV]; MR];
+            let mut ap = a;
+            let mut bp = b;
+            for _ in 0..kc {
+                let mut bv: [$vt; NV] = [$zero(); NV];
+                for (v, bvv) in bv.iter_mut().enumerate() {
+                    // SAFETY: `bp` walks the packed, 32-byte aligned `kc x NR` panel.
+                    *bvv = unsafe { $load(bp.add(v * $lanes)) };
+                }
+                for (i, row) in acc.iter_mut().enumerate() {
+                    // SAFETY: `ap` walks the packed `MR x kc` panel, `i < MR`.
+                    let ai = $set1(unsafe { *ap.add(i) });
+                    for (x, bvv) in row.iter_mut().zip(bv.iter()) {
+                        *x = $fmadd(ai, *bvv, *x);
+                    }
+                }
+                // SAFETY: one k-step forward inside both panels (the last step lands one
+                // past the end, which is not dereferenced).
+                unsafe {
+                    ap = ap.add(MR);
+                    bp = bp.add($nr);
+                }
+            }
+            let va = $set1(alpha);
+            if m_eff == MR && n_eff == $nr {
+                if beta == 0.0 {
+                    for (i, row) in acc.iter().enumerate() {
+                        for (v, x) in row.iter().enumerate() {
+                            // SAFETY: full tile, in bounds by the contract.
+                            unsafe {
+                                $storeu(c.offset(i as isize * rsc).add(v * $lanes), $mul(*x, va))
+                            };
+                        }
+                    }
+                } else {
+                    let vb = $set1(beta);
+                    for (i, row) in acc.iter().enumerate() {
+                        for (v, x) in row.iter().enumerate() {
+                            // SAFETY: full tile, in bounds by the contract.
+                            unsafe {
+                                let cp = c.offset(i as isize * rsc).add(v * $lanes);
+                                $storeu(cp, $fmadd($loadu(cp), vb, $mul(*x, va)));
+                            }
+                        }
+                    }
+                }
+            } else {
+                let mut t = [0.0 as $t; MR * $nr];
+                for (i, row) in acc.iter().enumerate() {
+                    for (v, x) in row.iter().enumerate() {
+                        // SAFETY: `i * NR + v * lanes + lanes <= MR * NR`: inside `t`.
+                        unsafe { $storeu(t.as_mut_ptr().add(i * $nr + v * $lanes), $mul(*x, va)) };
+                    }
+                }
+                // SAFETY: `t` is the full tile; C is valid on `m_eff x n_eff` by contract.
+                unsafe { store_tile(t.as_ptr(), $nr, m_eff, n_eff, beta, c, rsc, 1) };
+            }
+        }
+    };
+}
+
+avx2_kernel!(
+    ukr_f32,
+    f32,
+    NR32,
+    8,
+    __m256,
+    _mm256_setzero_ps,
+    _mm256_load_ps,
+    _mm256_set1_ps,
+    _mm256_fmadd_ps,
+    _mm256_mul_ps,
+    _mm256_loadu_ps,
+    _mm256_storeu_ps
+);
+
+avx2_kernel!(
+    ukr_f64,
+    f64,
+    NR64,
+    4,
+    __m256d,
+    _mm256_setzero_pd,
+    _mm256_load_pd,
+    _mm256_set1_pd,
+    _mm256_fmadd_pd,
+    _mm256_mul_pd,
+    _mm256_loadu_pd,
+    _mm256_storeu_pd
+);

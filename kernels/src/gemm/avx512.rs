@@ -1,0 +1,166 @@
+//! AVX-512F microkernels: `f32` tile of 12 x 32 (24 zmm accumulators), `f64` tile of
+//! 12 x 16 (24 zmm accumulators).
+//!
+//! Each k-step loads `NR / lanes = 2` vectors of the packed B micro-panel and, for each of
+//! the 12 rows, broadcasts one packed A value straight from memory into an FMA
+//! (`vfmadd231ps zmm, zmm, m32{1to16}`): 24 independent FMAs per 14 loads. 24 chains cover
+//! the FMA latency (4 cycles) times the two 512-bit FMA pipes (8 in flight) with room to
+//! spare, and 24 + 2 + scratch stays inside the 32 zmm registers, so nothing spills.
+//! The tile is 32 columns wide (C rows are contiguous), which wastes little on N = 100.
+//!
+//! Blocking (AMD EPYC Zen 5 here: L1d 48 KiB, L2 1 MiB per core, L3 32 MiB shared):
+//! * `KC = 256`: the B micro-panel `KC x NR` (32 KiB) stays in L1 while the 12-row A
+//!   micro-panels (12 KiB) stream through it; the C tile is loaded/stored once per 256
+//!   k-steps.
+//! * `MC = 480`: the packed A block `MC x KC` (480 KiB) sits in the 1 MiB L2 with room for
+//!   the B micro-panel and C traffic.
+//! * `NC = 4096`: the packed B block `KC x NC` (4 MiB) lives in L3.
+
+#[cfg(target_arch = "x86_64")]
+use core::arch::x86_64::*;
+
+use super::elem::store_tile;
+use super::loops::Spec;
+
+const MR: usize = 12;
+const NR32: usize = 32;
+const NR64: usize = 16;
+
+/// Blocking and kernel for `f32` (see the module docs for the sizes).
+pub(crate) fn spec_f32() -> Spec<f32> {
+    Spec {
+        mr: MR,
+        nr: NR32,
+        kc: 256,
+        mc: 480,
+        nc: 4096,
+        ukr: ukr_f32,
+    }
+}
+
+/// Blocking and kernel for `f64`: same byte footprints as `f32` with half the lanes.
+pub(crate) fn spec_f64() -> Spec<f64> {
+    Spec {
+        mr: MR,
+        nr: NR64,
+        kc: 256,
+        mc: 240,
+        nc: 2048,
+        ukr: ukr_f64,
+    }
+}
+
+macro_rules! avx512_kernel {
+    ($name:ident, $t:ty, $nr:expr, $lanes:expr, $vt:ty, $zero:ident, $load:ident, $set1:ident,
+     $fmadd:ident, $mul:ident, $loadu:ident, $storeu:ident) => {
+        /// Microkernel: `C[0..m_eff, 0..n_eff] <- alpha * A_panel * B_panel + beta * C`
+        /// over `kc` k-steps (`beta == 0` ignores C).
+        ///
+        /// # Safety
+        /// Requires AVX-512F. `a` holds a packed `MR x kc` micro-panel, `b` a packed
+        /// `kc x NR` micro-panel aligned to 64 bytes, and `c + i * rsc + j` is valid for
+        /// reads and writes for `i < m_eff <= MR`, `j < n_eff <= NR`.
+        #[target_feature(enable = "avx512f")]
+        #[allow(clippy::too_many_arguments)]
+        unsafe fn $name(
+            kc: usize,
+            alpha: $t,
+            a: *const $t,
+            b: *const $t,
+            beta: $t,
+            c: *mut $t,
+            rsc: isize,
+            m_eff: usize,
+            n_eff: usize,
+        ) {
+            const NV: usize = $nr / $lanes;
+            let mut acc: [[$vt; NV]; MR] = [[$zero(); NV]; MR];
+            let mut ap = a;
+            let mut bp = b;
+            for _ in 0..kc {
+                let mut bv: [$vt; NV] = [$zero(); NV];
+                for (v, bvv) in bv.iter_mut().enumerate() {
+                    // SAFETY: `bp` walks the packed, 64-byte aligned `kc x NR` panel.
+                    *bvv = unsafe { $load(bp.add(v * $lanes)) };
+                }
+                for (i, row) in acc.iter_mut().enumerate() {
+                    // SAFETY: `ap` walks the packed `MR x kc` panel, `i < MR`.
+                    let ai = $set1(unsafe { *ap.add(i) });
+                    for (x, bvv) in row.iter_mut().zip(bv.iter()) {
+                        *x = $fmadd(ai, *bvv, *x);
+                    }
+                }
+                // SAFETY: one k-step forward inside both panels (the last step lands one
+                // past the end, which is not dereferenced).
+                unsafe {
+                    ap = ap.add(MR);
+                    bp = bp.add($nr);
+                }
+            }
+            let va = $set1(alpha);
+            if m_eff == MR && n_eff == $nr {
+                if beta == 0.0 {
+                    for (i, row) in acc.iter().enumerate() {
+                        for (v, x) in row.iter().enumerate() {
+                            // SAFETY: full tile, in bounds by the contract.
+                            unsafe {
+                                $storeu(c.offset(i as isize * rsc).add(v * $lanes), $mul(*x, va))
+                            };
+                        }
+                    }
+                } else {
+                    let vb = $set1(beta);
+                    for (i, row) in acc.iter().enumerate() {
+                        for (v, x) in row.iter().enumerate() {
+                            // SAFETY: full tile, in bounds by the contract.
+                            unsafe {
+                                let cp = c.offset(i as isize * rsc).add(v * $lanes);
+                                $storeu(cp, $fmadd($loadu(cp), vb, $mul(*x, va)));
+                            }
+                        }
+                    }
+                }
+            } else {
+                let mut t = [0.0 as $t; MR * $nr];
+                for (i, row) in acc.iter().enumerate() {
+                    for (v, x) in row.iter().enumerate() {
+                        // SAFETY: `i * NR + v * lanes + lanes <= MR * NR`: inside `t`.
+                        unsafe { $storeu(t.as_mut_ptr().add(i * $nr + v * $lanes), $mul(*x, va)) };
+                    }
+                }
+                // SAFETY: `t` is the full tile; C is valid on `m_eff x n_eff` by contract.
+                unsafe { store_tile(t.as_ptr(), $nr, m_eff, n_eff, beta, c, rsc, 1) };
+            }
+        }
+    };
+}
+
+avx512_kernel!(
+    ukr_f32,
+    f32,
+    NR32,
+    16,
+    __m512,
+    _mm512_setzero_ps,
+    _mm512_load_ps,
+    _mm512_set1_ps,
+    _mm512_fmadd_ps,
+    _mm512_mul_ps,
+    _mm512_loadu_ps,
+    _mm512_storeu_ps
+);
+
+avx512_kernel!(
+    ukr_f64,
+    f64,
+    NR64,
+    8,
+    __m512d,
+    _mm512_setzero_pd,
+    _mm512_load_pd,
+    _mm512_set1_pd,
+    _mm512_fmadd_pd,
+    _mm512_mul_pd,
+    _mm512_loadu_pd,
+    _mm512_storeu_pd
+);

@@ -1,0 +1,361 @@
+//! The BLIS-style blocked driver: five loops around a register-tiled microkernel.
+//!
+//! ```text
+//! for jc in 0..n step NC            (B block columns; B block KC x NC lives in L3)
+//!   for pc in 0..k step KC          (pack B[pc.., jc..] into KC x NR micro-panels)
+//!     for ic in 0..m step MC        (parallel: pack A[ic.., pc..] into MR x KC micro-panels, L2)
+//!       for jr in 0..NC step NR     (one B micro-panel, resident in L1)
+//!         for ir in 0..MC step MR   (one A micro-panel streams through)
+//!           microkernel: C[ir.., jr..] = alpha * A_panel * B_panel + beta' * C
+//! ```
+//!
+//! `beta' = beta` on the first k block and `1` afterwards, so `beta == 0` never reads C.
+//! Block sizes are balanced (`k = 300` runs as two blocks of 152/148, not 256 + 44).
+//! Parallelism (rayon, the caller's pool) splits the `ic` loop — and the `jr` loop too when
+//! there are fewer row blocks than threads — into independent units; each worker packs its
+//! own A block into a thread-local buffer, the B block is packed once (in parallel) and
+//! shared read-only. Work below [`PAR_MIN_FLOPS`] stays on the calling thread.
+
+use core::cell::RefCell;
+use rayon::prelude::*;
+use std::thread::LocalKey;
+
+use super::elem::{store_tile, Elem};
+use super::pack::{pack_a, pack_b_panel};
+
+/// A microkernel: `(kc, alpha, a_panel, b_panel, beta, c, rsc, m_eff, n_eff)`, computing
+/// `C <- alpha * A_panel * B_panel + beta * C` on the top-left `m_eff x n_eff` of an
+/// `MR x NR` tile whose rows are `rsc` apart and columns contiguous (`beta == 0`: C not read).
+pub(crate) type Ukr<T> = unsafe fn(usize, T, *const T, *const T, T, *mut T, isize, usize, usize);
+
+/// Register tile, cache blocking and microkernel of one instruction set.
+#[derive(Clone, Copy)]
+pub(crate) struct Spec<T> {
+    /// Rows of the register tile.
+    pub mr: usize,
+    /// Columns of the register tile.
+    pub nr: usize,
+    /// Depth of a packed block (L1 blocking).
+    pub kc: usize,
+    /// Rows of a packed A block (L2 blocking).
+    pub mc: usize,
+    /// Columns of a packed B block (L3 blocking).
+    pub nc: usize,
+    /// The microkernel.
+    pub ukr: Ukr<T>,
+}
+
+/// Below this many flops (`2 m n k`) the multiply stays single-threaded: a rayon fork/join
+/// costs a few microseconds, the time of roughly a million flops here.
+pub(crate) const PAR_MIN_FLOPS: f64 = 4.0e6;
+
+/// Largest `MR * NR` of any kernel (AVX-512 `f32`: 12 x 32).
+const MAX_TILE: usize = 384;
+
+/// A strided matrix view: element `(i, j)` at `ptr + i * rs + j * cs`.
+#[derive(Clone, Copy)]
+pub(crate) struct View<T> {
+    pub ptr: *const T,
+    pub rs: isize,
+    pub cs: isize,
+}
+
+/// A mutable strided matrix view.
+#[derive(Clone, Copy)]
+pub(crate) struct ViewMut<T> {
+    pub ptr: *mut T,
+    pub rs: isize,
+    pub cs: isize,
+}
+
+/// Everything one parallel work unit needs, shared by reference across rayon workers.
+struct Shared<T> {
+    spec: Spec<T>,
+    a: View<T>,
+    c: ViewMut<T>,
+    alpha: T,
+    beta: T,
+    bpack: *const T,
+    kc: usize,
+    nc: usize,
+    jc: usize,
+    pc: usize,
+    m: usize,
+    mc: usize,
+    n_splits: usize,
+}
+
+// SAFETY: the raw pointers are only dereferenced inside `run_unit`, where every unit reads
+// shared inputs (A, packed B) and writes a C region disjoint from every other unit's.
+unsafe impl<T: Send> Sync for Shared<T> {}
+// SAFETY: as above; the views carry no thread affinity.
+unsafe impl<T: Send> Send for Shared<T> {}
+
+/// A growable, 64-byte aligned scratch buffer for packed panels.
+#[derive(Default)]
+struct AlignedBuf {
+    v: Vec<Align64>,
+}
+
+#[derive(Clone, Copy)]
+#[repr(C, align(64))]
+struct Align64([u8; 64]);
+
+impl AlignedBuf {
+    fn ensure(&mut self, bytes: usize) -> *mut u8 {
+        let need = bytes.div_ceil(64);
+        if self.v.len() < need {
+            self.v = vec![Align64([0; 64]); need];
+        }
+        self.v.as_mut_ptr() as *mut u8
+    }
+}
+
+thread_local! {
+    static A_BUF: RefCell<AlignedBuf> = RefCell::new(AlignedBuf::default());
+    static B_BUF: RefCell<AlignedBuf> = RefCell::new(AlignedBuf::default());
+}
+
+/// Runs `f` with a 64-byte aligned scratch area of at least `bytes`, reused across calls on
+/// this thread; a nested use (e.g. a rayon worker stealing another GEMM while this one waits)
+/// gets a fresh allocation instead of a borrow conflict.
+fn with_buf<R>(
+    key: &'static LocalKey<RefCell<AlignedBuf>>,
+    bytes: usize,
+    f: impl FnOnce(*mut u8) -> R,
+) -> R {
+    key.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut buf) => f(buf.ensure(bytes)),
+        Err(_) => {
+            let mut tmp = AlignedBuf::default();
+            f(tmp.ensure(bytes))
+        }
+    })
+}
+
+/// `ceil(x / parts)` rounded up to a multiple of `q`.
+fn balanced(x: usize, parts: usize, q: usize) -> usize {
+    x.div_ceil(parts).div_ceil(q) * q
+}
+
+/// `C <- beta * C` on an `m x n` view (`beta == 0` writes zeros, ignoring NaN).
+///
+/// # Safety
+/// Every `c + i * rs + j * cs`, `i < m`, `j < n`, must be valid for reads and writes.
+pub(crate) unsafe fn scale_c<T: Elem>(m: usize, n: usize, beta: T, c: ViewMut<T>) {
+    if beta == T::ONE {
+        return;
+    }
+    for i in 0..m {
+        for j in 0..n {
+            // SAFETY: in bounds by the contract.
+            unsafe {
+                let p = c.ptr.offset(i as isize * c.rs + j as isize * c.cs);
+                *p = if beta == T::ZERO { T::ZERO } else { beta * *p };
+            }
+        }
+    }
+}
+
+/// `C <- alpha * A * B + beta * C` for an `m x k` view A, `k x n` view B, `m x n` view C.
+///
+/// # Safety
+/// All elements addressed by the views for the given dimensions must be valid (C for reads
+/// and writes), and C must not overlap A or B. Distinct `(i, j)` of C must be distinct
+/// memory locations.
+#[allow(clippy::too_many_arguments)]
+pub(crate) unsafe fn gemm<T: Elem>(
+    spec: &Spec<T>,
+    m: usize,
+    n: usize,
+    k: usize,
+    alpha: T,
+    a: View<T>,
+    b: View<T>,
+    beta: T,
+    c: ViewMut<T>,
+) {
+    if m == 0 || n == 0 {
+        return;
+    }
+    if k == 0 || alpha == T::ZERO {
+        // SAFETY: forwarded contract.
+        unsafe { scale_c(m, n, beta, c) };
+        return;
+    }
+    // The kernels want C's columns contiguous: for a column-major C, compute
+    // C^T = B^T A^T instead.
+    let (m, n, a, b, c) = if c.cs != 1 && c.rs == 1 {
+        let at = View {
+            ptr: a.ptr,
+            rs: a.cs,
+            cs: a.rs,
+        };
+        let bt = View {
+            ptr: b.ptr,
+            rs: b.cs,
+            cs: b.rs,
+        };
+        let ct = ViewMut {
+            ptr: c.ptr,
+            rs: c.cs,
+            cs: c.rs,
+        };
+        (n, m, bt, at, ct)
+    } else {
+        (m, n, a, b, c)
+    };
+
+    let (mr, nr) = (spec.mr, spec.nr);
+    debug_assert!(mr * nr <= MAX_TILE);
+    let flops = 2.0 * m as f64 * n as f64 * k as f64;
+    let threads = if flops >= PAR_MIN_FLOPS {
+        rayon::current_num_threads().max(1)
+    } else {
+        1
+    };
+
+    let kc_max = balanced(k, k.div_ceil(spec.kc), 8).min(k);
+    let nc_max = balanced(n, n.div_ceil(spec.nc), nr);
+
+    // Row blocks: a multiple of the thread count when parallel, each at most MC rows.
+    let mut m_blocks = m.div_ceil(spec.mc);
+    if threads > 1 {
+        m_blocks = m_blocks.div_ceil(threads) * threads;
+        m_blocks = m_blocks.min(m.div_ceil(mr));
+    }
+    let mc = balanced(m, m_blocks, mr);
+    let m_blocks = m.div_ceil(mc);
+
+    let b_bytes = nc_max.div_ceil(nr) * nr * kc_max * core::mem::size_of::<T>();
+    with_buf(&B_BUF, b_bytes, |bbuf| {
+        let bbuf = bbuf as *mut T;
+        let mut jc = 0;
+        while jc < n {
+            let nc = nc_max.min(n - jc);
+            let panels = nc.div_ceil(nr);
+            let n_splits = if threads > m_blocks {
+                threads.div_ceil(m_blocks).min(panels)
+            } else {
+                1
+            };
+            let mut pc = 0;
+            while pc < k {
+                let kc = kc_max.min(k - pc);
+                // SAFETY: the B block rows pc..pc+kc, columns jc..jc+nc are inside B.
+                let bsrc = unsafe { b.ptr.offset(pc as isize * b.rs + jc as isize * b.cs) };
+                let pack = |s: usize| {
+                    // SAFETY: panel `s < panels` of a buffer sized for `panels * nr * kc`.
+                    unsafe { pack_b_panel(nr, nc, kc, s, bsrc, b.rs, b.cs, bbuf) }
+                };
+                let bsrc_addr = SendPtr(bsrc as *mut T);
+                let bbuf_addr = SendPtr(bbuf);
+                if threads > 1 && panels > 1 {
+                    (0..panels).into_par_iter().for_each(|s| {
+                        let (src, dst) = (bsrc_addr, bbuf_addr);
+                        // SAFETY: each panel writes its own disjoint slice of the buffer.
+                        unsafe { pack_b_panel(nr, nc, kc, s, src.0, b.rs, b.cs, dst.0) }
+                    });
+                } else {
+                    (0..panels).for_each(pack);
+                }
+                let shared = Shared {
+                    spec: *spec,
+                    a,
+                    c,
+                    alpha,
+                    beta: if pc == 0 { beta } else { T::ONE },
+                    bpack: bbuf,
+                    kc,
+                    nc,
+                    jc,
+                    pc,
+                    m,
+                    mc,
+                    n_splits,
+                };
+                let units = m_blocks * n_splits;
+                if units == 1 {
+                    // SAFETY: unit 0 of 1 covers the whole block; contract forwarded.
+                    unsafe { run_unit(&shared, 0) };
+                } else {
+                    (0..units).into_par_iter().for_each(|u| {
+                        // SAFETY: units write disjoint C tiles; contract forwarded.
+                        unsafe { run_unit(&shared, u) }
+                    });
+                }
+                pc += kc;
+            }
+            jc += nc;
+        }
+    });
+}
+
+#[derive(Clone, Copy)]
+struct SendPtr<T>(*mut T);
+// SAFETY: used only to hand disjoint destination panels to parallel packers.
+unsafe impl<T> Send for SendPtr<T> {}
+// SAFETY: as above.
+unsafe impl<T> Sync for SendPtr<T> {}
+
+/// One parallel unit: row block `u / n_splits`, column share `u % n_splits` of the packed
+/// B block; packs its A block and runs the two inner loops.
+///
+/// # Safety
+/// `s` describes valid views and a packed B block as set up by [`gemm`].
+unsafe fn run_unit<T: Elem>(s: &Shared<T>, u: usize) {
+    let Spec { mr, nr, ukr, .. } = s.spec;
+    let ib = u / s.n_splits;
+    let ns = u % s.n_splits;
+    let i0 = ib * s.mc;
+    if i0 >= s.m {
+        return;
+    }
+    let mc = s.mc.min(s.m - i0);
+    let panels = s.nc.div_ceil(nr);
+    let per = panels.div_ceil(s.n_splits);
+    let (p0, p1) = (ns * per, ((ns + 1) * per).min(panels));
+    if p0 >= p1 {
+        return;
+    }
+    let kc = s.kc;
+    let a_bytes = mc.div_ceil(mr) * mr * kc * core::mem::size_of::<T>();
+    with_buf(&A_BUF, a_bytes, |abuf| {
+        let abuf = abuf as *mut T;
+        // SAFETY: rows i0..i0+mc, columns pc..pc+kc of A are valid; the buffer is sized for
+        // `ceil(mc / mr) * mr * kc` elements.
+        unsafe {
+            let asrc =
+                s.a.ptr
+                    .offset(i0 as isize * s.a.rs + s.pc as isize * s.a.cs);
+            pack_a(mr, mc, kc, asrc, s.a.rs, s.a.cs, abuf);
+        }
+        let c = s.c;
+        let mut tile = [T::ZERO; MAX_TILE];
+        for jp in p0..p1 {
+            let j = jp * nr;
+            let n_eff = nr.min(s.nc - j);
+            // SAFETY: panel `jp` of the packed B block.
+            let bp = unsafe { s.bpack.add(jp * nr * kc) };
+            for ip in 0..mc.div_ceil(mr) {
+                let i = ip * mr;
+                let m_eff = mr.min(mc - i);
+                // SAFETY: panel `ip` of the packed A block; the C tile at (i0 + i, jc + j)
+                // of size m_eff x n_eff is inside C and owned by this unit alone.
+                unsafe {
+                    let ap = abuf.add(ip * mr * kc);
+                    let cp = c
+                        .ptr
+                        .offset((i0 + i) as isize * c.rs + (s.jc + j) as isize * c.cs);
+                    if c.cs == 1 {
+                        ukr(kc, s.alpha, ap, bp, s.beta, cp, c.rs, m_eff, n_eff);
+                    } else {
+                        let t = tile.as_mut_ptr();
+                        ukr(kc, s.alpha, ap, bp, T::ZERO, t, nr as isize, mr, nr);
+                        store_tile(t, nr, m_eff, n_eff, s.beta, cp, c.rs, c.cs);
+                    }
+                }
+            }
+        }
+    });
+}
