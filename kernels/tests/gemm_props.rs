@@ -112,13 +112,11 @@ fn fill(len: usize, seed: u64) -> Vec<f32> {
         .collect()
 }
 
-fn stored(
-    c: &Case,
-) -> (
-    (usize, usize, usize),
-    (usize, usize, usize),
-    (usize, usize, usize),
-) {
+/// (rows, cols, leading dimension) of a stored matrix.
+type Stored = (usize, usize, usize);
+
+/// Stored shapes of A, B and C for a case, rows padded by `c.pad`.
+fn stored(c: &Case) -> (Stored, Stored, Stored) {
     let (ar, ac) = if c.ta { (c.k, c.m) } else { (c.m, c.k) };
     let (br, bc) = if c.tb { (c.n, c.k) } else { (c.k, c.n) };
     (
