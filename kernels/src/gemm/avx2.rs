@@ -30,6 +30,7 @@ pub(crate) fn spec_f32() -> Spec<f32> {
         mc: 144,
         nc: 4096,
         ukr: ukr_f32,
+        ukr_direct_a: Some(ukr_f32_direct),
     }
 }
 
@@ -42,26 +43,31 @@ pub(crate) fn spec_f64() -> Spec<f64> {
         mc: 72,
         nc: 2048,
         ukr: ukr_f64,
+        ukr_direct_a: Some(ukr_f64_direct),
     }
 }
 
 macro_rules! avx2_kernel {
-    ($name:ident, $t:ty, $nr:expr, $lanes:expr, $vt:ty, $zero:ident, $load:ident, $set1:ident,
-     $fmadd:ident, $mul:ident, $loadu:ident, $storeu:ident) => {
-        /// Microkernel: `C[0..m_eff, 0..n_eff] <- alpha * A_panel * B_panel + beta * C`
-        /// over `kc` k-steps (`beta == 0` ignores C).
+    ($name:ident, $dname:ident, $body:ident, $t:ty, $nr:expr, $lanes:expr, $vt:ty, $zero:ident,
+     $set1:ident, $fmadd:ident, $mul:ident, $loadu:ident, $storeu:ident) => {
+        /// Shared body. A element `(i, p)` is at `a + i * rsa + p` when `DIRECT` (rows of a
+        /// row-major A read in place), else at `a + p * MR + i` (packed micro-panel);
+        /// B row `p` (NR contiguous values) at `b + p * rsb`.
         ///
         /// # Safety
-        /// Requires AVX2 and FMA. `a` holds a packed `MR x kc` micro-panel, `b` a packed
-        /// `kc x NR` micro-panel aligned to 32 bytes, and `c + i * rsc + j` is valid for
-        /// reads and writes for `i < m_eff <= MR`, `j < n_eff <= NR`.
+        /// Requires AVX2 and FMA. Every A/B element above for `i < MR`, `p < kc`, `j < NR` is valid
+        /// for reads; `c + i * rsc + j` valid for reads and writes for `i < m_eff <= MR`,
+        /// `j < n_eff <= NR`.
         #[target_feature(enable = "avx2,fma")]
+        #[inline]
         #[allow(clippy::too_many_arguments)]
-        unsafe fn $name(
+        unsafe fn $body<const DIRECT: bool>(
             kc: usize,
             alpha: $t,
             a: *const $t,
+            rsa: isize,
             b: *const $t,
+            rsb: isize,
             beta: $t,
             c: *mut $t,
             rsc: isize,
@@ -75,21 +81,27 @@ macro_rules! avx2_kernel {
             for _ in 0..kc {
                 let mut bv: [$vt; NV] = [$zero(); NV];
                 for (v, bvv) in bv.iter_mut().enumerate() {
-                    // SAFETY: `bp` walks the packed, 32-byte aligned `kc x NR` panel.
-                    *bvv = unsafe { $load(bp.add(v * $lanes)) };
+                    // SAFETY: B row `p`, vector `v < NV`: valid by the contract.
+                    *bvv = unsafe { $loadu(bp.add(v * $lanes)) };
                 }
                 for (i, row) in acc.iter_mut().enumerate() {
-                    // SAFETY: `ap` walks the packed `MR x kc` panel, `i < MR`.
-                    let ai = $set1(unsafe { *ap.add(i) });
+                    // SAFETY: A element `(i, p)`, `i < MR`: valid by the contract.
+                    let ai = $set1(unsafe {
+                        if DIRECT {
+                            *ap.offset(i as isize * rsa)
+                        } else {
+                            *ap.add(i)
+                        }
+                    });
                     for (x, bvv) in row.iter_mut().zip(bv.iter()) {
                         *x = $fmadd(ai, *bvv, *x);
                     }
                 }
-                // SAFETY: one k-step forward inside both panels (the last step lands one
-                // past the end, which is not dereferenced).
+                // SAFETY: one k-step forward (the last step lands one past the end, which is
+                // not dereferenced).
                 unsafe {
-                    ap = ap.add(MR);
-                    bp = bp.add($nr);
+                    ap = if DIRECT { ap.add(1) } else { ap.add(MR) };
+                    bp = bp.offset(rsb);
                 }
             }
             let va = $set1(alpha);
@@ -127,17 +139,65 @@ macro_rules! avx2_kernel {
                 unsafe { store_tile(t.as_ptr(), $nr, m_eff, n_eff, beta, c, rsc, 1) };
             }
         }
+
+        /// Packed-A microkernel (see [`super::loops::Ukr`]); `rsa` is unused.
+        ///
+        /// # Safety
+        /// Requires AVX2 and FMA; the contract of [`super::loops::Ukr`].
+        #[target_feature(enable = "avx2,fma")]
+        #[allow(clippy::too_many_arguments)]
+        unsafe fn $name(
+            kc: usize,
+            alpha: $t,
+            a: *const $t,
+            rsa: isize,
+            b: *const $t,
+            rsb: isize,
+            beta: $t,
+            c: *mut $t,
+            rsc: isize,
+            m_eff: usize,
+            n_eff: usize,
+        ) {
+            // SAFETY: forwarded contract, packed A.
+            unsafe { $body::<false>(kc, alpha, a, rsa, b, rsb, beta, c, rsc, m_eff, n_eff) }
+        }
+
+        /// Direct-A microkernel: A rows read in place (`(i, p)` at `a + i * rsa + p`), all
+        /// `MR` rows valid.
+        ///
+        /// # Safety
+        /// Requires AVX2 and FMA; the contract of [`super::loops::Ukr`] with a full-height A.
+        #[target_feature(enable = "avx2,fma")]
+        #[allow(clippy::too_many_arguments)]
+        unsafe fn $dname(
+            kc: usize,
+            alpha: $t,
+            a: *const $t,
+            rsa: isize,
+            b: *const $t,
+            rsb: isize,
+            beta: $t,
+            c: *mut $t,
+            rsc: isize,
+            m_eff: usize,
+            n_eff: usize,
+        ) {
+            // SAFETY: forwarded contract, direct A.
+            unsafe { $body::<true>(kc, alpha, a, rsa, b, rsb, beta, c, rsc, m_eff, n_eff) }
+        }
     };
 }
 
 avx2_kernel!(
     ukr_f32,
+    ukr_f32_direct,
+    body_f32,
     f32,
     NR32,
     8,
     __m256,
     _mm256_setzero_ps,
-    _mm256_load_ps,
     _mm256_set1_ps,
     _mm256_fmadd_ps,
     _mm256_mul_ps,
@@ -147,12 +207,13 @@ avx2_kernel!(
 
 avx2_kernel!(
     ukr_f64,
+    ukr_f64_direct,
+    body_f64,
     f64,
     NR64,
     4,
     __m256d,
     _mm256_setzero_pd,
-    _mm256_load_pd,
     _mm256_set1_pd,
     _mm256_fmadd_pd,
     _mm256_mul_pd,

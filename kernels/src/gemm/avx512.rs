@@ -35,6 +35,7 @@ pub(crate) fn spec_f32() -> Spec<f32> {
         mc: 480,
         nc: 4096,
         ukr: ukr_f32,
+        ukr_direct_a: Some(ukr_f32_direct),
     }
 }
 
@@ -47,26 +48,31 @@ pub(crate) fn spec_f64() -> Spec<f64> {
         mc: 240,
         nc: 2048,
         ukr: ukr_f64,
+        ukr_direct_a: Some(ukr_f64_direct),
     }
 }
 
 macro_rules! avx512_kernel {
-    ($name:ident, $t:ty, $nr:expr, $lanes:expr, $vt:ty, $zero:ident, $load:ident, $set1:ident,
-     $fmadd:ident, $mul:ident, $loadu:ident, $storeu:ident) => {
-        /// Microkernel: `C[0..m_eff, 0..n_eff] <- alpha * A_panel * B_panel + beta * C`
-        /// over `kc` k-steps (`beta == 0` ignores C).
+    ($name:ident, $dname:ident, $body:ident, $t:ty, $nr:expr, $lanes:expr, $vt:ty, $zero:ident,
+     $set1:ident, $fmadd:ident, $mul:ident, $loadu:ident, $storeu:ident) => {
+        /// Shared body. A element `(i, p)` is at `a + i * rsa + p` when `DIRECT` (rows of a
+        /// row-major A read in place), else at `a + p * MR + i` (packed micro-panel);
+        /// B row `p` (NR contiguous values) at `b + p * rsb`.
         ///
         /// # Safety
-        /// Requires AVX-512F. `a` holds a packed `MR x kc` micro-panel, `b` a packed
-        /// `kc x NR` micro-panel aligned to 64 bytes, and `c + i * rsc + j` is valid for
-        /// reads and writes for `i < m_eff <= MR`, `j < n_eff <= NR`.
+        /// Requires AVX-512F. Every A/B element above for `i < MR`, `p < kc`, `j < NR` is valid
+        /// for reads; `c + i * rsc + j` valid for reads and writes for `i < m_eff <= MR`,
+        /// `j < n_eff <= NR`.
         #[target_feature(enable = "avx512f")]
+        #[inline]
         #[allow(clippy::too_many_arguments)]
-        unsafe fn $name(
+        unsafe fn $body<const DIRECT: bool>(
             kc: usize,
             alpha: $t,
             a: *const $t,
+            rsa: isize,
             b: *const $t,
+            rsb: isize,
             beta: $t,
             c: *mut $t,
             rsc: isize,
@@ -80,21 +86,27 @@ macro_rules! avx512_kernel {
             for _ in 0..kc {
                 let mut bv: [$vt; NV] = [$zero(); NV];
                 for (v, bvv) in bv.iter_mut().enumerate() {
-                    // SAFETY: `bp` walks the packed, 64-byte aligned `kc x NR` panel.
-                    *bvv = unsafe { $load(bp.add(v * $lanes)) };
+                    // SAFETY: B row `p`, vector `v < NV`: valid by the contract.
+                    *bvv = unsafe { $loadu(bp.add(v * $lanes)) };
                 }
                 for (i, row) in acc.iter_mut().enumerate() {
-                    // SAFETY: `ap` walks the packed `MR x kc` panel, `i < MR`.
-                    let ai = $set1(unsafe { *ap.add(i) });
+                    // SAFETY: A element `(i, p)`, `i < MR`: valid by the contract.
+                    let ai = $set1(unsafe {
+                        if DIRECT {
+                            *ap.offset(i as isize * rsa)
+                        } else {
+                            *ap.add(i)
+                        }
+                    });
                     for (x, bvv) in row.iter_mut().zip(bv.iter()) {
                         *x = $fmadd(ai, *bvv, *x);
                     }
                 }
-                // SAFETY: one k-step forward inside both panels (the last step lands one
-                // past the end, which is not dereferenced).
+                // SAFETY: one k-step forward (the last step lands one past the end, which is
+                // not dereferenced).
                 unsafe {
-                    ap = ap.add(MR);
-                    bp = bp.add($nr);
+                    ap = if DIRECT { ap.add(1) } else { ap.add(MR) };
+                    bp = bp.offset(rsb);
                 }
             }
             let va = $set1(alpha);
@@ -132,17 +144,65 @@ macro_rules! avx512_kernel {
                 unsafe { store_tile(t.as_ptr(), $nr, m_eff, n_eff, beta, c, rsc, 1) };
             }
         }
+
+        /// Packed-A microkernel (see [`super::loops::Ukr`]); `rsa` is unused.
+        ///
+        /// # Safety
+        /// Requires AVX-512F; the contract of [`super::loops::Ukr`].
+        #[target_feature(enable = "avx512f")]
+        #[allow(clippy::too_many_arguments)]
+        unsafe fn $name(
+            kc: usize,
+            alpha: $t,
+            a: *const $t,
+            rsa: isize,
+            b: *const $t,
+            rsb: isize,
+            beta: $t,
+            c: *mut $t,
+            rsc: isize,
+            m_eff: usize,
+            n_eff: usize,
+        ) {
+            // SAFETY: forwarded contract, packed A.
+            unsafe { $body::<false>(kc, alpha, a, rsa, b, rsb, beta, c, rsc, m_eff, n_eff) }
+        }
+
+        /// Direct-A microkernel: A rows read in place (`(i, p)` at `a + i * rsa + p`), all
+        /// `MR` rows valid.
+        ///
+        /// # Safety
+        /// Requires AVX-512F; the contract of [`super::loops::Ukr`] with a full-height A.
+        #[target_feature(enable = "avx512f")]
+        #[allow(clippy::too_many_arguments)]
+        unsafe fn $dname(
+            kc: usize,
+            alpha: $t,
+            a: *const $t,
+            rsa: isize,
+            b: *const $t,
+            rsb: isize,
+            beta: $t,
+            c: *mut $t,
+            rsc: isize,
+            m_eff: usize,
+            n_eff: usize,
+        ) {
+            // SAFETY: forwarded contract, direct A.
+            unsafe { $body::<true>(kc, alpha, a, rsa, b, rsb, beta, c, rsc, m_eff, n_eff) }
+        }
     };
 }
 
 avx512_kernel!(
     ukr_f32,
+    ukr_f32_direct,
+    body_f32,
     f32,
     NR32,
     16,
     __m512,
     _mm512_setzero_ps,
-    _mm512_load_ps,
     _mm512_set1_ps,
     _mm512_fmadd_ps,
     _mm512_mul_ps,
@@ -152,12 +212,13 @@ avx512_kernel!(
 
 avx512_kernel!(
     ukr_f64,
+    ukr_f64_direct,
+    body_f64,
     f64,
     NR64,
     8,
     __m512d,
     _mm512_setzero_pd,
-    _mm512_load_pd,
     _mm512_set1_pd,
     _mm512_fmadd_pd,
     _mm512_mul_pd,

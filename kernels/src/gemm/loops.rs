@@ -23,10 +23,15 @@ use std::thread::LocalKey;
 use super::elem::{store_tile, Elem};
 use super::pack::{pack_a, pack_b_panel};
 
-/// A microkernel: `(kc, alpha, a_panel, b_panel, beta, c, rsc, m_eff, n_eff)`, computing
-/// `C <- alpha * A_panel * B_panel + beta * C` on the top-left `m_eff x n_eff` of an
-/// `MR x NR` tile whose rows are `rsc` apart and columns contiguous (`beta == 0`: C not read).
-pub(crate) type Ukr<T> = unsafe fn(usize, T, *const T, *const T, T, *mut T, isize, usize, usize);
+/// A microkernel: `(kc, alpha, a, rsa, b, rsb, beta, c, rsc, m_eff, n_eff)`, computing
+/// `C <- alpha * A * B + beta * C` on the top-left `m_eff x n_eff` of an `MR x NR` tile
+/// whose rows are `rsc` apart and columns contiguous (`beta == 0`: C is not read).
+/// B row `p` is `NR` contiguous values at `b + p * rsb` (a packed micro-panel has
+/// `rsb = NR`). A is a packed `MR x kc` micro-panel (`rsa` unused) for [`Spec::ukr`], or
+/// `MR` full rows read in place, element `(i, p)` at `a + i * rsa + p`, for
+/// [`Spec::ukr_direct_a`].
+pub(crate) type Ukr<T> =
+    unsafe fn(usize, T, *const T, isize, *const T, isize, T, *mut T, isize, usize, usize);
 
 /// Register tile, cache blocking and microkernel of one instruction set.
 #[derive(Clone, Copy)]
@@ -41,13 +46,18 @@ pub(crate) struct Spec<T> {
     pub mc: usize,
     /// Columns of a packed B block (L3 blocking).
     pub nc: usize,
-    /// The microkernel.
+    /// The microkernel on packed A.
     pub ukr: Ukr<T>,
+    /// The microkernel reading full-height A row blocks in place (row-major A), if any.
+    pub ukr_direct_a: Option<Ukr<T>>,
 }
 
 /// Below this many flops (`2 m n k`) the multiply stays single-threaded: a rayon fork/join
 /// costs a few microseconds, the time of roughly a million flops here.
 pub(crate) const PAR_MIN_FLOPS: f64 = 4.0e6;
+
+/// Up to this many columns of C, a row-major A is read in place instead of packed.
+pub(crate) const DIRECT_A_MAX_N: usize = 512;
 
 /// Largest `MR * NR` of any kernel (AVX-512 `f32`: 12 x 32).
 const MAX_TILE: usize = 384;
@@ -83,6 +93,7 @@ struct Shared<T> {
     m: usize,
     mc: usize,
     n_splits: usize,
+    direct_a: Option<Ukr<T>>,
 }
 
 // SAFETY: the raw pointers are only dereferenced inside `run_unit`, where every unit reads
@@ -227,6 +238,14 @@ pub(crate) unsafe fn gemm<T: Elem>(
     let mc = balanced(m, m_blocks, mr);
     let m_blocks = m.div_ceil(mc);
 
+    // Reading A in place skips the pack (1-2 cycles per element, which matters when each A
+    // element meets few columns of B); only a row-major A qualifies.
+    let direct_a = if a.cs == 1 && n <= DIRECT_A_MAX_N {
+        spec.ukr_direct_a
+    } else {
+        None
+    };
+
     let b_bytes = nc_max.div_ceil(nr) * nr * kc_max * core::mem::size_of::<T>();
     with_buf(&B_BUF, b_bytes, |bbuf| {
         let bbuf = bbuf as *mut T;
@@ -273,6 +292,7 @@ pub(crate) unsafe fn gemm<T: Elem>(
                     m,
                     mc,
                     n_splits,
+                    direct_a,
                 };
                 let units = m_blocks * n_splits;
                 if units == 1 {
@@ -319,16 +339,21 @@ unsafe fn run_unit<T: Elem>(s: &Shared<T>, u: usize) {
         return;
     }
     let kc = s.kc;
-    let a_bytes = mc.div_ceil(mr) * mr * kc * core::mem::size_of::<T>();
+    // SAFETY: rows i0.., columns pc.. of A are inside A.
+    let asrc = unsafe { s.a.ptr.offset(i0 as isize * s.a.rs + s.pc as isize * s.a.cs) };
+    // Full-height row blocks read in place when `direct_a`; the rest is packed.
+    let full = if s.direct_a.is_some() { mc / mr } else { 0 };
+    let packed_rows = mc - full * mr;
+    let a_bytes = packed_rows.div_ceil(mr) * mr * kc * core::mem::size_of::<T>();
     with_buf(&A_BUF, a_bytes, |abuf| {
         let abuf = abuf as *mut T;
-        // SAFETY: rows i0..i0+mc, columns pc..pc+kc of A are valid; the buffer is sized for
-        // `ceil(mc / mr) * mr * kc` elements.
-        unsafe {
-            let asrc =
-                s.a.ptr
-                    .offset(i0 as isize * s.a.rs + s.pc as isize * s.a.cs);
-            pack_a(mr, mc, kc, asrc, s.a.rs, s.a.cs, abuf);
+        if packed_rows > 0 {
+            // SAFETY: rows i0 + full*mr .. i0 + mc, columns pc..pc+kc of A are valid; the
+            // buffer is sized for `ceil(packed_rows / mr) * mr * kc` elements.
+            unsafe {
+                let src = asrc.offset((full * mr) as isize * s.a.rs);
+                pack_a(mr, packed_rows, kc, src, s.a.rs, s.a.cs, abuf);
+            }
         }
         let c = s.c;
         let mut tile = [T::ZERO; MAX_TILE];
@@ -340,18 +365,23 @@ unsafe fn run_unit<T: Elem>(s: &Shared<T>, u: usize) {
             for ip in 0..mc.div_ceil(mr) {
                 let i = ip * mr;
                 let m_eff = mr.min(mc - i);
-                // SAFETY: panel `ip` of the packed A block; the C tile at (i0 + i, jc + j)
+                // SAFETY: rows `i..i+mr` of the unit are full A rows when `ip < full`, else
+                // panel `ip - full` of the packed A buffer; the C tile at (i0 + i, jc + j)
                 // of size m_eff x n_eff is inside C and owned by this unit alone.
                 unsafe {
-                    let ap = abuf.add(ip * mr * kc);
+                    let (kern, ap, rsa) = match s.direct_a {
+                        Some(d) if ip < full => (d, asrc.offset(i as isize * s.a.rs), s.a.rs),
+                        _ => (ukr, abuf.add((ip - full) * mr * kc) as *const T, 0),
+                    };
                     let cp = c
                         .ptr
                         .offset((i0 + i) as isize * c.rs + (s.jc + j) as isize * c.cs);
+                    let rsb = nr as isize;
                     if c.cs == 1 {
-                        ukr(kc, s.alpha, ap, bp, s.beta, cp, c.rs, m_eff, n_eff);
+                        kern(kc, s.alpha, ap, rsa, bp, rsb, s.beta, cp, c.rs, m_eff, n_eff);
                     } else {
                         let t = tile.as_mut_ptr();
-                        ukr(kc, s.alpha, ap, bp, T::ZERO, t, nr as isize, mr, nr);
+                        kern(kc, s.alpha, ap, rsa, bp, rsb, T::ZERO, t, nr as isize, mr, nr);
                         store_tile(t, nr, m_eff, n_eff, s.beta, cp, c.rs, c.cs);
                     }
                 }

@@ -23,6 +23,7 @@ pub(crate) fn spec_f32() -> Spec<f32> {
         mc: 96,
         nc: 4096,
         ukr: ukr_f32,
+        ukr_direct_a: None,
     }
 }
 
@@ -35,6 +36,7 @@ pub(crate) fn spec_f64() -> Spec<f64> {
         mc: 96,
         nc: 2048,
         ukr: ukr_f64,
+        ukr_direct_a: None,
     }
 }
 
@@ -44,14 +46,17 @@ macro_rules! portable_kernel {
         /// over `kc` k-steps (`beta == 0` ignores C).
         ///
         /// # Safety
-        /// `a` holds a packed `MR x kc` micro-panel, `b` a packed `kc x NR` micro-panel, and
+        /// `a` holds a packed `MR x kc` micro-panel, B row `p` is `NR` values at `b + p * rsb`,
+        /// and
         /// `c + i * rsc + j` is valid for reads and writes for `i < m_eff`, `j < n_eff`.
         #[allow(clippy::too_many_arguments)]
         unsafe fn $name(
             kc: usize,
             alpha: $t,
             a: *const $t,
+            _rsa: isize,
             b: *const $t,
+            rsb: isize,
             beta: $t,
             c: *mut $t,
             rsc: isize,
@@ -73,7 +78,7 @@ macro_rules! portable_kernel {
                 // SAFETY: one k-step forward inside both panels (one past the end at most).
                 unsafe {
                     ap = ap.add(MR);
-                    bp = bp.add($lanes);
+                    bp = bp.offset(rsb);
                 }
             }
             let va = <$vt>::splat(alpha);
