@@ -48,10 +48,11 @@ pub(crate) fn spec_f64() -> Spec<f64> {
 }
 
 macro_rules! avx2_kernel {
-    ($name:ident, $dname:ident, $body:ident, $t:ty, $nr:expr, $lanes:expr, $vt:ty, $zero:ident,
+    ($name:ident, $dname:ident, $body:ident, $t:ty, $mr:expr, $nr:expr, $lanes:expr, $vt:ty, $zero:ident,
      $set1:ident, $fmadd:ident, $mul:ident, $loadu:ident, $storeu:ident) => {
-        /// Shared body. A element `(i, p)` is at `a + i * rsa + p` when `DIRECT` (rows of a
-        /// row-major A read in place), else at `a + p * MR + i` (packed micro-panel);
+        /// Shared body. A element `(i, p)` is at `a + i * sa + p` when `DIRECT` (rows of a
+        /// row-major A read in place), else at `a + p * sa + i` (a packed micro-panel with
+        /// `sa = MR`, or a column-major A read in place);
         /// B row `p` (NR contiguous values) at `b + p * rsb`.
         ///
         /// # Safety
@@ -65,7 +66,7 @@ macro_rules! avx2_kernel {
             kc: usize,
             alpha: $t,
             a: *const $t,
-            rsa: isize,
+            sa: isize,
             b: *const $t,
             rsb: isize,
             beta: $t,
@@ -75,7 +76,7 @@ macro_rules! avx2_kernel {
             n_eff: usize,
         ) {
             const NV: usize = $nr / $lanes;
-            let mut acc: [[$vt; NV]; MR] = [[$zero(); NV]; MR];
+            let mut acc: [[$vt; NV]; $mr] = [[$zero(); NV]; $mr];
             let mut ap = a;
             let mut bp = b;
             for _ in 0..kc {
@@ -88,7 +89,7 @@ macro_rules! avx2_kernel {
                     // SAFETY: A element `(i, p)`, `i < MR`: valid by the contract.
                     let ai = $set1(unsafe {
                         if DIRECT {
-                            *ap.offset(i as isize * rsa)
+                            *ap.offset(i as isize * sa)
                         } else {
                             *ap.add(i)
                         }
@@ -100,12 +101,12 @@ macro_rules! avx2_kernel {
                 // SAFETY: one k-step forward (the last step lands one past the end, which is
                 // not dereferenced).
                 unsafe {
-                    ap = if DIRECT { ap.add(1) } else { ap.add(MR) };
+                    ap = if DIRECT { ap.add(1) } else { ap.offset(sa) };
                     bp = bp.offset(rsb);
                 }
             }
             let va = $set1(alpha);
-            if m_eff == MR && n_eff == $nr {
+            if m_eff == $mr && n_eff == $nr {
                 if beta == 0.0 {
                     for (i, row) in acc.iter().enumerate() {
                         for (v, x) in row.iter().enumerate() {
@@ -128,7 +129,7 @@ macro_rules! avx2_kernel {
                     }
                 }
             } else {
-                let mut t = [0.0 as $t; MR * $nr];
+                let mut t = [0.0 as $t; $mr * $nr];
                 for (i, row) in acc.iter().enumerate() {
                     for (v, x) in row.iter().enumerate() {
                         // SAFETY: `i * NR + v * lanes + lanes <= MR * NR`: inside `t`.
@@ -140,7 +141,7 @@ macro_rules! avx2_kernel {
             }
         }
 
-        /// Packed-A microkernel (see [`super::loops::Ukr`]); `rsa` is unused.
+        /// Microkernel on a packed or column-major A (see [`super::loops::Ukr`]).
         ///
         /// # Safety
         /// Requires AVX2 and FMA; the contract of [`super::loops::Ukr`].
@@ -150,7 +151,7 @@ macro_rules! avx2_kernel {
             kc: usize,
             alpha: $t,
             a: *const $t,
-            rsa: isize,
+            sa: isize,
             b: *const $t,
             rsb: isize,
             beta: $t,
@@ -160,10 +161,10 @@ macro_rules! avx2_kernel {
             n_eff: usize,
         ) {
             // SAFETY: forwarded contract, packed A.
-            unsafe { $body::<false>(kc, alpha, a, rsa, b, rsb, beta, c, rsc, m_eff, n_eff) }
+            unsafe { $body::<false>(kc, alpha, a, sa, b, rsb, beta, c, rsc, m_eff, n_eff) }
         }
 
-        /// Direct-A microkernel: A rows read in place (`(i, p)` at `a + i * rsa + p`), all
+        /// Direct-A microkernel: A rows read in place (`(i, p)` at `a + i * sa + p`), all
         /// `MR` rows valid.
         ///
         /// # Safety
@@ -174,7 +175,7 @@ macro_rules! avx2_kernel {
             kc: usize,
             alpha: $t,
             a: *const $t,
-            rsa: isize,
+            sa: isize,
             b: *const $t,
             rsb: isize,
             beta: $t,
@@ -184,7 +185,7 @@ macro_rules! avx2_kernel {
             n_eff: usize,
         ) {
             // SAFETY: forwarded contract, direct A.
-            unsafe { $body::<true>(kc, alpha, a, rsa, b, rsb, beta, c, rsc, m_eff, n_eff) }
+            unsafe { $body::<true>(kc, alpha, a, sa, b, rsb, beta, c, rsc, m_eff, n_eff) }
         }
     };
 }
@@ -194,6 +195,7 @@ avx2_kernel!(
     ukr_f32_direct,
     body_f32,
     f32,
+    MR,
     NR32,
     8,
     __m256,
@@ -210,6 +212,7 @@ avx2_kernel!(
     ukr_f64_direct,
     body_f64,
     f64,
+    MR,
     NR64,
     4,
     __m256d,

@@ -39,6 +39,20 @@ pub(crate) fn spec_f32() -> Spec<f32> {
     }
 }
 
+/// Narrow `f32` variant for `N <= 16` (one zmm of columns, 12 x 16 tile, 12 accumulators):
+/// the 32-wide tile would waste over half its lanes there (e.g. the 10-class output layer).
+pub(crate) fn spec_f32_narrow() -> Spec<f32> {
+    Spec {
+        mr: MR,
+        nr: 16,
+        kc: 256,
+        mc: 480,
+        nc: 4096,
+        ukr: ukr_f32n,
+        ukr_direct_a: Some(ukr_f32n_direct),
+    }
+}
+
 /// Blocking and kernel for `f64`: same byte footprints as `f32` with half the lanes.
 pub(crate) fn spec_f64() -> Spec<f64> {
     Spec {
@@ -53,10 +67,11 @@ pub(crate) fn spec_f64() -> Spec<f64> {
 }
 
 macro_rules! avx512_kernel {
-    ($name:ident, $dname:ident, $body:ident, $t:ty, $nr:expr, $lanes:expr, $vt:ty, $zero:ident,
+    ($name:ident, $dname:ident, $body:ident, $t:ty, $mr:expr, $nr:expr, $lanes:expr, $vt:ty, $zero:ident,
      $set1:ident, $fmadd:ident, $mul:ident, $loadu:ident, $storeu:ident) => {
-        /// Shared body. A element `(i, p)` is at `a + i * rsa + p` when `DIRECT` (rows of a
-        /// row-major A read in place), else at `a + p * MR + i` (packed micro-panel);
+        /// Shared body. A element `(i, p)` is at `a + i * sa + p` when `DIRECT` (rows of a
+        /// row-major A read in place), else at `a + p * sa + i` (a packed micro-panel with
+        /// `sa = MR`, or a column-major A read in place);
         /// B row `p` (NR contiguous values) at `b + p * rsb`.
         ///
         /// # Safety
@@ -70,7 +85,7 @@ macro_rules! avx512_kernel {
             kc: usize,
             alpha: $t,
             a: *const $t,
-            rsa: isize,
+            sa: isize,
             b: *const $t,
             rsb: isize,
             beta: $t,
@@ -80,7 +95,7 @@ macro_rules! avx512_kernel {
             n_eff: usize,
         ) {
             const NV: usize = $nr / $lanes;
-            let mut acc: [[$vt; NV]; MR] = [[$zero(); NV]; MR];
+            let mut acc: [[$vt; NV]; $mr] = [[$zero(); NV]; $mr];
             let mut ap = a;
             let mut bp = b;
             for _ in 0..kc {
@@ -93,7 +108,7 @@ macro_rules! avx512_kernel {
                     // SAFETY: A element `(i, p)`, `i < MR`: valid by the contract.
                     let ai = $set1(unsafe {
                         if DIRECT {
-                            *ap.offset(i as isize * rsa)
+                            *ap.offset(i as isize * sa)
                         } else {
                             *ap.add(i)
                         }
@@ -105,12 +120,12 @@ macro_rules! avx512_kernel {
                 // SAFETY: one k-step forward (the last step lands one past the end, which is
                 // not dereferenced).
                 unsafe {
-                    ap = if DIRECT { ap.add(1) } else { ap.add(MR) };
+                    ap = if DIRECT { ap.add(1) } else { ap.offset(sa) };
                     bp = bp.offset(rsb);
                 }
             }
             let va = $set1(alpha);
-            if m_eff == MR && n_eff == $nr {
+            if m_eff == $mr && n_eff == $nr {
                 if beta == 0.0 {
                     for (i, row) in acc.iter().enumerate() {
                         for (v, x) in row.iter().enumerate() {
@@ -133,7 +148,7 @@ macro_rules! avx512_kernel {
                     }
                 }
             } else {
-                let mut t = [0.0 as $t; MR * $nr];
+                let mut t = [0.0 as $t; $mr * $nr];
                 for (i, row) in acc.iter().enumerate() {
                     for (v, x) in row.iter().enumerate() {
                         // SAFETY: `i * NR + v * lanes + lanes <= MR * NR`: inside `t`.
@@ -145,7 +160,7 @@ macro_rules! avx512_kernel {
             }
         }
 
-        /// Packed-A microkernel (see [`super::loops::Ukr`]); `rsa` is unused.
+        /// Microkernel on a packed or column-major A (see [`super::loops::Ukr`]).
         ///
         /// # Safety
         /// Requires AVX-512F; the contract of [`super::loops::Ukr`].
@@ -155,7 +170,7 @@ macro_rules! avx512_kernel {
             kc: usize,
             alpha: $t,
             a: *const $t,
-            rsa: isize,
+            sa: isize,
             b: *const $t,
             rsb: isize,
             beta: $t,
@@ -165,10 +180,10 @@ macro_rules! avx512_kernel {
             n_eff: usize,
         ) {
             // SAFETY: forwarded contract, packed A.
-            unsafe { $body::<false>(kc, alpha, a, rsa, b, rsb, beta, c, rsc, m_eff, n_eff) }
+            unsafe { $body::<false>(kc, alpha, a, sa, b, rsb, beta, c, rsc, m_eff, n_eff) }
         }
 
-        /// Direct-A microkernel: A rows read in place (`(i, p)` at `a + i * rsa + p`), all
+        /// Direct-A microkernel: A rows read in place (`(i, p)` at `a + i * sa + p`), all
         /// `MR` rows valid.
         ///
         /// # Safety
@@ -179,7 +194,7 @@ macro_rules! avx512_kernel {
             kc: usize,
             alpha: $t,
             a: *const $t,
-            rsa: isize,
+            sa: isize,
             b: *const $t,
             rsb: isize,
             beta: $t,
@@ -189,7 +204,7 @@ macro_rules! avx512_kernel {
             n_eff: usize,
         ) {
             // SAFETY: forwarded contract, direct A.
-            unsafe { $body::<true>(kc, alpha, a, rsa, b, rsb, beta, c, rsc, m_eff, n_eff) }
+            unsafe { $body::<true>(kc, alpha, a, sa, b, rsb, beta, c, rsc, m_eff, n_eff) }
         }
     };
 }
@@ -199,6 +214,7 @@ avx512_kernel!(
     ukr_f32_direct,
     body_f32,
     f32,
+    MR,
     NR32,
     16,
     __m512,
@@ -215,6 +231,7 @@ avx512_kernel!(
     ukr_f64_direct,
     body_f64,
     f64,
+    MR,
     NR64,
     8,
     __m512d,
@@ -224,4 +241,21 @@ avx512_kernel!(
     _mm512_mul_pd,
     _mm512_loadu_pd,
     _mm512_storeu_pd
+);
+
+avx512_kernel!(
+    ukr_f32n,
+    ukr_f32n_direct,
+    body_f32n,
+    f32,
+    MR,
+    16,
+    16,
+    __m512,
+    _mm512_setzero_ps,
+    _mm512_set1_ps,
+    _mm512_fmadd_ps,
+    _mm512_mul_ps,
+    _mm512_loadu_ps,
+    _mm512_storeu_ps
 );

@@ -93,7 +93,7 @@ struct Shared<T> {
     m: usize,
     mc: usize,
     n_splits: usize,
-    direct_a: Option<Ukr<T>>,
+    direct_a: Option<(Ukr<T>, isize)>,
 }
 
 // SAFETY: the raw pointers are only dereferenced inside `run_unit`, where every unit reads
@@ -147,6 +147,16 @@ fn with_buf<R>(
 /// `ceil(x / parts)` rounded up to a multiple of `q`.
 fn balanced(x: usize, parts: usize, q: usize) -> usize {
     x.div_ceil(parts).div_ceil(q) * q
+}
+
+/// Width of the C rows the kernels will produce: `n`, or `m` when the driver computes
+/// `C^T = B^T A^T` for a column-major C.
+pub(crate) fn effective_n<T>(m: usize, n: usize, c: ViewMut<T>) -> usize {
+    if c.cs != 1 && c.rs == 1 {
+        m
+    } else {
+        n
+    }
 }
 
 /// `C <- beta * C` on an `m x n` view (`beta == 0` writes zeros, ignoring NaN).
@@ -239,9 +249,14 @@ pub(crate) unsafe fn gemm<T: Elem>(
     let m_blocks = m.div_ceil(mc);
 
     // Reading A in place skips the pack (1-2 cycles per element, which matters when each A
-    // element meets few columns of B); only a row-major A qualifies.
-    let direct_a = if a.cs == 1 && n <= DIRECT_A_MAX_N {
-        spec.ukr_direct_a
+    // element meets few columns of B): a row-major A through the direct-A kernel, a
+    // column-major (transposed) A through the normal kernel with a k-stride of `a.cs`.
+    let direct_a = if n > DIRECT_A_MAX_N {
+        None
+    } else if a.cs == 1 {
+        spec.ukr_direct_a.map(|d| (d, a.rs))
+    } else if a.rs == 1 {
+        Some((spec.ukr, a.cs))
     } else {
         None
     };
@@ -340,7 +355,10 @@ unsafe fn run_unit<T: Elem>(s: &Shared<T>, u: usize) {
     }
     let kc = s.kc;
     // SAFETY: rows i0.., columns pc.. of A are inside A.
-    let asrc = unsafe { s.a.ptr.offset(i0 as isize * s.a.rs + s.pc as isize * s.a.cs) };
+    let asrc = unsafe {
+        s.a.ptr
+            .offset(i0 as isize * s.a.rs + s.pc as isize * s.a.cs)
+    };
     // Full-height row blocks read in place when `direct_a`; the rest is packed.
     let full = if s.direct_a.is_some() { mc / mr } else { 0 };
     let packed_rows = mc - full * mr;
@@ -369,19 +387,35 @@ unsafe fn run_unit<T: Elem>(s: &Shared<T>, u: usize) {
                 // panel `ip - full` of the packed A buffer; the C tile at (i0 + i, jc + j)
                 // of size m_eff x n_eff is inside C and owned by this unit alone.
                 unsafe {
-                    let (kern, ap, rsa) = match s.direct_a {
-                        Some(d) if ip < full => (d, asrc.offset(i as isize * s.a.rs), s.a.rs),
-                        _ => (ukr, abuf.add((ip - full) * mr * kc) as *const T, 0),
+                    let (kern, ap, sa) = match s.direct_a {
+                        Some((d, sa)) if ip < full => (d, asrc.offset(i as isize * s.a.rs), sa),
+                        _ => (
+                            ukr,
+                            abuf.add((ip - full) * mr * kc) as *const T,
+                            mr as isize,
+                        ),
                     };
                     let cp = c
                         .ptr
                         .offset((i0 + i) as isize * c.rs + (s.jc + j) as isize * c.cs);
                     let rsb = nr as isize;
                     if c.cs == 1 {
-                        kern(kc, s.alpha, ap, rsa, bp, rsb, s.beta, cp, c.rs, m_eff, n_eff);
+                        kern(kc, s.alpha, ap, sa, bp, rsb, s.beta, cp, c.rs, m_eff, n_eff);
                     } else {
                         let t = tile.as_mut_ptr();
-                        kern(kc, s.alpha, ap, rsa, bp, rsb, T::ZERO, t, nr as isize, mr, nr);
+                        kern(
+                            kc,
+                            s.alpha,
+                            ap,
+                            sa,
+                            bp,
+                            rsb,
+                            T::ZERO,
+                            t,
+                            nr as isize,
+                            mr,
+                            nr,
+                        );
                         store_tile(t, nr, m_eff, n_eff, s.beta, cp, c.rs, c.cs);
                     }
                 }

@@ -27,8 +27,12 @@ pub use dispatch::Isa;
 use elem::Elem;
 use loops::{Spec, View, ViewMut};
 
-fn spec_f32(isa: Isa) -> Spec<f32> {
+/// The `f32` kernel for `isa` and a product whose C rows are `n` wide (after the driver's
+/// possible transposition, see [`loops::effective_n`]).
+fn spec_f32(isa: Isa, n: usize) -> Spec<f32> {
     match isa {
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx512 if n <= 16 => avx512::spec_f32_narrow(),
         #[cfg(target_arch = "x86_64")]
         Isa::Avx512 => avx512::spec_f32(),
         #[cfg(target_arch = "x86_64")]
@@ -37,7 +41,7 @@ fn spec_f32(isa: Isa) -> Spec<f32> {
     }
 }
 
-fn spec_f64(isa: Isa) -> Spec<f64> {
+fn spec_f64(isa: Isa, _n: usize) -> Spec<f64> {
     match isa {
         #[cfg(target_arch = "x86_64")]
         Isa::Avx512 => avx512::spec_f64(),
@@ -83,7 +87,8 @@ fn check_matrix(
 #[allow(clippy::too_many_arguments)]
 fn gemm_safe<T: Elem>(
     func: &str,
-    spec: &Spec<T>,
+    spec: fn(Isa, usize) -> Spec<T>,
+    isa: Isa,
     transa: bool,
     transb: bool,
     m: usize,
@@ -135,10 +140,11 @@ fn gemm_safe<T: Elem>(
         rs: ldc,
         cs: 1,
     };
+    let spec = spec(isa, loops::effective_n(m, n, cv));
     // SAFETY: the checks above guarantee every element addressed for these dimensions lies in
     // the slices; `c` is a unique borrow, so it overlaps neither `a` nor `b`, and `ldc >= n`
     // (or m <= 1) makes distinct C elements distinct locations.
-    unsafe { loops::gemm(spec, m, n, k, alpha, av, bv, beta, cv) }
+    unsafe { loops::gemm(&spec, m, n, k, alpha, av, bv, beta, cv) }
 }
 
 /// Single-precision GEMM, row-major, BLAS semantics:
@@ -169,9 +175,23 @@ pub fn sgemm(
     c: &mut [f32],
     ldc: usize,
 ) {
-    let spec = spec_f32(Isa::detect());
     gemm_safe(
-        "sgemm", &spec, transa, transb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc,
+        "sgemm",
+        spec_f32,
+        Isa::detect(),
+        transa,
+        transb,
+        m,
+        n,
+        k,
+        alpha,
+        a,
+        lda,
+        b,
+        ldb,
+        beta,
+        c,
+        ldc,
     );
 }
 
@@ -193,9 +213,23 @@ pub fn dgemm(
     c: &mut [f64],
     ldc: usize,
 ) {
-    let spec = spec_f64(Isa::detect());
     gemm_safe(
-        "dgemm", &spec, transa, transb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc,
+        "dgemm",
+        spec_f64,
+        Isa::detect(),
+        transa,
+        transb,
+        m,
+        n,
+        k,
+        alpha,
+        a,
+        lda,
+        b,
+        ldb,
+        beta,
+        c,
+        ldc,
     );
 }
 
@@ -222,9 +256,8 @@ pub fn sgemm_with_isa(
     if !isa.is_available() {
         return false;
     }
-    let spec = spec_f32(isa);
     gemm_safe(
-        "sgemm", &spec, transa, transb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc,
+        "sgemm", spec_f32, isa, transa, transb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc,
     );
     true
 }
@@ -252,9 +285,8 @@ pub fn dgemm_with_isa(
     if !isa.is_available() {
         return false;
     }
-    let spec = spec_f64(isa);
     gemm_safe(
-        "dgemm", &spec, transa, transb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc,
+        "dgemm", spec_f64, isa, transa, transb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc,
     );
     true
 }
@@ -286,11 +318,25 @@ pub unsafe fn sgemm_strided(
     rsc: isize,
     csc: isize,
 ) {
-    let spec = spec_f32(Isa::detect());
     // SAFETY: forwarded contract.
     unsafe {
         strided(
-            &spec, m, k, n, alpha, a, rsa, csa, b, rsb, csb, beta, c, rsc, csc,
+            spec_f32,
+            Isa::detect(),
+            m,
+            k,
+            n,
+            alpha,
+            a,
+            rsa,
+            csa,
+            b,
+            rsb,
+            csb,
+            beta,
+            c,
+            rsc,
+            csc,
         )
     }
 }
@@ -322,11 +368,10 @@ pub unsafe fn sgemm_strided_with_isa(
     if !isa.is_available() {
         return false;
     }
-    let spec = spec_f32(isa);
     // SAFETY: forwarded contract.
     unsafe {
         strided(
-            &spec, m, k, n, alpha, a, rsa, csa, b, rsb, csb, beta, c, rsc, csc,
+            spec_f32, isa, m, k, n, alpha, a, rsa, csa, b, rsb, csb, beta, c, rsc, csc,
         )
     };
     true
@@ -354,11 +399,25 @@ pub unsafe fn dgemm_strided(
     rsc: isize,
     csc: isize,
 ) {
-    let spec = spec_f64(Isa::detect());
     // SAFETY: forwarded contract.
     unsafe {
         strided(
-            &spec, m, k, n, alpha, a, rsa, csa, b, rsb, csb, beta, c, rsc, csc,
+            spec_f64,
+            Isa::detect(),
+            m,
+            k,
+            n,
+            alpha,
+            a,
+            rsa,
+            csa,
+            b,
+            rsb,
+            csb,
+            beta,
+            c,
+            rsc,
+            csc,
         )
     }
 }
@@ -367,7 +426,8 @@ pub unsafe fn dgemm_strided(
 /// As [`sgemm_strided`].
 #[allow(clippy::too_many_arguments)]
 unsafe fn strided<T: Elem>(
-    spec: &Spec<T>,
+    spec: fn(Isa, usize) -> Spec<T>,
+    isa: Isa,
     m: usize,
     k: usize,
     n: usize,
@@ -398,6 +458,7 @@ unsafe fn strided<T: Elem>(
         rs: rsc,
         cs: csc,
     };
+    let spec = spec(isa, loops::effective_n(m, n, cv));
     // SAFETY: forwarded contract.
-    unsafe { loops::gemm(spec, m, n, k, alpha, av, bv, beta, cv) }
+    unsafe { loops::gemm(&spec, m, n, k, alpha, av, bv, beta, cv) }
 }

@@ -46,7 +46,7 @@ macro_rules! portable_kernel {
         /// over `kc` k-steps (`beta == 0` ignores C).
         ///
         /// # Safety
-        /// `a` holds a packed `MR x kc` micro-panel, B row `p` is `NR` values at `b + p * rsb`,
+        /// A element `(i, p)` is at `a + p * sa + i` (packed: `sa = MR`), B row `p` is `NR` values at `b + p * rsb`,
         /// and
         /// `c + i * rsc + j` is valid for reads and writes for `i < m_eff`, `j < n_eff`.
         #[allow(clippy::too_many_arguments)]
@@ -54,7 +54,7 @@ macro_rules! portable_kernel {
             kc: usize,
             alpha: $t,
             a: *const $t,
-            _rsa: isize,
+            sa: isize,
             b: *const $t,
             rsb: isize,
             beta: $t,
@@ -77,7 +77,7 @@ macro_rules! portable_kernel {
                 }
                 // SAFETY: one k-step forward inside both panels (one past the end at most).
                 unsafe {
-                    ap = ap.add(MR);
+                    ap = ap.offset(sa);
                     bp = bp.offset(rsb);
                 }
             }
