@@ -31,6 +31,7 @@ pub(crate) fn spec_f32() -> Spec<f32> {
         nc: 4096,
         ukr: ukr_f32,
         ukr_direct_a: Some(ukr_f32_direct),
+        half: None,
     }
 }
 
@@ -44,6 +45,7 @@ pub(crate) fn spec_f64() -> Spec<f64> {
         nc: 2048,
         ukr: ukr_f64,
         ukr_direct_a: Some(ukr_f64_direct),
+        half: None,
     }
 }
 

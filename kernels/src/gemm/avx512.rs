@@ -20,7 +20,7 @@
 use core::arch::x86_64::*;
 
 use super::elem::store_tile;
-use super::loops::Spec;
+use super::loops::{Half, Spec};
 
 const MR: usize = 12;
 const NR32: usize = 32;
@@ -36,6 +36,11 @@ pub(crate) fn spec_f32() -> Spec<f32> {
         nc: 4096,
         ukr: ukr_f32,
         ukr_direct_a: Some(ukr_f32_direct),
+        half: Some(Half {
+            nr: 16,
+            ukr: ukr_f32n,
+            ukr_direct_a: Some(ukr_f32n_direct),
+        }),
     }
 }
 
@@ -50,6 +55,7 @@ pub(crate) fn spec_f32_narrow() -> Spec<f32> {
         nc: 4096,
         ukr: ukr_f32n,
         ukr_direct_a: Some(ukr_f32n_direct),
+        half: None,
     }
 }
 
@@ -63,6 +69,7 @@ pub(crate) fn spec_f64() -> Spec<f64> {
         nc: 2048,
         ukr: ukr_f64,
         ukr_direct_a: Some(ukr_f64_direct),
+        half: None,
     }
 }
 

@@ -50,6 +50,20 @@ pub(crate) struct Spec<T> {
     pub ukr: Ukr<T>,
     /// The microkernel reading full-height A row blocks in place (row-major A), if any.
     pub ukr_direct_a: Option<Ukr<T>>,
+    /// Kernels of half the tile width (same `MR`, same A layouts), used for a last column
+    /// panel at most `NR / 2` wide (e.g. `N = 100` as 3 x 32 + 16 instead of 4 x 32).
+    pub half: Option<Half<T>>,
+}
+
+/// Half-width kernels of a [`Spec`]: `NR / 2` columns, same `MR`.
+#[derive(Clone, Copy)]
+pub(crate) struct Half<T> {
+    /// Columns of the half tile.
+    pub nr: usize,
+    /// As [`Spec::ukr`].
+    pub ukr: Ukr<T>,
+    /// As [`Spec::ukr_direct_a`].
+    pub ukr_direct_a: Option<Ukr<T>>,
 }
 
 /// Below this many flops (`2 m n k`) the multiply stays single-threaded: a rayon fork/join
@@ -58,6 +72,11 @@ pub(crate) const PAR_MIN_FLOPS: f64 = 4.0e6;
 
 /// Up to this many columns of C, a row-major A is read in place instead of packed.
 pub(crate) const DIRECT_A_MAX_N: usize = 512;
+
+/// Up to this many rows of C, a row-major B is read in place instead of packed (except a
+/// ragged last column panel), unless its row stride is a multiple of 512 bytes, which
+/// would make the rows of a B micro-panel collide in a few L1 sets.
+pub(crate) const DIRECT_B_MAX_M: usize = 256;
 
 /// Largest `MR * NR` of any kernel (AVX-512 `f32`: 12 x 32).
 const MAX_TILE: usize = 384;
@@ -94,6 +113,9 @@ struct Shared<T> {
     mc: usize,
     n_splits: usize,
     direct_a: Option<(Ukr<T>, isize)>,
+    bsrc: *const T,
+    b_rs: isize,
+    full_b: usize,
 }
 
 // SAFETY: the raw pointers are only dereferenced inside `run_unit`, where every unit reads
@@ -261,6 +283,10 @@ pub(crate) unsafe fn gemm<T: Elem>(
         None
     };
 
+    let direct_b = b.cs == 1
+        && m <= DIRECT_B_MAX_M
+        && (b.rs.unsigned_abs() * core::mem::size_of::<T>()) % 512 != 0;
+
     let b_bytes = nc_max.div_ceil(nr) * nr * kc_max * core::mem::size_of::<T>();
     with_buf(&B_BUF, b_bytes, |bbuf| {
         let bbuf = bbuf as *mut T;
@@ -268,6 +294,8 @@ pub(crate) unsafe fn gemm<T: Elem>(
         while jc < n {
             let nc = nc_max.min(n - jc);
             let panels = nc.div_ceil(nr);
+            // Panels read in place (direct B) precede the ones packed.
+            let full_b = if direct_b { nc / nr } else { 0 };
             let n_splits = if threads > m_blocks {
                 threads.div_ceil(m_blocks).min(panels)
             } else {
@@ -284,14 +312,14 @@ pub(crate) unsafe fn gemm<T: Elem>(
                 };
                 let bsrc_addr = SendPtr(bsrc as *mut T);
                 let bbuf_addr = SendPtr(bbuf);
-                if threads > 1 && panels > 1 {
-                    (0..panels).into_par_iter().for_each(|s| {
+                if threads > 1 && panels - full_b > 1 {
+                    (full_b..panels).into_par_iter().for_each(|s| {
                         let (src, dst) = (bsrc_addr, bbuf_addr);
                         // SAFETY: each panel writes its own disjoint slice of the buffer.
                         unsafe { pack_b_panel(nr, nc, kc, s, src.0, b.rs, b.cs, dst.0) }
                     });
                 } else {
-                    (0..panels).for_each(pack);
+                    (full_b..panels).for_each(pack);
                 }
                 let shared = Shared {
                     spec: *spec,
@@ -308,6 +336,9 @@ pub(crate) unsafe fn gemm<T: Elem>(
                     mc,
                     n_splits,
                     direct_a,
+                    bsrc,
+                    b_rs: b.rs,
+                    full_b,
                 };
                 let units = m_blocks * n_splits;
                 if units == 1 {
@@ -378,8 +409,30 @@ unsafe fn run_unit<T: Elem>(s: &Shared<T>, u: usize) {
         for jp in p0..p1 {
             let j = jp * nr;
             let n_eff = nr.min(s.nc - j);
-            // SAFETY: panel `jp` of the packed B block.
-            let bp = unsafe { s.bpack.add(jp * nr * kc) };
+            // SAFETY: columns `j..j+nr` of the B block in place (`jp < full_b`), else panel
+            // `jp` of the packed B block.
+            let (bp, rsb) = unsafe {
+                if jp < s.full_b {
+                    (s.bsrc.add(j), s.b_rs)
+                } else {
+                    (s.bpack.add(jp * nr * kc), nr as isize)
+                }
+            };
+            // A last panel at most half a tile wide runs the half-width kernels.
+            let (ukr, direct_a) = match s.spec.half {
+                Some(h) if n_eff <= h.nr => (
+                    h.ukr,
+                    s.direct_a.map(|(d, sa)| {
+                        let hd = if s.a.cs == 1 {
+                            h.ukr_direct_a.unwrap_or(d)
+                        } else {
+                            h.ukr
+                        };
+                        (hd, sa)
+                    }),
+                ),
+                _ => (ukr, s.direct_a),
+            };
             for ip in 0..mc.div_ceil(mr) {
                 let i = ip * mr;
                 let m_eff = mr.min(mc - i);
@@ -387,7 +440,7 @@ unsafe fn run_unit<T: Elem>(s: &Shared<T>, u: usize) {
                 // panel `ip - full` of the packed A buffer; the C tile at (i0 + i, jc + j)
                 // of size m_eff x n_eff is inside C and owned by this unit alone.
                 unsafe {
-                    let (kern, ap, sa) = match s.direct_a {
+                    let (kern, ap, sa) = match direct_a {
                         Some((d, sa)) if ip < full => (d, asrc.offset(i as isize * s.a.rs), sa),
                         _ => (
                             ukr,
@@ -398,7 +451,6 @@ unsafe fn run_unit<T: Elem>(s: &Shared<T>, u: usize) {
                     let cp = c
                         .ptr
                         .offset((i0 + i) as isize * c.rs + (s.jc + j) as isize * c.cs);
-                    let rsb = nr as isize;
                     if c.cs == 1 {
                         kern(kc, s.alpha, ap, sa, bp, rsb, s.beta, cp, c.rs, m_eff, n_eff);
                     } else {

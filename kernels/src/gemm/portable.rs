@@ -24,6 +24,7 @@ pub(crate) fn spec_f32() -> Spec<f32> {
         nc: 4096,
         ukr: ukr_f32,
         ukr_direct_a: None,
+        half: None,
     }
 }
 
@@ -37,6 +38,7 @@ pub(crate) fn spec_f64() -> Spec<f64> {
         nc: 2048,
         ukr: ukr_f64,
         ukr_direct_a: None,
+        half: None,
     }
 }
 
