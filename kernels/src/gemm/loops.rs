@@ -11,10 +11,14 @@
 //!
 //! `beta' = beta` on the first k block and `1` afterwards, so `beta == 0` never reads C.
 //! Block sizes are balanced (`k = 300` runs as two blocks of 152/148, not 256 + 44).
-//! Parallelism (rayon, the caller's pool) splits the `ic` loop — and the `jr` loop too when
-//! there are fewer row blocks than threads — into independent units; each worker packs its
-//! own A block into a thread-local buffer, the B block is packed once (in parallel) and
-//! shared read-only. Work below [`PAR_MIN_FLOPS`] stays on the calling thread.
+//! Parallelism (rayon, the caller's pool), work below [`PAR_MIN_FLOPS`] stays on the calling
+//! thread:
+//! * large `m` (at least `MC` rows per thread): the `ic` loop is split into units, each
+//!   worker packs its own A block into a thread-local buffer, the B block is packed once
+//!   (in parallel) and shared read-only — one fork/join per `KC` block;
+//! * medium sizes: C is cut into one column (or row) range per thread and each range runs
+//!   the whole serial loop nest — a single fork/join per call, which is what matters at
+//!   MLP sizes where a fork/join is a sizeable fraction of the multiply.
 
 use core::cell::RefCell;
 use rayon::prelude::*;
@@ -249,14 +253,109 @@ pub(crate) unsafe fn gemm<T: Elem>(
         (m, n, a, b, c)
     };
 
-    let (mr, nr) = (spec.mr, spec.nr);
-    debug_assert!(mr * nr <= MAX_TILE);
     let flops = 2.0 * m as f64 * n as f64 * k as f64;
     let threads = if flops >= PAR_MIN_FLOPS {
         rayon::current_num_threads().max(1)
     } else {
         1
     };
+    let (mr, nr) = (spec.mr, spec.nr);
+    if threads == 1 || m >= threads * spec.mc {
+        // Serial, or large enough that sharing one packed B block between the workers (a
+        // fork/join per k block) beats packing it per worker.
+        // SAFETY: forwarded contract.
+        unsafe { gemm_blocked(spec, m, n, k, alpha, a, b, beta, c, threads) };
+        return;
+    }
+    // Medium sizes: one fork/join. Split C into independent column (or row) ranges, each
+    // run serially by one worker with its own packing. Columns when A is read in place
+    // (no duplicated A packing), rows otherwise (each worker then packs all of B, cheap
+    // next to its share of the multiply).
+    let a_in_place = n <= DIRECT_A_MAX_N && (a.cs == 1 || a.rs == 1);
+    let q = spec.half.map_or(nr, |h| h.nr);
+    let split_n = (a_in_place && n >= threads * q) || m < threads * mr;
+    let (len, q) = if split_n { (n, q) } else { (m, mr) };
+    let chunks = threads.min(len.div_ceil(q));
+    let step = balanced(len, chunks, q);
+    let chunks = len.div_ceil(step);
+    let (a_s, b_s, c_s) = (SendView(a), SendView(b), SendViewMut(c));
+    (0..chunks).into_par_iter().for_each(|t| {
+        let (a, b, c) = (a_s.get(), b_s.get(), c_s.get());
+        let (lo, hi) = (t * step, ((t + 1) * step).min(len));
+        // SAFETY: chunk `t` is the sub-product on C columns (or rows) lo..hi, inside the
+        // views; chunks write disjoint parts of C.
+        unsafe {
+            if split_n {
+                let b = View {
+                    ptr: b.ptr.offset(lo as isize * b.cs),
+                    ..b
+                };
+                let c = ViewMut {
+                    ptr: c.ptr.offset(lo as isize * c.cs),
+                    ..c
+                };
+                gemm_blocked(spec, m, hi - lo, k, alpha, a, b, beta, c, 1);
+            } else {
+                let a = View {
+                    ptr: a.ptr.offset(lo as isize * a.rs),
+                    ..a
+                };
+                let c = ViewMut {
+                    ptr: c.ptr.offset(lo as isize * c.rs),
+                    ..c
+                };
+                gemm_blocked(spec, hi - lo, n, k, alpha, a, b, beta, c, 1);
+            }
+        }
+    });
+}
+
+#[derive(Clone, Copy)]
+struct SendView<T>(View<T>);
+// SAFETY: a read-only view handed to workers that read disjoint or shared-immutable data.
+unsafe impl<T> Send for SendView<T> {}
+// SAFETY: as above.
+unsafe impl<T> Sync for SendView<T> {}
+
+impl<T: Copy> SendView<T> {
+    fn get(&self) -> View<T> {
+        self.0
+    }
+}
+
+#[derive(Clone, Copy)]
+struct SendViewMut<T>(ViewMut<T>);
+
+impl<T: Copy> SendViewMut<T> {
+    fn get(&self) -> ViewMut<T> {
+        self.0
+    }
+}
+// SAFETY: each worker writes only its own disjoint range of C through this view.
+unsafe impl<T> Send for SendViewMut<T> {}
+// SAFETY: as above.
+unsafe impl<T> Sync for SendViewMut<T> {}
+
+/// The blocked loop nest on `threads` workers (1: on the calling thread), with the
+/// transposition and trivial cases already handled by [`gemm`].
+///
+/// # Safety
+/// As [`gemm`], with `m, n, k > 0` and C's columns contiguous or general strides.
+#[allow(clippy::too_many_arguments)]
+unsafe fn gemm_blocked<T: Elem>(
+    spec: &Spec<T>,
+    m: usize,
+    n: usize,
+    k: usize,
+    alpha: T,
+    a: View<T>,
+    b: View<T>,
+    beta: T,
+    c: ViewMut<T>,
+    threads: usize,
+) {
+    let (mr, nr) = (spec.mr, spec.nr);
+    debug_assert!(mr * nr <= MAX_TILE);
 
     let kc_max = balanced(k, k.div_ceil(spec.kc), 8).min(k);
     let nc_max = balanced(n, n.div_ceil(spec.nc), nr);
