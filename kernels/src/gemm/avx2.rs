@@ -32,6 +32,7 @@ pub(crate) fn spec_f32() -> Spec<f32> {
         ukr: ukr_f32,
         ukr_direct_a: Some(ukr_f32_direct),
         half: None,
+        transpose16: None,
     }
 }
 
@@ -46,6 +47,7 @@ pub(crate) fn spec_f64() -> Spec<f64> {
         ukr: ukr_f64,
         ukr_direct_a: Some(ukr_f64_direct),
         half: None,
+        transpose16: None,
     }
 }
 

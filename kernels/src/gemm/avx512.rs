@@ -21,6 +21,7 @@ use core::arch::x86_64::*;
 
 use super::elem::store_tile;
 use super::loops::{Half, Spec};
+use super::transpose::transpose16_f32;
 
 const MR: usize = 12;
 const NR32: usize = 32;
@@ -41,6 +42,7 @@ pub(crate) fn spec_f32() -> Spec<f32> {
             ukr: ukr_f32n,
             ukr_direct_a: Some(ukr_f32n_direct),
         }),
+        transpose16: Some(transpose16_f32),
     }
 }
 
@@ -56,6 +58,7 @@ pub(crate) fn spec_f32_narrow() -> Spec<f32> {
         ukr: ukr_f32n,
         ukr_direct_a: Some(ukr_f32n_direct),
         half: None,
+        transpose16: Some(transpose16_f32),
     }
 }
 
@@ -70,6 +73,7 @@ pub(crate) fn spec_f64() -> Spec<f64> {
         ukr: ukr_f64,
         ukr_direct_a: Some(ukr_f64_direct),
         half: None,
+        transpose16: None,
     }
 }
 

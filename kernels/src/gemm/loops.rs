@@ -26,6 +26,7 @@ use std::thread::LocalKey;
 
 use super::elem::{store_tile, Elem};
 use super::pack::{pack_a, pack_b_panel};
+use super::transpose::Transpose16;
 
 /// A microkernel: `(kc, alpha, a, rsa, b, rsb, beta, c, rsc, m_eff, n_eff)`, computing
 /// `C <- alpha * A * B + beta * C` on the top-left `m_eff x n_eff` of an `MR x NR` tile
@@ -57,6 +58,8 @@ pub(crate) struct Spec<T> {
     /// Kernels of half the tile width (same `MR`, same A layouts), used for a last column
     /// panel at most `NR / 2` wide (e.g. `N = 100` as 3 x 32 + 16 instead of 4 x 32).
     pub half: Option<Half<T>>,
+    /// SIMD 16 x 16 transposition for the transposing packs, if this ISA has one.
+    pub transpose16: Option<Transpose16<T>>,
 }
 
 /// Half-width kernels of a [`Spec`]: `NR / 2` columns, same `MR`.
@@ -386,6 +389,7 @@ unsafe fn gemm_blocked<T: Elem>(
         && m <= DIRECT_B_MAX_M
         && (b.rs.unsigned_abs() * core::mem::size_of::<T>()) % 512 != 0;
 
+    let t16 = spec.transpose16;
     let b_bytes = nc_max.div_ceil(nr) * nr * kc_max * core::mem::size_of::<T>();
     with_buf(&B_BUF, b_bytes, |bbuf| {
         let bbuf = bbuf as *mut T;
@@ -407,7 +411,7 @@ unsafe fn gemm_blocked<T: Elem>(
                 let bsrc = unsafe { b.ptr.offset(pc as isize * b.rs + jc as isize * b.cs) };
                 let pack = |s: usize| {
                     // SAFETY: panel `s < panels` of a buffer sized for `panels * nr * kc`.
-                    unsafe { pack_b_panel(nr, nc, kc, s, bsrc, b.rs, b.cs, bbuf) }
+                    unsafe { pack_b_panel(nr, nc, kc, s, bsrc, b.rs, b.cs, bbuf, t16) }
                 };
                 let bsrc_addr = SendPtr(bsrc as *mut T);
                 let bbuf_addr = SendPtr(bbuf);
@@ -415,7 +419,7 @@ unsafe fn gemm_blocked<T: Elem>(
                     (full_b..panels).into_par_iter().for_each(|s| {
                         let (src, dst) = (bsrc_addr, bbuf_addr);
                         // SAFETY: each panel writes its own disjoint slice of the buffer.
-                        unsafe { pack_b_panel(nr, nc, kc, s, src.0, b.rs, b.cs, dst.0) }
+                        unsafe { pack_b_panel(nr, nc, kc, s, src.0, b.rs, b.cs, dst.0, t16) }
                     });
                 } else {
                     (full_b..panels).for_each(pack);
@@ -500,7 +504,16 @@ unsafe fn run_unit<T: Elem>(s: &Shared<T>, u: usize) {
             // buffer is sized for `ceil(packed_rows / mr) * mr * kc` elements.
             unsafe {
                 let src = asrc.offset((full * mr) as isize * s.a.rs);
-                pack_a(mr, packed_rows, kc, src, s.a.rs, s.a.cs, abuf);
+                pack_a(
+                    mr,
+                    packed_rows,
+                    kc,
+                    src,
+                    s.a.rs,
+                    s.a.cs,
+                    abuf,
+                    s.spec.transpose16,
+                );
             }
         }
         let c = s.c;

@@ -20,6 +20,7 @@ mod elem;
 mod loops;
 mod pack;
 mod portable;
+mod transpose;
 
 #[doc(hidden)]
 pub use dispatch::Isa;

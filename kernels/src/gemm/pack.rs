@@ -12,6 +12,7 @@
 //! run full tiles; only the store is trimmed.
 
 use super::elem::Elem;
+use super::transpose::Transpose16;
 
 /// Packs rows `0..mc`, columns `0..kc` of the strided matrix at `a` (element `(i, p)` at
 /// `a + i * rsa + p * csa`) into `ceil(mc / mr)` k-major micro-panels at `dst`.
@@ -28,6 +29,7 @@ pub(crate) unsafe fn pack_a<T: Elem>(
     rsa: isize,
     csa: isize,
     dst: *mut T,
+    t16: Option<Transpose16<T>>,
 ) {
     let panels = mc.div_ceil(mr);
     for r in 0..panels {
@@ -38,7 +40,7 @@ pub(crate) unsafe fn pack_a<T: Elem>(
         let src = unsafe { a.offset((r * mr) as isize * rsa) };
         // SAFETY (all three arms): reads stay within rows `< rows` and columns `< kc` of the
         // source block, writes within the `mr x kc` panel `d`.
-        unsafe { pack_strip(mr, rows, kc, src, rsa, csa, d) };
+        unsafe { pack_strip(mr, rows, kc, src, rsa, csa, d, t16) };
     }
 }
 
@@ -58,6 +60,7 @@ pub(crate) unsafe fn pack_b_panel<T: Elem>(
     rsb: isize,
     csb: isize,
     dst: *mut T,
+    t16: Option<Transpose16<T>>,
 ) {
     let cols = nr.min(nc - panel * nr);
     // SAFETY: panel `panel` of `dst` as documented; column `panel * nr < nc` of the source.
@@ -69,15 +72,19 @@ pub(crate) unsafe fn pack_b_panel<T: Elem>(
     };
     // The B panel is the transpose problem of an A strip: `(j, p)` at `src + j*csb + p*rsb`.
     // SAFETY: as in `pack_a`, with the roles of rows and columns exchanged.
-    unsafe { pack_strip(nr, cols, kc, src, csb, rsb, d) };
+    unsafe { pack_strip(nr, cols, kc, src, csb, rsb, d, t16) };
 }
 
 /// Packs a strip of `rows <= w` "rows" (element `(i, p)` at `src + i * rs + p * cs`) of
 /// length `kc` into `d[p * w + i]`, zero-filling `i in rows..w`.
 ///
+/// `t16`, when given, transposes 16 x 16 blocks with SIMD (used when `cs == 1`).
+///
 /// # Safety
-/// Reads of the `rows x kc` source strip and writes of `w * kc` elements at `d` are valid.
+/// Reads of the `rows x kc` source strip and writes of `w * kc` elements at `d` are valid;
+/// `t16` is runnable on this CPU.
 #[inline]
+#[allow(clippy::too_many_arguments)]
 unsafe fn pack_strip<T: Elem>(
     w: usize,
     rows: usize,
@@ -86,6 +93,7 @@ unsafe fn pack_strip<T: Elem>(
     rs: isize,
     cs: isize,
     d: *mut T,
+    t16: Option<Transpose16<T>>,
 ) {
     // SAFETY: every access below is `(i < rows, p < kc)` in the source or `p * w + i` with
     // `i < w`, `p < kc` in the destination, in bounds by the function's contract.
@@ -96,6 +104,29 @@ unsafe fn pack_strip<T: Elem>(
                 let s = src.offset(p as isize * cs);
                 let dp = d.add(p * w);
                 core::ptr::copy_nonoverlapping(s, dp, rows);
+                for i in rows..w {
+                    *dp.add(i) = T::ZERO;
+                }
+            }
+        } else if let (true, Some(t), true) = (cs == 1, t16, rows >= 16) {
+            // Transpose 16 x 16 blocks with SIMD, the ragged rest element by element.
+            let (rows16, kc16) = (rows / 16 * 16, kc / 16 * 16);
+            for p0 in (0..kc16).step_by(16) {
+                for i0 in (0..rows16).step_by(16) {
+                    t(
+                        src.offset(i0 as isize * rs + p0 as isize),
+                        rs,
+                        d.add(p0 * w + i0),
+                        w,
+                    );
+                }
+            }
+            for p in 0..kc {
+                let dp = d.add(p * w);
+                let i_start = if p < kc16 { rows16 } else { 0 };
+                for i in i_start..rows {
+                    *dp.add(i) = *src.offset(i as isize * rs + p as isize);
+                }
                 for i in rows..w {
                     *dp.add(i) = T::ZERO;
                 }
@@ -168,7 +199,7 @@ mod tests {
             let mr = 4;
             let mut dst = vec![f32::NAN; 2 * mr * k];
             // SAFETY: sizes as required by `pack_a`.
-            unsafe { pack_a(mr, m, k, data.as_ptr(), rs, cs, dst.as_mut_ptr()) };
+            unsafe { pack_a(mr, m, k, data.as_ptr(), rs, cs, dst.as_mut_ptr(), None) };
             for r in 0..2 {
                 for p in 0..k {
                     for i in 0..mr {
@@ -189,7 +220,19 @@ mod tests {
         let mut dst = vec![f64::NAN; 2 * nr * k];
         for s in 0..2 {
             // SAFETY: sizes as required by `pack_b_panel`.
-            unsafe { pack_b_panel(nr, n, k, s, b.as_ptr(), n as isize, 1, dst.as_mut_ptr()) };
+            unsafe {
+                pack_b_panel(
+                    nr,
+                    n,
+                    k,
+                    s,
+                    b.as_ptr(),
+                    n as isize,
+                    1,
+                    dst.as_mut_ptr(),
+                    None,
+                )
+            };
         }
         for s in 0..2 {
             for p in 0..k {
@@ -199,6 +242,51 @@ mod tests {
                     assert_eq!(dst[s * nr * k + p * nr + j], want);
                 }
             }
+        }
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn simd_transpose_pack_matches_scalar() {
+        if !std::arch::is_x86_feature_detected!("avx512f") {
+            return;
+        }
+        let t16: Option<Transpose16<f32>> = Some(super::super::transpose::transpose16_f32);
+        // B stored n x k (B^T), packed into 32-wide panels: ragged n and k.
+        for (n, k) in [(37usize, 53usize), (32, 16), (16, 15), (100, 784)] {
+            let ld = k + 3;
+            let b: Vec<f32> = (0..n * ld).map(|x| x as f32).collect();
+            let nr = 32;
+            let size = n.div_ceil(nr) * nr * k;
+            let (mut fast, mut slow) = (vec![f32::NAN; size], vec![f32::NAN; size]);
+            for s in 0..n.div_ceil(nr) {
+                // SAFETY: sizes as required by `pack_b_panel`; AVX-512F checked above.
+                unsafe {
+                    pack_b_panel(
+                        nr,
+                        n,
+                        k,
+                        s,
+                        b.as_ptr(),
+                        1,
+                        ld as isize,
+                        fast.as_mut_ptr(),
+                        t16,
+                    );
+                    pack_b_panel(
+                        nr,
+                        n,
+                        k,
+                        s,
+                        b.as_ptr(),
+                        1,
+                        ld as isize,
+                        slow.as_mut_ptr(),
+                        None,
+                    );
+                }
+            }
+            assert_eq!(fast, slow);
         }
     }
 }

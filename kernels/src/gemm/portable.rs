@@ -25,6 +25,7 @@ pub(crate) fn spec_f32() -> Spec<f32> {
         ukr: ukr_f32,
         ukr_direct_a: None,
         half: None,
+        transpose16: None,
     }
 }
 
@@ -39,6 +40,7 @@ pub(crate) fn spec_f64() -> Spec<f64> {
         ukr: ukr_f64,
         ukr_direct_a: None,
         half: None,
+        transpose16: None,
     }
 }
 
