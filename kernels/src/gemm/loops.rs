@@ -444,9 +444,11 @@ unsafe fn gemm_blocked<T: Elem>(
                     full_b,
                 };
                 let units = m_blocks * n_splits;
-                if units == 1 {
-                    // SAFETY: unit 0 of 1 covers the whole block; contract forwarded.
-                    unsafe { run_unit(&shared, 0) };
+                if threads == 1 || units == 1 {
+                    for u in 0..units {
+                        // SAFETY: units cover the block; contract forwarded.
+                        unsafe { run_unit(&shared, u) };
+                    }
                 } else {
                     (0..units).into_par_iter().for_each(|u| {
                         // SAFETY: units write disjoint C tiles; contract forwarded.
