@@ -19,7 +19,6 @@
 #[cfg(target_arch = "x86_64")]
 use core::arch::x86_64::*;
 
-use super::elem::store_tile;
 use super::loops::{Half, Spec};
 use super::transpose::transpose16_f32;
 
@@ -79,7 +78,8 @@ pub(crate) fn spec_f64() -> Spec<f64> {
 
 macro_rules! avx512_kernel {
     ($name:ident, $dname:ident, $body:ident, $t:ty, $mr:expr, $nr:expr, $lanes:expr, $vt:ty, $zero:ident,
-     $set1:ident, $fmadd:ident, $mul:ident, $loadu:ident, $storeu:ident) => {
+     $set1:ident, $fmadd:ident, $mul:ident, $loadu:ident, $storeu:ident, $mt:ty,
+     $maskz_loadu:ident, $mask_storeu:ident) => {
         /// Shared body. A element `(i, p)` is at `a + i * sa + p` when `DIRECT` (rows of a
         /// row-major A read in place), else at `a + p * sa + i` (a packed micro-panel with
         /// `sa = MR`, or a column-major A read in place);
@@ -159,15 +159,33 @@ macro_rules! avx512_kernel {
                     }
                 }
             } else {
-                let mut t = [0.0 as $t; $mr * $nr];
-                for (i, row) in acc.iter().enumerate() {
+                // Edge tile: masked loads/stores of the first `n_eff` columns, `m_eff` rows.
+                let vb = $set1(beta);
+                for (i, row) in acc.iter().enumerate().take(m_eff) {
                     for (v, x) in row.iter().enumerate() {
-                        // SAFETY: `i * NR + v * lanes + lanes <= MR * NR`: inside `t`.
-                        unsafe { $storeu(t.as_mut_ptr().add(i * $nr + v * $lanes), $mul(*x, va)) };
+                        let lanes = n_eff.saturating_sub(v * $lanes).min($lanes);
+                        if lanes == 0 {
+                            break;
+                        }
+                        let mask: $mt = if lanes == $lanes {
+                            !0
+                        } else {
+                            (1 << lanes) - 1
+                        };
+                        // SAFETY: the mask keeps every access to columns `< n_eff` of row
+                        // `i < m_eff`, inside C by the contract; masked-off lanes are not
+                        // accessed (no fault).
+                        unsafe {
+                            let cp = c.offset(i as isize * rsc).add(v * $lanes);
+                            let r = if beta == 0.0 {
+                                $mul(*x, va)
+                            } else {
+                                $fmadd($maskz_loadu(mask, cp), vb, $mul(*x, va))
+                            };
+                            $mask_storeu(cp, mask, r);
+                        }
                     }
                 }
-                // SAFETY: `t` is the full tile; C is valid on `m_eff x n_eff` by contract.
-                unsafe { store_tile(t.as_ptr(), $nr, m_eff, n_eff, beta, c, rsc, 1) };
             }
         }
 
@@ -234,7 +252,10 @@ avx512_kernel!(
     _mm512_fmadd_ps,
     _mm512_mul_ps,
     _mm512_loadu_ps,
-    _mm512_storeu_ps
+    _mm512_storeu_ps,
+    u16,
+    _mm512_maskz_loadu_ps,
+    _mm512_mask_storeu_ps
 );
 
 avx512_kernel!(
@@ -251,7 +272,10 @@ avx512_kernel!(
     _mm512_fmadd_pd,
     _mm512_mul_pd,
     _mm512_loadu_pd,
-    _mm512_storeu_pd
+    _mm512_storeu_pd,
+    u8,
+    _mm512_maskz_loadu_pd,
+    _mm512_mask_storeu_pd
 );
 
 avx512_kernel!(
@@ -268,5 +292,8 @@ avx512_kernel!(
     _mm512_fmadd_ps,
     _mm512_mul_ps,
     _mm512_loadu_ps,
-    _mm512_storeu_ps
+    _mm512_storeu_ps,
+    u16,
+    _mm512_maskz_loadu_ps,
+    _mm512_mask_storeu_ps
 );
