@@ -394,3 +394,23 @@ fn alpha_zero_scales_by_beta_without_reading_a_or_b() {
     descent_kernels::sgemm(false, false, 2, 2, 0, 1.0, &[], 0, &[], 2, 0.0, &mut c, 2);
     assert_eq!(c, vec![0.0; 4]);
 }
+
+#[test]
+fn concurrent_calls_from_rayon_workers_match_serial_results() {
+    use rayon::prelude::*;
+    // Many medium products at once, each itself above the parallel threshold, so workers
+    // steal each other's jobs while holding their thread-local packing buffers.
+    let shapes: Vec<(usize, usize, usize)> = (0..12)
+        .map(|i| (90 + 7 * i, 130 + 5 * i, 110 + 3 * i))
+        .collect();
+    let run = |&(m, n, k): &(usize, usize, usize)| {
+        let a = fill(m * k, m as u64);
+        let b = fill(k * n, n as u64);
+        let mut c = vec![0.0f32; m * n];
+        descent_kernels::sgemm(false, false, m, n, k, 1.0, &a, k, &b, n, 0.0, &mut c, n);
+        c
+    };
+    let serial: Vec<Vec<f32>> = shapes.iter().map(run).collect();
+    let parallel: Vec<Vec<f32>> = shapes.par_iter().map(run).collect();
+    assert_eq!(serial, parallel);
+}

@@ -227,3 +227,18 @@ avx2_kernel!(
     _mm256_loadu_pd,
     _mm256_storeu_pd
 );
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::gemm::ukr_test::check_spec;
+
+    #[test]
+    fn kernels_match_scalar_on_full_and_edge_tiles() {
+        if !super::super::dispatch::Isa::Avx2Fma.is_available() {
+            return;
+        }
+        check_spec(spec_f32());
+        check_spec(spec_f64());
+    }
+}

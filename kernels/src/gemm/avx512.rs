@@ -297,3 +297,19 @@ avx512_kernel!(
     _mm512_maskz_loadu_ps,
     _mm512_mask_storeu_ps
 );
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::gemm::ukr_test::check_spec;
+
+    #[test]
+    fn kernels_match_scalar_on_full_and_edge_tiles() {
+        if !super::super::dispatch::Isa::Avx512.is_available() {
+            return;
+        }
+        check_spec(spec_f32());
+        check_spec(spec_f32_narrow());
+        check_spec(spec_f64());
+    }
+}

@@ -387,7 +387,7 @@ unsafe fn gemm_blocked<T: Elem>(
 
     let direct_b = b.cs == 1
         && m <= DIRECT_B_MAX_M
-        && (b.rs.unsigned_abs() * core::mem::size_of::<T>()) % 512 != 0;
+        && !(b.rs.unsigned_abs() * core::mem::size_of::<T>()).is_multiple_of(512);
 
     let t16 = spec.transpose16;
     let b_bytes = nc_max.div_ceil(nr) * nr * kc_max * core::mem::size_of::<T>();
@@ -588,4 +588,73 @@ unsafe fn run_unit<T: Elem>(s: &Shared<T>, u: usize) {
             }
         }
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn balanced_blocks_cover_and_respect_the_quantum() {
+        assert_eq!(balanced(300, 2, 8), 152);
+        assert_eq!(balanced(100, 2, 12), 60);
+        assert_eq!(balanced(7, 1, 8), 8);
+        for (x, parts, q) in [(1000usize, 3usize, 12usize), (97, 4, 16), (1, 1, 1)] {
+            let b = balanced(x, parts, q);
+            assert_eq!(b % q, 0);
+            assert!(b * parts >= x);
+        }
+    }
+
+    #[test]
+    fn effective_n_follows_the_contiguous_dimension() {
+        let mut c = [0.0f32; 6];
+        let row = ViewMut {
+            ptr: c.as_mut_ptr(),
+            rs: 3,
+            cs: 1,
+        };
+        let col = ViewMut {
+            ptr: c.as_mut_ptr(),
+            rs: 1,
+            cs: 2,
+        };
+        assert_eq!(effective_n(2, 3, row), 3);
+        assert_eq!(effective_n(2, 3, col), 2);
+    }
+
+    #[test]
+    fn scale_c_handles_zero_one_and_nan() {
+        let mut c = [1.0f32, f32::NAN, 3.0, 4.0];
+        let v = ViewMut {
+            ptr: c.as_mut_ptr(),
+            rs: 2,
+            cs: 1,
+        };
+        // SAFETY: a 2 x 2 view of the 4-element array.
+        unsafe { scale_c(2, 2, 1.0, v) };
+        assert!(c[1].is_nan());
+        // SAFETY: as above.
+        unsafe { scale_c(2, 2, 0.0, v) };
+        assert_eq!(c, [0.0; 4]);
+        let mut d = [1.0f64, 2.0];
+        let v = ViewMut {
+            ptr: d.as_mut_ptr(),
+            rs: 1,
+            cs: 1,
+        };
+        // SAFETY: a 1 x 2 view of the 2-element array.
+        unsafe { scale_c(1, 2, -2.0, v) };
+        assert_eq!(d, [-2.0, -4.0]);
+    }
+
+    #[test]
+    fn nested_buffer_use_falls_back_to_a_fresh_allocation() {
+        let outer = with_buf(&A_BUF, 128, |p| {
+            let inner = with_buf(&A_BUF, 128, |q| q as usize);
+            assert_ne!(p as usize, inner);
+            p as usize
+        });
+        assert_eq!(outer % 64, 0);
+    }
 }

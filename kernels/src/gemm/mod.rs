@@ -21,6 +21,8 @@ mod loops;
 mod pack;
 mod portable;
 mod transpose;
+#[cfg(test)]
+mod ukr_test;
 
 #[doc(hidden)]
 pub use dispatch::Isa;

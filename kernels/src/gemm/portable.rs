@@ -98,3 +98,15 @@ macro_rules! portable_kernel {
 
 portable_kernel!(ukr_f32, f32, f32x8, 8);
 portable_kernel!(ukr_f64, f64, f64x4, 4);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::gemm::ukr_test::check_spec;
+
+    #[test]
+    fn kernels_match_scalar_on_full_and_edge_tiles() {
+        check_spec(spec_f32());
+        check_spec(spec_f64());
+    }
+}

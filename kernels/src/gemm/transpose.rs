@@ -40,8 +40,8 @@ pub(crate) unsafe fn transpose16_f32(src: *const f32, rs: isize, dst: *mut f32, 
         ug[2] = _mm512_castpd_ps(_mm512_unpacklo_pd(t1, t3));
         ug[3] = _mm512_castpd_ps(_mm512_unpackhi_pd(t1, t3));
     }
-    for c in 0..4 {
-        let (a, b, cc, d) = (u[0][c], u[1][c], u[2][c], u[3][c]);
+    let [u0, u1, u2, u3] = u;
+    for (c, (((a, b), cc), d)) in u0.into_iter().zip(u1).zip(u2).zip(u3).enumerate() {
         let v0 = _mm512_shuffle_f32x4::<0x44>(a, b);
         let w0 = _mm512_shuffle_f32x4::<0x44>(cc, d);
         let v1 = _mm512_shuffle_f32x4::<0xEE>(a, b);
