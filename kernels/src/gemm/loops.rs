@@ -10,6 +10,11 @@
 //! ```
 //!
 //! `beta' = beta` on the first k block and `1` afterwards, so `beta == 0` never reads C.
+//!
+//! Packing costs one to two cycles per element, which a product only amortises when each
+//! element meets many columns (A) or rows (B). So when `N <= 512`, full-height row blocks of
+//! a row- or column-major A are read in place, and when `M <= 256`, full-width column
+//! panels of a row-major B are read in place; only ragged edges are packed then.
 //! Block sizes are balanced (`k = 300` runs as two blocks of 152/148, not 256 + 44).
 //! Parallelism (rayon, the caller's pool), work below [`PAR_MIN_FLOPS`] stays on the calling
 //! thread:
@@ -28,13 +33,14 @@ use super::elem::{store_tile, Elem};
 use super::pack::{pack_a, pack_b_panel};
 use super::transpose::Transpose16;
 
-/// A microkernel: `(kc, alpha, a, rsa, b, rsb, beta, c, rsc, m_eff, n_eff)`, computing
+/// A microkernel: `(kc, alpha, a, sa, b, rsb, beta, c, rsc, m_eff, n_eff)`, computing
 /// `C <- alpha * A * B + beta * C` on the top-left `m_eff x n_eff` of an `MR x NR` tile
 /// whose rows are `rsc` apart and columns contiguous (`beta == 0`: C is not read).
 /// B row `p` is `NR` contiguous values at `b + p * rsb` (a packed micro-panel has
-/// `rsb = NR`). A is a packed `MR x kc` micro-panel (`rsa` unused) for [`Spec::ukr`], or
-/// `MR` full rows read in place, element `(i, p)` at `a + i * rsa + p`, for
-/// [`Spec::ukr_direct_a`].
+/// `rsb = NR`; a row-major B read in place its row stride). A element `(i, p)` is at
+/// `a + p * sa + i` for [`Spec::ukr`] (a packed micro-panel, `sa = MR`, or a column-major A
+/// read in place) and at `a + i * sa + p` for [`Spec::ukr_direct_a`] (a row-major A read
+/// in place). Kernels always compute all `MR` rows, so in-place A needs full-height blocks.
 pub(crate) type Ukr<T> =
     unsafe fn(usize, T, *const T, isize, *const T, isize, T, *mut T, isize, usize, usize);
 
@@ -281,6 +287,11 @@ pub(crate) unsafe fn gemm<T: Elem>(
     let chunks = threads.min(len.div_ceil(q));
     let step = balanced(len, chunks, q);
     let chunks = len.div_ceil(step);
+    if chunks == 1 {
+        // SAFETY: forwarded contract.
+        unsafe { gemm_blocked(spec, m, n, k, alpha, a, b, beta, c, 1) };
+        return;
+    }
     let (a_s, b_s, c_s) = (SendView(a), SendView(b), SendViewMut(c));
     (0..chunks).into_par_iter().for_each(|t| {
         let (a, b, c) = (a_s.get(), b_s.get(), c_s.get());
