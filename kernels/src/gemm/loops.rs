@@ -79,9 +79,15 @@ pub(crate) struct Half<T> {
     pub ukr_direct_a: Option<Ukr<T>>,
 }
 
-/// Below this many flops (`2 m n k`) the multiply stays single-threaded: a rayon fork/join
-/// costs a few microseconds, the time of roughly a million flops here.
-pub(crate) const PAR_MIN_FLOPS: f64 = 4.0e6;
+/// Below this many flops (`2 m n k`) the multiply stays single-threaded. Waking a sleeping
+/// rayon worker and joining it costs tens of microseconds on the (virtualised) development
+/// machine, measured: 2 threads lost to 1 on 128^3 (4 Mflop) and on 100x784x100 (16 Mflop)
+/// and won from 256^3 (34 Mflop) up.
+pub(crate) const PAR_MIN_FLOPS: f64 = 2.0e7;
+
+/// Medium-size parallel ranges carry at least this many flops each; up to four ranges per
+/// thread let work stealing even out a core that is busy with something else.
+pub(crate) const CHUNK_MIN_FLOPS: f64 = 4.0e6;
 
 /// Up to this many columns of C, a row-major A is read in place instead of packed.
 pub(crate) const DIRECT_A_MAX_N: usize = 512;
@@ -281,10 +287,12 @@ pub(crate) unsafe fn gemm<T: Elem>(
     // (no duplicated A packing), rows otherwise (each worker then packs all of B, cheap
     // next to its share of the multiply).
     let a_in_place = n <= DIRECT_A_MAX_N && (a.cs == 1 || a.rs == 1);
-    let q = spec.half.map_or(nr, |h| h.nr);
-    let split_n = (a_in_place && n >= threads * q) || m < threads * mr;
-    let (len, q) = if split_n { (n, q) } else { (m, mr) };
-    let chunks = threads.min(len.div_ceil(q));
+    let half = spec.half.map_or(nr, |h| h.nr);
+    let split_n = (a_in_place && n >= threads * half) || m < threads * mr;
+    // Column ranges are whole tiles wide (ragged only at the end), row ranges whole MR.
+    let (len, q) = if split_n { (n, nr) } else { (m, mr) };
+    let by_work = ((flops / CHUNK_MIN_FLOPS) as usize).clamp(threads, 4 * threads);
+    let chunks = by_work.min(len.div_ceil(q));
     let step = balanced(len, chunks, q);
     let chunks = len.div_ceil(step);
     if chunks == 1 {
