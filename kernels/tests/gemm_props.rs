@@ -401,7 +401,7 @@ fn concurrent_calls_from_rayon_workers_match_serial_results() {
     // Many medium products at once, each itself above the parallel threshold, so workers
     // steal each other's jobs while holding their thread-local packing buffers.
     let shapes: Vec<(usize, usize, usize)> = (0..12)
-        .map(|i| (90 + 7 * i, 130 + 5 * i, 110 + 3 * i))
+        .map(|i| (200 + 7 * i, 230 + 5 * i, 220 + 3 * i))
         .collect();
     let run = |&(m, n, k): &(usize, usize, usize)| {
         let a = fill(m * k, m as u64);
