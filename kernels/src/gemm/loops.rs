@@ -287,6 +287,7 @@ pub(crate) unsafe fn gemm<T: Elem>(
     // (no duplicated A packing), rows otherwise (each worker then packs all of B, cheap
     // next to its share of the multiply).
     let a_in_place = n <= DIRECT_A_MAX_N && (a.cs == 1 || a.rs == 1);
+    // (An estimate: the blocked driver may still pack an A whose stride aliases.)
     let half = spec.half.map_or(nr, |h| h.nr);
     let split_n = (a_in_place && n >= threads * half) || m < threads * mr;
     // Column ranges are whole tiles wide (ragged only at the end), row ranges whole MR.
@@ -394,11 +395,14 @@ unsafe fn gemm_blocked<T: Elem>(
     // Reading A in place skips the pack (1-2 cycles per element, which matters when each A
     // element meets few columns of B): a row-major A through the direct-A kernel, a
     // column-major (transposed) A through the normal kernel with a k-stride of `a.cs`.
+    // A stride that is a multiple of 4 KiB would put all rows (k-steps) of a micro-panel in
+    // one L1 set; such an A is packed.
+    let aliasing = |s: isize| (s.unsigned_abs() * core::mem::size_of::<T>()).is_multiple_of(4096);
     let direct_a = if n > DIRECT_A_MAX_N {
         None
-    } else if a.cs == 1 {
+    } else if a.cs == 1 && !aliasing(a.rs) {
         spec.ukr_direct_a.map(|d| (d, a.rs))
-    } else if a.rs == 1 {
+    } else if a.rs == 1 && !aliasing(a.cs) {
         Some((spec.ukr, a.cs))
     } else {
         None
