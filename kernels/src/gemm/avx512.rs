@@ -23,6 +23,8 @@ use super::loops::{Half, Spec};
 use super::transpose::transpose16_f32;
 
 const MR: usize = 12;
+/// Shortest k loop for which the microkernel prefetches its C tile.
+const PREFETCH_MIN_KC: usize = 64;
 const NR32: usize = 32;
 const NR64: usize = 16;
 
@@ -106,6 +108,20 @@ macro_rules! avx512_kernel {
             n_eff: usize,
         ) {
             const NV: usize = $nr / $lanes;
+            // Start pulling the C tile towards L1 now; it is written after the k loop. (With
+            // a row stride that is a multiple of 4 KiB every C row maps to one L1 set and the
+            // final update would otherwise wait on L2/L3 row by row: 2048^3 went from 173 to
+            // 195 GFLOP/s.) Short loops leave no time for it to land, so they skip it.
+            if kc >= PREFETCH_MIN_KC {
+                for i in 0..m_eff.min($mr) {
+                    for v in 0..NV {
+                        let p = c.wrapping_offset(i as isize * rsc).wrapping_add(v * $lanes);
+                        // A prefetch is a hint that never faults; the address is only computed
+                        // (wrapping), not dereferenced.
+                        _mm_prefetch::<_MM_HINT_T0>(p as *const i8);
+                    }
+                }
+            }
             let mut acc: [[$vt; NV]; $mr] = [[$zero(); NV]; $mr];
             let mut ap = a;
             let mut bp = b;
