@@ -13,7 +13,9 @@
 //! * [`sgemm_strided`] / [`dgemm_strided`]: raw pointers with arbitrary row/column strides,
 //!   the same argument order and contract as `matrixmultiply::sgemm`.
 
+#[cfg(target_arch = "x86_64")]
 mod avx2;
+#[cfg(target_arch = "x86_64")]
 mod avx512;
 mod dispatch;
 mod elem;
