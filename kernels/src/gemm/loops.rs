@@ -383,9 +383,12 @@ unsafe fn gemm_blocked<T: Elem>(
     let kc_max = balanced(k, k.div_ceil(spec.kc), 8).min(k);
     let nc_max = balanced(n, n.div_ceil(spec.nc), nr);
 
-    // Row blocks: a multiple of the thread count when parallel, each at most MC rows.
+    // Row blocks: at most MC rows each; when parallel, a multiple of the thread count and
+    // up to four per thread (at least 4 MR rows each) so work stealing can route around a
+    // core that is busy with something else.
     let mut m_blocks = m.div_ceil(spec.mc);
     if threads > 1 {
+        m_blocks = m_blocks.max((4 * threads).min(m / (4 * mr)));
         m_blocks = m_blocks.div_ceil(threads) * threads;
         m_blocks = m_blocks.min(m.div_ceil(mr));
     }
