@@ -9,3 +9,4 @@ pub mod fused;
 pub mod gemm;
 
 pub use gemm::{dgemm, dgemm_strided, sgemm, sgemm_strided};
+pub mod peak;
