@@ -1,17 +1,23 @@
 //! AVX-512F microkernels: `f32` tile of 12 x 32 (24 zmm accumulators), `f64` tile of
 //! 12 x 16 (24 zmm accumulators).
 //!
-//! Each k-step loads `NR / lanes = 2` vectors of the packed B micro-panel and, for each of
-//! the 12 rows, broadcasts one packed A value straight from memory into an FMA
-//! (`vfmadd231ps zmm, zmm, m32{1to16}`): 24 independent FMAs per 14 loads. 24 chains cover
-//! the FMA latency (4 cycles) times the two 512-bit FMA pipes (8 in flight) with room to
-//! spare, and 24 + 2 + scratch stays inside the 32 zmm registers, so nothing spills.
-//! The tile is 32 columns wide (C rows are contiguous), which wastes little on N = 100.
+//! Each k-step loads `NR / lanes = 2` vectors of the B micro-panel and, for each of the 12
+//! rows, broadcasts one A value (`vbroadcastss`, a load-port op) into two FMAs: 24
+//! independent FMAs per 14 loads. 24 chains cover the FMA latency (4 cycles) times the two
+//! 512-bit FMA pipes (8 in flight) with room to spare, and 24 + 2 + 1 stays inside the 32
+//! zmm registers, so nothing spills. The tile is 32 columns wide (C rows are contiguous);
+//! a ragged last panel of at most 16 columns runs the 12 x 16 half kernel (also used alone
+//! for `N <= 16`), and edge tiles use masked loads/stores of C.
+//!
+//! Every kernel comes in two A flavours (see [`super::loops::Ukr`]): packed / column-major
+//! A, and row-major A read in place; B rows are read at any stride (packed or in place).
+//! During long k loops the kernel prefetches its C tile, which a 4 KiB-multiple row stride
+//! would otherwise make miss row by row at the final update.
 //!
 //! Blocking (AMD EPYC Zen 5 here: L1d 48 KiB, L2 1 MiB per core, L3 32 MiB shared):
-//! * `KC = 256`: the B micro-panel `KC x NR` (32 KiB) stays in L1 while the 12-row A
-//!   micro-panels (12 KiB) stream through it; the C tile is loaded/stored once per 256
-//!   k-steps.
+//! * `KC = 256`: the B micro-panel `KC x NR` (32 KiB) fits L1 next to the streaming
+//!   12-row A micro-panel (12 KiB); the C tile is loaded/stored once per 256 k-steps.
+//!   (384 and 512 measured within noise of 256 at 1024^3 and 2048^3.)
 //! * `MC = 480`: the packed A block `MC x KC` (480 KiB) sits in the 1 MiB L2 with room for
 //!   the B micro-panel and C traffic.
 //! * `NC = 4096`: the packed B block `KC x NC` (4 MiB) lives in L3.
@@ -22,11 +28,14 @@ use core::arch::x86_64::*;
 use super::loops::{Half, Spec};
 use super::transpose::transpose16_f32;
 
+/// Rows of every AVX-512 tile.
 const MR: usize = 12;
+/// Columns of the `f32` tile (two zmm).
+const NR32: usize = 32;
+/// Columns of the `f64` tile (two zmm).
+const NR64: usize = 16;
 /// Shortest k loop for which the microkernel prefetches its C tile.
 const PREFETCH_MIN_KC: usize = 64;
-const NR32: usize = 32;
-const NR64: usize = 16;
 
 /// Blocking and kernel for `f32` (see the module docs for the sizes).
 pub(crate) fn spec_f32() -> Spec<f32> {
