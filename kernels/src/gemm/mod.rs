@@ -3,10 +3,12 @@
 //! A BLIS-style implementation: `op(B)` is packed into `KC x NC` blocks of `KC x NR`
 //! micro-panels, `op(A)` into `MC x KC` blocks of `MR x KC` micro-panels (zero-padded at the
 //! edges), and a register-tiled microkernel computes each `MR x NR` tile of C
-//! (see [`loops`] for the loop nest and parallelism, [`pack`] for the layouts). The
-//! microkernel is chosen at run time ([`dispatch`]): AVX-512F, AVX2+FMA, or the portable
+//! (see the `loops` module for the loop nest and parallelism, `pack` for the layouts). The
+//! microkernel is chosen at run time (`dispatch`): AVX-512F, AVX2+FMA, or the portable
 //! `wide` kernel, so the default build (no `target-cpu` flag) runs the fastest one the CPU
-//! has. Large products run in parallel on the caller's rayon pool.
+//! has. Large products run in parallel on the caller's rayon pool. Small and skinny
+//! products (MLP layers) skip the packing where it does not pay: a row- or column-major A is
+//! read in place when `N <= 512`, a row-major B when `M <= 256`.
 //!
 //! Entry points:
 //! * [`sgemm`] / [`dgemm`]: safe, row-major, BLAS-style transposes and leading dimensions.
