@@ -10,5 +10,5 @@ pub mod fused;
 pub mod gemm;
 
 pub use fast::Fast;
-pub use gemm::sgemm;
+pub use gemm::{dgemm, dgemm_strided, sgemm, sgemm_strided};
 pub mod peak;
