@@ -63,7 +63,9 @@ fn train(steps: usize) -> Option<(f32, f32)> {
 #[cfg(target_os = "none")]
 #[panic_handler]
 fn panic(_: &core::panic::PanicInfo) -> ! {
-    loop {}
+    loop {
+        core::hint::spin_loop();
+    }
 }
 
 /// Reset entry point on the bare-metal target.
@@ -72,7 +74,9 @@ fn panic(_: &core::panic::PanicInfo) -> ! {
 pub extern "C" fn _start() -> ! {
     let r = train(20);
     core::hint::black_box(r);
-    loop {}
+    loop {
+        core::hint::spin_loop();
+    }
 }
 
 #[cfg(not(target_os = "none"))]
