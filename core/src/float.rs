@@ -112,7 +112,7 @@ pub trait Float:
 }
 
 macro_rules! impl_float {
-    ($t:ty, $exp:path, $ln:path, $ln1p:path, $sqrt:path, $abs:path, $tanh:path, $cos:path, $sin:path,
+    ($t:ty, $exp:path, $ln:path, $ln1p:path, $sqrt:path, $tanh:path, $cos:path, $sin:path,
      $pow:path, $floor:path, $fma:path) => {
         impl Float for $t {
             const ZERO: Self = 0.0;
@@ -149,11 +149,21 @@ macro_rules! impl_float {
             }
             #[inline(always)]
             fn sqrt(self) -> Self {
-                $sqrt(self)
+                // Both are correctly rounded (IEEE 754), so results are identical; with `std` the
+                // compiler's intrinsic vectorizes, `libm`'s call does not.
+                #[cfg(feature = "std")]
+                {
+                    <$t>::sqrt(self)
+                }
+                #[cfg(not(feature = "std"))]
+                {
+                    $sqrt(self)
+                }
             }
             #[inline(always)]
             fn abs(self) -> Self {
-                $abs(self)
+                // Clearing the sign bit: exact either way, and this form vectorizes.
+                <$t>::from_bits(self.to_bits() & !(1 << (8 * core::mem::size_of::<$t>() - 1)))
             }
             #[inline(always)]
             fn tanh(self) -> Self {
@@ -230,7 +240,6 @@ impl_float!(
     libm::logf,
     libm::log1pf,
     libm::sqrtf,
-    libm::fabsf,
     libm::tanhf,
     libm::cosf,
     libm::sinf,
@@ -244,7 +253,6 @@ impl_float!(
     libm::log,
     libm::log1p,
     libm::sqrt,
-    libm::fabs,
     libm::tanh,
     libm::cos,
     libm::sin,

@@ -31,9 +31,8 @@ impl Activation {
         match self {
             Activation::Identity => x,
             Activation::Relu => {
-                if x > T::ZERO {
-                    x
-                } else if x.is_nan() {
+                // NaN propagates (as torch.relu): only a number <= 0 maps to 0.
+                if x > T::ZERO || x.is_nan() {
                     x
                 } else {
                     T::ZERO

@@ -9,3 +9,4 @@ pub mod fused;
 pub mod gemm;
 
 pub use gemm::sgemm;
+pub mod peak;

@@ -1,1 +1,372 @@
-//! Optimizers (filled in by the optimizers work).
+//! Optimizers with PyTorch's semantics and numbers, gradient clipping, and a versioned state
+//! byte format.
+//!
+//! Every first-order optimizer is an [`Optim<T, R, S>`]: a [`Rule`] (the hyperparameter struct,
+//! e.g. [`SgdConfig`], [`AdamConfig`]) that knows the update formula, the parameter
+//! [`groups`](Group) and a state buffer `S` (`&mut [T]` supplied by the caller, or `Vec<T>`
+//! with the `alloc` feature). Aliases name them the PyTorch way: [`Sgd`], [`Adam`], [`AdamW`],
+//! [`Adagrad`], [`RmsProp`], [`Adadelta`], [`Adamax`], [`NAdam`], [`RAdam`]. All implement the
+//! object-safe [`Optimizer`] trait.
+//!
+//! * The update of each optimizer follows PyTorch's single-tensor (`foreach=False`) code, with
+//!   the same order of floating-point operations: element-wise work in `T`, scalar
+//!   coefficients (bias corrections, step sizes) in `f64` as Python does, then rounded to `T`.
+//! * Hyperparameters are `f64` (Python floats), validated on construction; a bad one is
+//!   [`Error::InvalidArgument`](crate::Error::InvalidArgument) with PyTorch's argument name.
+//! * `step` never allocates; it validates `params.len()` and `grads.len()` first and then
+//!   cannot fail, so an error never leaves a half-applied update.
+//! * The state (step counter, per-group lr / weight decay, buffers) exports to bytes with
+//!   [`Optimizer::export_state`] and imports with full validation; restoring into a fresh
+//!   optimizer and continuing is bitwise identical to never having stopped.
+//!
+//! [`Lbfgs`] (closure-driven, optional strong-Wolfe line search) and [`RandomSearch`]
+//! (derivative-free baseline) have their own step signatures. [`clip`] holds
+//! `clip_grad_norm` / `clip_grad_value`.
+
+/// Builder-style setters `cfg.field(v)` for the listed fields of a config struct.
+macro_rules! setters {
+    ($ty:ty { $($field:ident : $t:ty),* $(,)? }) => {
+        impl $ty {
+            $(
+                #[doc = concat!("Set `", stringify!($field), "`.")]
+                pub fn $field(mut self, v: $t) -> Self {
+                    self.$field = v;
+                    self
+                }
+            )*
+        }
+    };
+}
+
+mod adadelta;
+mod adagrad;
+mod adam;
+mod adamax;
+mod adamw;
+pub mod clip;
+mod group;
+mod lbfgs;
+mod nadam;
+mod radam;
+mod random_search;
+mod rmsprop;
+mod sgd;
+pub mod state;
+mod stateful;
+
+pub use adadelta::{Adadelta, AdadeltaConfig};
+pub use adagrad::{Adagrad, AdagradConfig};
+pub use adam::{Adam, AdamConfig};
+pub use adamax::{Adamax, AdamaxConfig};
+pub use adamw::{AdamW, AdamWConfig};
+pub use clip::{clip_grad_norm, clip_grad_value, grad_norm};
+pub use group::{Group, GroupSpec, MAX_GROUPS};
+pub use lbfgs::{Lbfgs, LbfgsConfig, LineSearch};
+pub use nadam::{NAdam, NAdamConfig};
+pub use radam::{RAdam, RAdamConfig};
+pub use random_search::{RandomSearch, RandomSearchConfig};
+pub use rmsprop::{RmsProp, RmsPropConfig};
+pub use sgd::{Sgd, SgdConfig};
+pub use stateful::{Optim, Rule};
+
+use crate::error::check_arg;
+use crate::{Float, Result};
+
+/// Which optimizer a state blob belongs to (stored in the byte format).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[repr(u8)]
+pub enum OptimizerKind {
+    /// `torch.optim.SGD`
+    Sgd = 1,
+    /// `torch.optim.Adam`
+    Adam = 2,
+    /// `torch.optim.AdamW`
+    AdamW = 3,
+    /// `torch.optim.Adagrad`
+    Adagrad = 4,
+    /// `torch.optim.RMSprop`
+    RmsProp = 5,
+    /// `torch.optim.Adadelta`
+    Adadelta = 6,
+    /// `torch.optim.Adamax`
+    Adamax = 7,
+    /// `torch.optim.NAdam`
+    NAdam = 8,
+    /// `torch.optim.RAdam`
+    RAdam = 9,
+    /// `torch.optim.LBFGS`
+    Lbfgs = 10,
+    /// Derivative-free random search (no PyTorch counterpart).
+    RandomSearch = 11,
+}
+
+impl OptimizerKind {
+    /// The kind stored as byte `b`, if any.
+    pub fn from_u8(b: u8) -> Option<Self> {
+        use OptimizerKind::*;
+        Some(match b {
+            1 => Sgd,
+            2 => Adam,
+            3 => AdamW,
+            4 => Adagrad,
+            5 => RmsProp,
+            6 => Adadelta,
+            7 => Adamax,
+            8 => NAdam,
+            9 => RAdam,
+            10 => Lbfgs,
+            11 => RandomSearch,
+            _ => return None,
+        })
+    }
+
+    /// PyTorch's class name (`"SGD"`, `"Adam"`, ...; `"RandomSearch"` has none).
+    pub fn torch_name(self) -> &'static str {
+        use OptimizerKind::*;
+        match self {
+            Sgd => "SGD",
+            Adam => "Adam",
+            AdamW => "AdamW",
+            Adagrad => "Adagrad",
+            RmsProp => "RMSprop",
+            Adadelta => "Adadelta",
+            Adamax => "Adamax",
+            NAdam => "NAdam",
+            RAdam => "RAdam",
+            Lbfgs => "LBFGS",
+            RandomSearch => "RandomSearch",
+        }
+    }
+}
+
+/// The interface every first-order optimizer implements (object safe).
+///
+/// A step is `params ← update(params, grads, state)` over the flat parameter vector; the
+/// learning rate and weight decay can differ per [`Group`] (contiguous ranges of the vector).
+pub trait Optimizer<T: Float> {
+    /// Which optimizer this is.
+    fn kind(&self) -> OptimizerKind;
+    /// Length of the flat parameter vector.
+    fn n_params(&self) -> usize;
+    /// Apply one update. `params.len()` and `grads.len()` must equal [`n_params`](Self::n_params)
+    /// (else `ShapeMismatch` naming `params` / `grads`, and nothing is changed).
+    fn step(&mut self, params: &mut [T], grads: &[T]) -> Result<()>;
+    /// Number of completed steps.
+    fn steps(&self) -> u64;
+    /// The parameter groups (ranges with their lr and weight decay).
+    fn groups(&self) -> &[Group];
+    /// Number of parameter groups.
+    fn n_groups(&self) -> usize {
+        self.groups().len()
+    }
+    /// Learning rate of group `group` (`InvalidArgument` naming `group` if out of range).
+    fn lr(&self, group: usize) -> Result<f64>;
+    /// Set the learning rate of group `group` (must be finite and >= 0), as an LR scheduler does.
+    fn set_lr(&mut self, group: usize, lr: f64) -> Result<()>;
+    /// Set the learning rate of every group.
+    fn set_lr_all(&mut self, lr: f64) -> Result<()> {
+        check_lr(lr)?;
+        for g in 0..self.n_groups() {
+            self.set_lr(g, lr)?;
+        }
+        Ok(())
+    }
+    /// Weight decay of group `group`.
+    fn weight_decay(&self, group: usize) -> Result<f64>;
+    /// Set the weight decay of group `group` (finite, >= 0).
+    fn set_weight_decay(&mut self, group: usize, weight_decay: f64) -> Result<()>;
+    /// Exact size in bytes of the exported state.
+    fn state_bytes_len(&self) -> usize;
+    /// Write the state into `out[..state_bytes_len()]`, returning the number of bytes written
+    /// (`BufferTooSmall` naming `out` if it is shorter).
+    fn export_state(&self, out: &mut [u8]) -> Result<usize>;
+    /// Replace the state with one exported by an optimizer of the same kind, dtype, parameter
+    /// count, group layout and buffer layout. Validates everything (including a checksum)
+    /// before changing anything; any problem is `Error::BadState`.
+    fn import_state(&mut self, bytes: &[u8]) -> Result<()>;
+    /// Reset to the freshly constructed state (step 0, buffers re-initialised); group lrs kept.
+    fn reset_state(&mut self);
+}
+
+/// Validate a learning rate: finite and >= 0 (PyTorch: "Invalid learning rate").
+pub(crate) fn check_lr(lr: f64) -> Result<()> {
+    check_arg(lr.is_finite() && lr >= 0.0, "lr", lr, "finite and >= 0")
+}
+
+/// Validate a weight decay: finite and >= 0.
+pub(crate) fn check_wd(wd: f64) -> Result<()> {
+    check_arg(
+        wd.is_finite() && wd >= 0.0,
+        "weight_decay",
+        wd,
+        "finite and >= 0",
+    )
+}
+
+/// Validate `eps`: finite and >= 0.
+pub(crate) fn check_eps(eps: f64) -> Result<()> {
+    check_arg(eps.is_finite() && eps >= 0.0, "eps", eps, "finite and >= 0")
+}
+
+/// Validate a beta / decay rate in [0, 1).
+pub(crate) fn check_beta(name: &'static str, b: f64) -> Result<()> {
+    check_arg((0.0..1.0).contains(&b), name, b, "in [0, 1)")
+}
+
+/// Validate a finite non-negative hyperparameter.
+pub(crate) fn check_nonneg(name: &'static str, v: f64) -> Result<()> {
+    check_arg(v.is_finite() && v >= 0.0, name, v, "finite and >= 0")
+}
+
+/// PyTorch's `lerp`: `a + w (b - a)` for |w| < 0.5, else `b - (b - a)(1 - w)`.
+#[inline(always)]
+pub(crate) fn lerp<T: Float>(a: T, b: T, w: T) -> T {
+    if w.abs() < T::HALF {
+        a + w * (b - a)
+    } else {
+        b - (b - a) * (T::ONE - w)
+    }
+}
+
+/// PyTorch's `lerp` with a fixed weight, branch-free in the element loop so it vectorizes:
+/// both formulas are computed and the one PyTorch would use is selected.
+#[derive(Clone, Copy)]
+pub(crate) struct Lerp<T> {
+    w: T,
+    one_minus_w: T,
+    small: bool,
+}
+
+impl<T: Float> Lerp<T> {
+    /// Weight `w` (rounded to `T` like PyTorch's scalar argument).
+    #[inline]
+    pub(crate) fn new(w: f64) -> Self {
+        let w = T::from_f64(w);
+        Self {
+            w,
+            one_minus_w: T::ONE - w,
+            small: w.abs() < T::HALF,
+        }
+    }
+    /// `lerp(a, b, w)`.
+    #[inline(always)]
+    pub(crate) fn apply(&self, a: T, b: T) -> T {
+        let d = b - a;
+        let x = a + self.w * d;
+        let y = b - d * self.one_minus_w;
+        if self.small {
+            x
+        } else {
+            y
+        }
+    }
+}
+
+/// Gradient preprocessing shared by the optimizers, branch-free per element:
+/// `g ← ±g` (maximize), then `g ← g + wd·θ` (coupled decay) or `θ ← θ·(1 − lr·wd)` (decoupled).
+#[derive(Clone, Copy)]
+pub(crate) struct Pre<T> {
+    sign: T,
+    wd: T,
+    l2: bool,
+    decay: T,
+}
+
+impl<T: Float> Pre<T> {
+    /// `decoupled` selects the AdamW form; a zero weight decay does nothing, as in PyTorch.
+    #[inline]
+    pub(crate) fn new(maximize: bool, lr: f64, wd: f64, decoupled: bool) -> Self {
+        let use_wd = wd != 0.0;
+        Self {
+            sign: if maximize { -T::ONE } else { T::ONE },
+            wd: T::from_f64(wd),
+            l2: use_wd && !decoupled,
+            // θ · 1 is θ exactly, so the multiply is harmless when unused.
+            decay: if use_wd && decoupled {
+                T::from_f64(1.0 - lr * wd)
+            } else {
+                T::ONE
+            },
+        }
+    }
+    /// Apply to one element: returns the gradient to use, updates θ for decoupled decay.
+    #[inline(always)]
+    pub(crate) fn apply(&self, p: &mut T, g: T) -> T {
+        let g = g * self.sign;
+        let g2 = g + self.wd * *p;
+        *p *= self.decay;
+        if self.l2 {
+            g2
+        } else {
+            g
+        }
+    }
+}
+
+/// NaN-propagating maximum, like `torch.maximum`.
+#[inline(always)]
+pub(crate) fn maximum<T: Float>(a: T, b: T) -> T {
+    if a.is_nan() || b.is_nan() {
+        T::NAN
+    } else if a >= b {
+        a
+    } else {
+        b
+    }
+}
+
+/// `x^y` for the f64 scalar math (Python's `**`).
+#[inline]
+pub(crate) fn powf64(x: f64, y: f64) -> f64 {
+    <f64 as Float>::powf(x, y)
+}
+
+/// Split `state` into `K` consecutive slots of `n` elements each.
+///
+/// The caller guarantees `state.len() >= K * n` (checked at construction).
+#[inline]
+pub(crate) fn split_slots<T, const K: usize>(state: &mut [T], n: usize) -> [&mut [T]; K] {
+    let mut rest = state;
+    core::array::from_fn(|_| {
+        let (a, b) = core::mem::take(&mut rest).split_at_mut(n);
+        rest = b;
+        a
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lerp_matches_both_branches() {
+        assert_eq!(lerp(1.0f64, 3.0, 0.25), 1.5);
+        assert_eq!(lerp(1.0f64, 3.0, 0.75), 2.5);
+        assert_eq!(lerp(1.0f32, 3.0, 1.0), 3.0);
+    }
+
+    #[test]
+    fn maximum_propagates_nan() {
+        assert!(maximum(f32::NAN, 1.0).is_nan());
+        assert!(maximum(1.0, f32::NAN).is_nan());
+        assert_eq!(maximum(1.0f32, 2.0), 2.0);
+    }
+
+    #[test]
+    fn kinds_round_trip() {
+        for b in 0..=255u8 {
+            if let Some(k) = OptimizerKind::from_u8(b) {
+                assert_eq!(k as u8, b);
+            }
+        }
+        assert_eq!(OptimizerKind::from_u8(0), None);
+    }
+
+    #[test]
+    fn split_slots_splits() {
+        let mut v = [0, 1, 2, 3, 4, 5, 6];
+        let [a, b, c] = split_slots::<_, 3>(&mut v, 2);
+        assert_eq!((a.len(), b.len(), c.len()), (2, 2, 2));
+        assert_eq!((a[0], b[0], c[1]), (0, 2, 5));
+    }
+}

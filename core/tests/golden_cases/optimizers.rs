@@ -1,7 +1,227 @@
-//! Golden runner for `optimizers.json`.
-use serde_json::Value;
+//! Golden runner for `optimizers.json`: replays PyTorch's fixed gradient sequence through our
+//! optimizer in f32 and compares the parameters after every step.
+use super::{close, field, floats_field};
+use descent_core::optim::*;
+use serde_json::{Map, Value};
+
+const ATOL: f64 = 1e-5;
+const RTOL: f64 = 1e-4;
+
+/// Reads hyperparameters, failing on any key the optimizer does not know.
+struct Hp<'a> {
+    map: &'a Map<String, Value>,
+    used: Vec<&'static str>,
+}
+
+impl<'a> Hp<'a> {
+    fn f(&mut self, key: &'static str, default: f64) -> Result<f64, String> {
+        self.used.push(key);
+        match self.map.get(key) {
+            None => Ok(default),
+            Some(v) => v
+                .as_f64()
+                .ok_or_else(|| format!("hyperparameter `{key}` is not a number: {v}")),
+        }
+    }
+    fn b(&mut self, key: &'static str, default: bool) -> Result<bool, String> {
+        self.used.push(key);
+        match self.map.get(key) {
+            None => Ok(default),
+            Some(v) => v
+                .as_bool()
+                .ok_or_else(|| format!("hyperparameter `{key}` is not a bool: {v}")),
+        }
+    }
+    fn betas(&mut self, default: (f64, f64)) -> Result<(f64, f64), String> {
+        self.used.push("betas");
+        match self.map.get("betas") {
+            None => Ok(default),
+            Some(Value::Array(a)) if a.len() == 2 => {
+                let b0 = a[0].as_f64().ok_or("betas[0] is not a number")?;
+                let b1 = a[1].as_f64().ok_or("betas[1] is not a number")?;
+                Ok((b0, b1))
+            }
+            Some(v) => Err(format!("`betas` is not a 2-list: {v}")),
+        }
+    }
+    fn finish(self) -> Result<(), String> {
+        for k in self.map.keys() {
+            if !self.used.contains(&k.as_str()) {
+                return Err(format!("unknown hyperparameter `{k}`"));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn build(
+    name: &str,
+    hp: &Map<String, Value>,
+    dim: usize,
+) -> Result<Box<dyn Optimizer<f32>>, String> {
+    let mut h = Hp {
+        map: hp,
+        used: Vec::new(),
+    };
+    let e = |e: descent_core::Error| e.to_string();
+    let opt: Box<dyn Optimizer<f32>> = match name {
+        "SGD" => {
+            let d = SgdConfig::default();
+            let c = SgdConfig {
+                lr: h.f("lr", d.lr)?,
+                momentum: h.f("momentum", d.momentum)?,
+                dampening: h.f("dampening", d.dampening)?,
+                weight_decay: h.f("weight_decay", d.weight_decay)?,
+                nesterov: h.b("nesterov", d.nesterov)?,
+                maximize: h.b("maximize", d.maximize)?,
+            };
+            Box::new(Sgd::owned(c, dim).map_err(e)?)
+        }
+        "Adam" => {
+            let d = AdamConfig::default();
+            let c = AdamConfig {
+                lr: h.f("lr", d.lr)?,
+                betas: h.betas(d.betas)?,
+                eps: h.f("eps", d.eps)?,
+                weight_decay: h.f("weight_decay", d.weight_decay)?,
+                amsgrad: h.b("amsgrad", d.amsgrad)?,
+                maximize: h.b("maximize", d.maximize)?,
+            };
+            Box::new(Adam::owned(c, dim).map_err(e)?)
+        }
+        "AdamW" => {
+            let d = AdamWConfig::default();
+            let c = AdamWConfig {
+                lr: h.f("lr", d.lr)?,
+                betas: h.betas(d.betas)?,
+                eps: h.f("eps", d.eps)?,
+                weight_decay: h.f("weight_decay", d.weight_decay)?,
+                amsgrad: h.b("amsgrad", d.amsgrad)?,
+                maximize: h.b("maximize", d.maximize)?,
+            };
+            Box::new(AdamW::owned(c, dim).map_err(e)?)
+        }
+        "Adagrad" => {
+            let d = AdagradConfig::default();
+            let c = AdagradConfig {
+                lr: h.f("lr", d.lr)?,
+                lr_decay: h.f("lr_decay", d.lr_decay)?,
+                weight_decay: h.f("weight_decay", d.weight_decay)?,
+                initial_accumulator_value: h
+                    .f("initial_accumulator_value", d.initial_accumulator_value)?,
+                eps: h.f("eps", d.eps)?,
+                maximize: h.b("maximize", d.maximize)?,
+            };
+            Box::new(Adagrad::owned(c, dim).map_err(e)?)
+        }
+        "RMSprop" => {
+            let d = RmsPropConfig::default();
+            let c = RmsPropConfig {
+                lr: h.f("lr", d.lr)?,
+                alpha: h.f("alpha", d.alpha)?,
+                eps: h.f("eps", d.eps)?,
+                weight_decay: h.f("weight_decay", d.weight_decay)?,
+                momentum: h.f("momentum", d.momentum)?,
+                centered: h.b("centered", d.centered)?,
+                maximize: h.b("maximize", d.maximize)?,
+            };
+            Box::new(RmsProp::owned(c, dim).map_err(e)?)
+        }
+        "Adadelta" => {
+            let d = AdadeltaConfig::default();
+            let c = AdadeltaConfig {
+                lr: h.f("lr", d.lr)?,
+                rho: h.f("rho", d.rho)?,
+                eps: h.f("eps", d.eps)?,
+                weight_decay: h.f("weight_decay", d.weight_decay)?,
+                maximize: h.b("maximize", d.maximize)?,
+            };
+            Box::new(Adadelta::owned(c, dim).map_err(e)?)
+        }
+        "Adamax" => {
+            let d = AdamaxConfig::default();
+            let c = AdamaxConfig {
+                lr: h.f("lr", d.lr)?,
+                betas: h.betas(d.betas)?,
+                eps: h.f("eps", d.eps)?,
+                weight_decay: h.f("weight_decay", d.weight_decay)?,
+                maximize: h.b("maximize", d.maximize)?,
+            };
+            Box::new(Adamax::owned(c, dim).map_err(e)?)
+        }
+        "NAdam" => {
+            let d = NAdamConfig::default();
+            let c = NAdamConfig {
+                lr: h.f("lr", d.lr)?,
+                betas: h.betas(d.betas)?,
+                eps: h.f("eps", d.eps)?,
+                weight_decay: h.f("weight_decay", d.weight_decay)?,
+                momentum_decay: h.f("momentum_decay", d.momentum_decay)?,
+                decoupled_weight_decay: h.b("decoupled_weight_decay", d.decoupled_weight_decay)?,
+                maximize: h.b("maximize", d.maximize)?,
+            };
+            Box::new(NAdam::owned(c, dim).map_err(e)?)
+        }
+        "RAdam" => {
+            let d = RAdamConfig::default();
+            let c = RAdamConfig {
+                lr: h.f("lr", d.lr)?,
+                betas: h.betas(d.betas)?,
+                eps: h.f("eps", d.eps)?,
+                weight_decay: h.f("weight_decay", d.weight_decay)?,
+                decoupled_weight_decay: h.b("decoupled_weight_decay", d.decoupled_weight_decay)?,
+                maximize: h.b("maximize", d.maximize)?,
+            };
+            Box::new(RAdam::owned(c, dim).map_err(e)?)
+        }
+        other => return Err(format!("unknown optimizer `{other}`")),
+    };
+    h.finish()?;
+    Ok(opt)
+}
 
 /// Run one case; `Err` describes the mismatch.
-pub fn run(_case: &Value) -> Result<(), String> {
-    Err("runner for optimizers.json not written yet".into())
+pub fn run(case: &Value) -> Result<(), String> {
+    let name = field(case, "optimizer")?
+        .as_str()
+        .ok_or("`optimizer` is not a string")?;
+    let empty = Map::new();
+    let hp = match case.get("hyperparams") {
+        None => &empty,
+        Some(Value::Object(m)) => m,
+        Some(v) => return Err(format!("`hyperparams` is not an object: {v}")),
+    };
+    let dim = field(case, "dim")?
+        .as_u64()
+        .ok_or("`dim` is not an integer")? as usize;
+    let steps = field(case, "steps")?
+        .as_u64()
+        .ok_or("`steps` is not an integer")? as usize;
+    let theta0 = floats_field(case, "theta0")?;
+    let grads = floats_field(case, "grads")?;
+    let thetas = floats_field(case, "thetas")?;
+    if theta0.len() != dim || grads.len() != dim * steps || thetas.len() != dim * steps {
+        return Err("array lengths do not match dim / steps".into());
+    }
+    if steps == 0 {
+        return Err("case has no steps".into());
+    }
+    let mut opt = build(name, hp, dim)?;
+    let mut p: Vec<f32> = theta0.iter().map(|&x| x as f32).collect();
+    let mut g = vec![0f32; dim];
+    for t in 0..steps {
+        for (gi, &x) in g.iter_mut().zip(&grads[t * dim..(t + 1) * dim]) {
+            *gi = x as f32;
+        }
+        opt.step(&mut p, &g).map_err(|e| e.to_string())?;
+        let got: Vec<f64> = p.iter().map(|&x| x as f64).collect();
+        close(
+            &format!("theta after step {}", t + 1),
+            &got,
+            &thetas[t * dim..(t + 1) * dim],
+            ATOL,
+            RTOL,
+        )?;
+    }
+    Ok(())
 }

@@ -1,0 +1,111 @@
+#!/usr/bin/env python3
+"""PyTorch side of descent's reproduction table: the same recipe as `descent train`.
+
+Trains an MLP (784-H...-10, ReLU, cross-entropy) on Fashion-MNIST with shuffled mini-batches
+and prints the test accuracy every --eval-every iterations, then a JSON summary line, so the
+numbers and the wall time can be compared with descent's on the same machine and thread count.
+
+    pip install torch numpy
+    python3 benches/torch/train_mlp.py --optimizer sgd --lr 0.1 --momentum 0.9 \
+        --hidden 100 --batch-size 100 --iters 3000 --eval-every 500 --threads 1
+"""
+import argparse
+import gzip
+import json
+import os
+import struct
+import time
+
+import numpy as np
+import torch
+
+
+def read_idx(path):
+    with open(path, "rb") as f:
+        data = f.read()
+    if data[:2] == b"\x1f\x8b":
+        data = gzip.decompress(data)
+    magic, = struct.unpack(">I", data[:4])
+    ndim = magic & 0xFF
+    dims = struct.unpack(">" + "I" * ndim, data[4:4 + 4 * ndim])
+    return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim).reshape(dims)
+
+
+def load(data_dir):
+    def f(name):
+        return os.path.join(data_dir, name)
+    xtr = read_idx(f("train-images-idx3-ubyte.gz")).reshape(-1, 784).astype(np.float32) / 255.0
+    ytr = read_idx(f("train-labels-idx1-ubyte.gz")).astype(np.int64)
+    xte = read_idx(f("t10k-images-idx3-ubyte.gz")).reshape(-1, 784).astype(np.float32) / 255.0
+    yte = read_idx(f("t10k-labels-idx1-ubyte.gz")).astype(np.int64)
+    return map(torch.from_numpy, (xtr, ytr, xte, yte))
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--data-dir", default="/usr/share/datasets/fashion-mnist")
+    p.add_argument("--hidden", default="100")
+    p.add_argument("--optimizer", default="sgd", choices=["sgd", "adam"])
+    p.add_argument("--lr", type=float, default=0.1)
+    p.add_argument("--momentum", type=float, default=0.0)
+    p.add_argument("--batch-size", type=int, default=100)
+    p.add_argument("--iters", type=int, default=3000)
+    p.add_argument("--eval-every", type=int, default=500)
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--seed", type=int, default=0)
+    a = p.parse_args()
+
+    torch.set_num_threads(a.threads)
+    torch.manual_seed(a.seed)
+    xtr, ytr, xte, yte = load(a.data_dir)
+    dims = [784] + [int(h) for h in a.hidden.split(",") if h] + [10]
+    layers = []
+    for i in range(len(dims) - 1):
+        layers.append(torch.nn.Linear(dims[i], dims[i + 1]))
+        if i + 2 < len(dims):
+            layers.append(torch.nn.ReLU())
+    model = torch.nn.Sequential(*layers)
+    if a.optimizer == "sgd":
+        opt = torch.optim.SGD(model.parameters(), lr=a.lr, momentum=a.momentum)
+    else:
+        opt = torch.optim.Adam(model.parameters(), lr=a.lr)
+    loss_fn = torch.nn.CrossEntropyLoss()
+    g = torch.Generator().manual_seed(a.seed)
+
+    def evaluate():
+        with torch.no_grad():
+            out = model(xte)
+            return loss_fn(out, yte).item(), (out.argmax(1) == yte).float().mean().item()
+
+    n = xtr.shape[0]
+    perm, pos, it = torch.randperm(n, generator=g), 0, 0
+    train_seconds = 0.0
+    history = []
+    while it < a.iters:
+        t0 = time.perf_counter()
+        if pos + a.batch_size > n:
+            perm, pos = torch.randperm(n, generator=g), 0
+        idx = perm[pos:pos + a.batch_size]
+        pos += a.batch_size
+        opt.zero_grad(set_to_none=True)
+        loss = loss_fn(model(xtr[idx]), ytr[idx])
+        loss.backward()
+        opt.step()
+        it += 1
+        train_seconds += time.perf_counter() - t0
+        if it % a.eval_every == 0 or it == a.iters:
+            tl, ta = evaluate()
+            history.append({"iter": it, "test_loss": tl, "test_accuracy": ta})
+            print(f"iter {it:6d}  test_loss {tl:.4f}  test_acc {ta:.4f}", flush=True)
+    tl, ta = evaluate()
+    print(json.dumps({
+        "framework": "pytorch", "torch": torch.__version__, "threads": a.threads,
+        "optimizer": a.optimizer, "lr": a.lr, "momentum": a.momentum, "hidden": a.hidden,
+        "batch_size": a.batch_size, "iters": a.iters, "test_accuracy": ta, "test_loss": tl,
+        "train_seconds": train_seconds,
+        "samples_per_second": a.iters * a.batch_size / train_seconds, "history": history,
+    }))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,133 @@
+//! Adadelta (`torch.optim.Adadelta`).
+
+use super::stateful::{Optim, Rule};
+use super::{check_eps, check_lr, check_wd, split_slots, Group, OptimizerKind};
+use crate::error::check_arg;
+use crate::{Float, Result};
+
+/// Adadelta hyperparameters (PyTorch names and defaults).
+///
+/// Step t, g the gradient (negated when `maximize`):
+///
+/// ```text
+/// g  ← g + weight_decay · θ                   (if weight_decay ≠ 0)
+/// v  ← ρ v + (1 − ρ) g²
+/// δ  = √(u + eps) / √(v + eps) · g
+/// u  ← ρ u + (1 − ρ) δ²
+/// θ  ← θ − lr · δ
+/// ```
+///
+/// State: `square_avg` (v), `acc_delta` (u).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct AdadeltaConfig {
+    /// Scale applied to δ (default 1.0).
+    pub lr: f64,
+    /// Decay rate ρ of the running averages (default 0.9).
+    pub rho: f64,
+    /// Term added inside the square roots (default 1e-6).
+    pub eps: f64,
+    /// L2 penalty (default 0).
+    pub weight_decay: f64,
+    /// Maximize the objective (default false).
+    pub maximize: bool,
+}
+
+impl Default for AdadeltaConfig {
+    fn default() -> Self {
+        Self {
+            lr: 1.0,
+            rho: 0.9,
+            eps: 1e-6,
+            weight_decay: 0.0,
+            maximize: false,
+        }
+    }
+}
+
+setters!(AdadeltaConfig {
+    lr: f64,
+    rho: f64,
+    eps: f64,
+    weight_decay: f64,
+    maximize: bool,
+});
+
+/// `torch.optim.Adadelta` (see [`AdadeltaConfig`] for the formula).
+pub type Adadelta<T, S> = Optim<T, AdadeltaConfig, S>;
+
+impl Rule for AdadeltaConfig {
+    const KIND: OptimizerKind = OptimizerKind::Adadelta;
+
+    fn validate(&self) -> Result<()> {
+        check_lr(self.lr)?;
+        check_arg(
+            (0.0..=1.0).contains(&self.rho),
+            "rho",
+            self.rho,
+            "in [0, 1]",
+        )?;
+        check_eps(self.eps)?;
+        check_wd(self.weight_decay)
+    }
+    fn base_lr(&self) -> f64 {
+        self.lr
+    }
+    fn base_weight_decay(&self) -> f64 {
+        self.weight_decay
+    }
+    fn slots(&self) -> usize {
+        2
+    }
+    fn update<T: Float>(
+        &self,
+        _t: u64,
+        groups: &[Group],
+        params: &mut [T],
+        grads: &[T],
+        state: &mut [T],
+    ) {
+        let n = params.len();
+        let rho = T::from_f64(self.rho);
+        let c = T::from_f64(1.0 - self.rho);
+        let eps = T::from_f64(self.eps);
+        let [v_all, u_all] = split_slots::<T, 2>(state, n);
+        for grp in groups {
+            let r = grp.range();
+            let neg_lr = T::from_f64(-grp.lr);
+            let wd = T::from_f64(grp.weight_decay);
+            let use_wd = grp.weight_decay != 0.0;
+            let p = &mut params[r.clone()];
+            let g = &grads[r.clone()];
+            let v = &mut v_all[r.clone()];
+            let u = &mut u_all[r];
+            for (((p, &g), v), u) in p.iter_mut().zip(g).zip(v.iter_mut()).zip(u.iter_mut()) {
+                let mut g = if self.maximize { -g } else { g };
+                if use_wd {
+                    g += wd * *p;
+                }
+                *v = *v * rho + c * g * g;
+                let std = (*v + eps).sqrt();
+                let delta = (*u + eps).sqrt() / std * g;
+                *u = *u * rho + c * delta * delta;
+                *p += neg_lr * delta;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::optim::Optimizer;
+
+    #[test]
+    fn first_step_is_tiny() {
+        // δ₁ = √eps / √((1−ρ) g² + eps) · g  ≈ √(eps/(1−ρ)) sign(g)
+        let mut st = [0.0f64; 2];
+        let mut opt = Adadelta::new(AdadeltaConfig::default(), 1, &mut st[..]).unwrap();
+        let mut p = [0.0f64];
+        opt.step(&mut p, &[1.0]).unwrap();
+        let want = -(1e-6f64).sqrt() / (0.1f64 + 1e-6).sqrt();
+        assert!((p[0] - want).abs() < 1e-15);
+    }
+}

@@ -1,0 +1,130 @@
+//! Adagrad (`torch.optim.Adagrad`).
+
+use super::stateful::{Optim, Rule};
+use super::{check_eps, check_lr, check_nonneg, check_wd, Group, OptimizerKind};
+use crate::{Float, Result};
+
+/// Adagrad hyperparameters (PyTorch names and defaults).
+///
+/// Step t, g the gradient (negated when `maximize`):
+///
+/// ```text
+/// g   ← g + weight_decay · θ                  (if weight_decay ≠ 0)
+/// clr = lr / (1 + (t − 1) · lr_decay)
+/// s   ← s + g²                                (s₀ = initial_accumulator_value)
+/// θ   ← θ − clr · g / (√s + eps)
+/// ```
+///
+/// State: `sum`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct AdagradConfig {
+    /// Learning rate (default 1e-2).
+    pub lr: f64,
+    /// Learning-rate decay (default 0).
+    pub lr_decay: f64,
+    /// L2 penalty (default 0).
+    pub weight_decay: f64,
+    /// Starting value of the accumulator (default 0).
+    pub initial_accumulator_value: f64,
+    /// Term added to the denominator (default 1e-10).
+    pub eps: f64,
+    /// Maximize the objective (default false).
+    pub maximize: bool,
+}
+
+impl Default for AdagradConfig {
+    fn default() -> Self {
+        Self {
+            lr: 1e-2,
+            lr_decay: 0.0,
+            weight_decay: 0.0,
+            initial_accumulator_value: 0.0,
+            eps: 1e-10,
+            maximize: false,
+        }
+    }
+}
+
+setters!(AdagradConfig {
+    lr: f64,
+    lr_decay: f64,
+    weight_decay: f64,
+    initial_accumulator_value: f64,
+    eps: f64,
+    maximize: bool,
+});
+
+/// `torch.optim.Adagrad` (see [`AdagradConfig`] for the formula).
+pub type Adagrad<T, S> = Optim<T, AdagradConfig, S>;
+
+impl Rule for AdagradConfig {
+    const KIND: OptimizerKind = OptimizerKind::Adagrad;
+
+    fn validate(&self) -> Result<()> {
+        check_lr(self.lr)?;
+        check_nonneg("lr_decay", self.lr_decay)?;
+        check_wd(self.weight_decay)?;
+        check_nonneg("initial_accumulator_value", self.initial_accumulator_value)?;
+        check_eps(self.eps)
+    }
+    fn base_lr(&self) -> f64 {
+        self.lr
+    }
+    fn base_weight_decay(&self) -> f64 {
+        self.weight_decay
+    }
+    fn slots(&self) -> usize {
+        1
+    }
+    fn init_state<T: Float>(&self, state: &mut [T], _n: usize) {
+        state.fill(T::from_f64(self.initial_accumulator_value));
+    }
+    fn update<T: Float>(
+        &self,
+        t: u64,
+        groups: &[Group],
+        params: &mut [T],
+        grads: &[T],
+        state: &mut [T],
+    ) {
+        let eps = T::from_f64(self.eps);
+        for grp in groups {
+            let r = grp.range();
+            let clr = grp.lr / (1.0 + (t - 1) as f64 * self.lr_decay);
+            let neg_clr = T::from_f64(-clr);
+            let wd = T::from_f64(grp.weight_decay);
+            let use_wd = grp.weight_decay != 0.0;
+            let p = &mut params[r.clone()];
+            let g = &grads[r.clone()];
+            let s = &mut state[r];
+            for ((p, &g), s) in p.iter_mut().zip(g).zip(s.iter_mut()) {
+                let mut g = if self.maximize { -g } else { g };
+                if use_wd {
+                    g += wd * *p;
+                }
+                *s += T::ONE * g * g;
+                let std = s.sqrt() + eps;
+                *p += neg_clr * g / std;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::optim::Optimizer;
+
+    #[test]
+    fn accumulator_starts_at_initial_value() {
+        let mut st = [0.0f64; 1];
+        let cfg = AdagradConfig::default()
+            .lr(1.0)
+            .initial_accumulator_value(3.0)
+            .eps(0.0);
+        let mut opt = Adagrad::new(cfg, 1, &mut st[..]).unwrap();
+        let mut p = [0.0f64];
+        opt.step(&mut p, &[1.0]).unwrap();
+        assert_eq!(p[0], -0.5); // sum = 4, step = 1/2
+    }
+}

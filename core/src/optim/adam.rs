@@ -1,0 +1,192 @@
+//! Adam (`torch.optim.Adam`), with AMSGrad, L2 weight decay and `maximize`.
+
+use super::stateful::{Optim, Rule};
+use super::{
+    check_beta, check_eps, check_lr, check_wd, maximum, powf64, split_slots, Group, Lerp,
+    OptimizerKind, Pre,
+};
+use crate::{Float, Result};
+
+/// Adam hyperparameters (PyTorch names and defaults).
+///
+/// Step t, g the gradient (negated when `maximize`):
+///
+/// ```text
+/// g  ← g + weight_decay · θ                 (if weight_decay ≠ 0)
+/// m  ← lerp(m, g, 1 − β₁)                   = β₁ m + (1 − β₁) g
+/// v  ← β₂ v + (1 − β₂) g²
+/// v̂  ← max(v̂, v)                            (amsgrad; v̂ is used instead of v below)
+/// denom = √v / √(1 − β₂ᵗ) + eps
+/// θ  ← θ − (lr / (1 − β₁ᵗ)) · m / denom
+/// ```
+///
+/// State: `exp_avg`, `exp_avg_sq` (+ `max_exp_avg_sq` with amsgrad).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct AdamConfig {
+    /// Learning rate (default 1e-3).
+    pub lr: f64,
+    /// (β₁, β₂) (default (0.9, 0.999)).
+    pub betas: (f64, f64),
+    /// Term added to the denominator (default 1e-8).
+    pub eps: f64,
+    /// L2 penalty added to the gradient (default 0).
+    pub weight_decay: f64,
+    /// Use the AMSGrad variant (default false).
+    pub amsgrad: bool,
+    /// Maximize the objective (default false).
+    pub maximize: bool,
+}
+
+impl Default for AdamConfig {
+    fn default() -> Self {
+        Self {
+            lr: 1e-3,
+            betas: (0.9, 0.999),
+            eps: 1e-8,
+            weight_decay: 0.0,
+            amsgrad: false,
+            maximize: false,
+        }
+    }
+}
+
+setters!(AdamConfig {
+    lr: f64,
+    betas: (f64, f64),
+    eps: f64,
+    weight_decay: f64,
+    amsgrad: bool,
+    maximize: bool,
+});
+
+/// `torch.optim.Adam` (see [`AdamConfig`] for the formula).
+pub type Adam<T, S> = Optim<T, AdamConfig, S>;
+
+/// Shared validation of Adam-family hyperparameters.
+pub(crate) fn validate_adam(lr: f64, betas: (f64, f64), eps: f64, wd: f64) -> Result<()> {
+    check_lr(lr)?;
+    check_eps(eps)?;
+    check_beta("betas[0]", betas.0)?;
+    check_beta("betas[1]", betas.1)?;
+    check_wd(wd)
+}
+
+/// The Adam / AdamW update; `decoupled` selects AdamW's `θ ← θ (1 − lr · weight_decay)`.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn adam_update<T: Float>(
+    t: u64,
+    groups: &[Group],
+    params: &mut [T],
+    grads: &[T],
+    state: &mut [T],
+    betas: (f64, f64),
+    eps: f64,
+    amsgrad: bool,
+    maximize: bool,
+    decoupled: bool,
+) {
+    let n = params.len();
+    let (b1, b2) = betas;
+    let step = t as f64;
+    let bc1 = 1.0 - powf64(b1, step);
+    let bc2 = 1.0 - powf64(b2, step);
+    let bc2_sqrt = T::from_f64(<f64 as Float>::sqrt(bc2));
+    let lerp = Lerp::<T>::new(1.0 - b1);
+    let b2t = T::from_f64(b2);
+    let c2 = T::from_f64(1.0 - b2);
+    let eps = T::from_f64(eps);
+    let (mv, vmax_all) = state.split_at_mut(2 * n);
+    let [m_all, v_all] = split_slots::<T, 2>(mv, n);
+    for grp in groups {
+        let r = grp.range();
+        let lr = grp.lr;
+        let neg_step_size = T::from_f64(-(lr / bc1));
+        let pre = Pre::<T>::new(maximize, lr, grp.weight_decay, decoupled);
+        let p = &mut params[r.clone()];
+        let g = &grads[r.clone()];
+        let m = &mut m_all[r.clone()];
+        let v = &mut v_all[r.clone()];
+        // Element-wise prologue shared by both variants: updates m and v.
+        let moments = |p: &mut T, g: T, m: &mut T, v: &mut T| {
+            let g = pre.apply(p, g);
+            *m = lerp.apply(*m, g);
+            *v = *v * b2t + c2 * g * g;
+        };
+        if amsgrad {
+            let vmax = &mut vmax_all[r];
+            for ((((p, &g), m), v), vm) in p
+                .iter_mut()
+                .zip(g)
+                .zip(m.iter_mut())
+                .zip(v.iter_mut())
+                .zip(vmax.iter_mut())
+            {
+                moments(p, g, m, v);
+                *vm = maximum(*vm, *v);
+                let denom = vm.sqrt() / bc2_sqrt + eps;
+                *p += neg_step_size * *m / denom;
+            }
+        } else {
+            for (((p, &g), m), v) in p.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut()) {
+                moments(p, g, m, v);
+                let denom = v.sqrt() / bc2_sqrt + eps;
+                *p += neg_step_size * *m / denom;
+            }
+        }
+    }
+}
+
+impl Rule for AdamConfig {
+    const KIND: OptimizerKind = OptimizerKind::Adam;
+
+    fn validate(&self) -> Result<()> {
+        validate_adam(self.lr, self.betas, self.eps, self.weight_decay)
+    }
+    fn base_lr(&self) -> f64 {
+        self.lr
+    }
+    fn base_weight_decay(&self) -> f64 {
+        self.weight_decay
+    }
+    fn slots(&self) -> usize {
+        2 + usize::from(self.amsgrad)
+    }
+    fn update<T: Float>(
+        &self,
+        t: u64,
+        groups: &[Group],
+        params: &mut [T],
+        grads: &[T],
+        state: &mut [T],
+    ) {
+        adam_update(
+            t,
+            groups,
+            params,
+            grads,
+            state,
+            self.betas,
+            self.eps,
+            self.amsgrad,
+            self.maximize,
+            false,
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::optim::Optimizer;
+
+    #[test]
+    fn first_step_moves_by_lr_times_sign() {
+        // After one step m̂ = g, v̂ = g², so θ moves by ≈ lr · sign(g).
+        let mut st = [0.0f64; 6];
+        let mut opt = Adam::new(AdamConfig::default().lr(0.1), 2, &mut st[..]).unwrap();
+        let mut p = [0.0f64, 0.0];
+        opt.step(&mut p, &[3.0, -0.5]).unwrap();
+        assert!((p[0] + 0.1).abs() < 1e-8 && (p[1] - 0.1).abs() < 1e-8);
+        assert_eq!(AdamConfig::default().amsgrad(true).state_len(5), 15);
+    }
+}
