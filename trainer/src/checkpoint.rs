@@ -83,9 +83,10 @@ impl Checkpoint {
                 (format!("layers.{i}.weight"), vec![l.fan_out, l.fan_in]),
                 (format!("layers.{i}.bias"), vec![l.fan_out]),
             ] {
-                let t = self.tensors.iter().find(|t| t.0 == name).ok_or_else(|| {
-                    Error::io(path, format!("checkpoint has no tensor `{name}`"))
-                })?;
+                let t =
+                    self.tensors.iter().find(|t| t.0 == name).ok_or_else(|| {
+                        Error::io(path, format!("checkpoint has no tensor `{name}`"))
+                    })?;
                 if t.1 != shape {
                     return Err(Error::io(
                         path,
@@ -129,7 +130,10 @@ impl Checkpoint {
             });
         }
         if layers.is_empty() {
-            return Err(Error::io(path, "checkpoint has no `layers.0.weight` tensor"));
+            return Err(Error::io(
+                path,
+                "checkpoint has no `layers.0.weight` tensor",
+            ));
         }
         Ok(layers)
     }
@@ -155,8 +159,11 @@ impl Checkpoint {
                 .map_err(|e| Error::Runtime(format!("checkpoint tensor `{}`: {e}", t.0)))?;
             views.push((t.0.clone(), v));
         }
-        let meta: HashMap<String, String> =
-            self.meta.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+        let meta: HashMap<String, String> = self
+            .meta
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
         safetensors::serialize(views, Some(meta))
             .map_err(|e| Error::Runtime(format!("checkpoint serialization failed: {e}")))
     }
@@ -267,7 +274,7 @@ pub fn to_hex(bytes: &[u8]) -> String {
 /// Parse [`to_hex`] output; `None` on odd length or a non-hex digit.
 pub fn from_hex(s: &str) -> Option<Vec<u8>> {
     let b = s.as_bytes();
-    if b.len() % 2 != 0 {
+    if !b.len().is_multiple_of(2) {
         return None;
     }
     fn d(c: u8) -> Option<u8> {
@@ -304,10 +311,18 @@ mod tests {
     #[test]
     fn linear_layout_round_trip() {
         let layers = [
-            LayerShape { fan_in: 3, fan_out: 2 },
-            LayerShape { fan_in: 2, fan_out: 1 },
+            LayerShape {
+                fan_in: 3,
+                fan_out: 2,
+            },
+            LayerShape {
+                fan_in: 2,
+                fan_out: 1,
+            },
         ];
-        let params: Vec<f32> = (0..n_params(&layers)).map(|i| i as f32 * 0.5 - 1.0).collect();
+        let params: Vec<f32> = (0..n_params(&layers))
+            .map(|i| i as f32 * 0.5 - 1.0)
+            .collect();
         let mut c = Checkpoint::from_params(&layers, &params).unwrap();
         assert_eq!(c.tensors[0].0, "layers.0.weight");
         assert_eq!(c.tensors[0].1, [2, 3]);
@@ -333,12 +348,18 @@ mod tests {
         let p = Path::new("x.safetensors");
         assert!(Checkpoint::from_bytes(b"", p).is_err());
         assert!(Checkpoint::from_bytes(&[0xff; 64], p).is_err());
-        let layers = [LayerShape { fan_in: 1, fan_out: 1 }];
+        let layers = [LayerShape {
+            fan_in: 1,
+            fan_out: 1,
+        }];
         let c = Checkpoint::from_params(&layers, &[1.0, 2.0]).unwrap();
         let mut b = c.to_bytes().unwrap();
         b.truncate(b.len() - 1);
         assert!(Checkpoint::from_bytes(&b, p).is_err());
-        let wrong = [LayerShape { fan_in: 2, fan_out: 1 }];
+        let wrong = [LayerShape {
+            fan_in: 2,
+            fan_out: 1,
+        }];
         assert!(c.params(&wrong, p).is_err());
         assert!(Checkpoint::from_params(&wrong, &[1.0]).is_err());
     }
@@ -355,7 +376,13 @@ mod tests {
         assert_eq!(std::fs::read(&p).unwrap(), b"old");
         let leftovers = std::fs::read_dir(&d)
             .unwrap()
-            .filter(|e| e.as_ref().unwrap().file_name().to_string_lossy().ends_with(".tmp"))
+            .filter(|e| {
+                e.as_ref()
+                    .unwrap()
+                    .file_name()
+                    .to_string_lossy()
+                    .ends_with(".tmp")
+            })
             .count();
         assert_eq!(leftovers, 0);
     }

@@ -69,8 +69,7 @@ pub fn expand(argv: Vec<String>) -> Result<Vec<String>> {
     let Some(subcmd) = cmd.find_subcommand(&sub) else {
         return Ok(argv); // clap reports the unknown subcommand
     };
-    let text =
-        std::fs::read_to_string(&path).map_err(|e| Error::io(Path::new(&path), e))?;
+    let text = std::fs::read_to_string(&path).map_err(|e| Error::io(Path::new(&path), e))?;
     let table: toml::Table = text.parse().map_err(|e: toml::de::Error| {
         Error::usage(format!(
             "{path}: not valid TOML: {}",
@@ -179,8 +178,12 @@ mod tests {
         );
         let out = expand(argv(&["descent", "train", "--config", &p, "--lr", "0.1"])).unwrap();
         assert!(!out.windows(2).any(|w| w[0] == "--lr" && w[1] == "0.5"));
-        assert!(out.windows(2).any(|w| w[0] == "--hidden" && w[1] == "512,512"));
-        assert!(out.windows(2).any(|w| w[0] == "--weight-decay" && w[1] == "0.0001"));
+        assert!(out
+            .windows(2)
+            .any(|w| w[0] == "--hidden" && w[1] == "512,512"));
+        assert!(out
+            .windows(2)
+            .any(|w| w[0] == "--weight-decay" && w[1] == "0.0001"));
         assert!(out.contains(&"--nesterov".to_string()));
     }
 
@@ -201,7 +204,13 @@ mod tests {
         let p = write("d.toml", "lr = [\n");
         let e = expand(argv(&["descent", "train", "--config", &p])).unwrap_err();
         assert!(e.to_string().contains("not valid TOML"), "{e}");
-        let e = expand(argv(&["descent", "train", "--config", "/nonexistent/x.toml"])).unwrap_err();
+        let e = expand(argv(&[
+            "descent",
+            "train",
+            "--config",
+            "/nonexistent/x.toml",
+        ]))
+        .unwrap_err();
         assert!(e.to_string().contains("/nonexistent/x.toml"), "{e}");
     }
 }

@@ -8,7 +8,10 @@ use std::path::Path;
 
 type Series = (&'static str, RGBColor, Vec<(f64, f64)>);
 
-fn draw<DB: DrawingBackend>(root: DrawingArea<DB, Shift>, history: &[Record]) -> std::result::Result<(), String> {
+fn draw<DB: DrawingBackend>(
+    root: DrawingArea<DB, Shift>,
+    history: &[Record],
+) -> std::result::Result<(), String> {
     root.fill(&WHITE).map_err(|e| e.to_string())?;
     let has_acc = history.iter().any(|r| r.train.accuracy.is_some());
     let panels = if has_acc {

@@ -1,0 +1,203 @@
+//! Evaluation outside the loop: `descent eval --checkpoint`, and the closed-form
+//! least-squares comparison reported for regression runs.
+
+use crate::checkpoint::Checkpoint;
+use crate::cli::{EvalArgs, TrainArgs};
+use crate::error::{Error, Result};
+use crate::task::{Net, Splits, Targets};
+use serde::{Deserialize, Serialize};
+
+/// Regression report: the learned linear coefficients against the closed-form least-squares
+/// optimum on the training split and, for synthetic data, against the true coefficients.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct LeastSquares {
+    /// ‖θ − θ̂‖₂: learned coefficients (weights then bias) minus the least-squares solution.
+    pub distance_to_optimum: f64,
+    /// Training MSE at the learned coefficients.
+    pub train_mse: f64,
+    /// Training MSE at the least-squares solution (the lowest possible).
+    pub optimum_train_mse: f64,
+    /// ‖θ − θ_true‖₂ when the data are synthetic with known coefficients and unscaled.
+    pub distance_to_true: Option<f64>,
+    /// ‖θ̂ − θ_true‖₂ (how far noise puts even the optimum).
+    pub optimum_distance_to_true: Option<f64>,
+}
+
+/// Solve the symmetric positive definite system `a x = b` (n x n, row-major) by Cholesky in
+/// f64; `None` if `a` is not positive definite.
+fn solve_spd(mut a: Vec<f64>, mut b: Vec<f64>, n: usize) -> Option<Vec<f64>> {
+    for j in 0..n {
+        let mut d = a[j * n + j];
+        for k in 0..j {
+            d -= a[j * n + k] * a[j * n + k];
+        }
+        if d.partial_cmp(&0.0) != Some(std::cmp::Ordering::Greater) {
+            return None;
+        }
+        let d = d.sqrt();
+        a[j * n + j] = d;
+        for i in j + 1..n {
+            let mut s = a[i * n + j];
+            for k in 0..j {
+                s -= a[i * n + k] * a[j * n + k];
+            }
+            a[i * n + j] = s / d;
+        }
+    }
+    for i in 0..n {
+        let mut s = b[i];
+        for k in 0..i {
+            s -= a[i * n + k] * b[k];
+        }
+        b[i] = s / a[i * n + i];
+    }
+    for i in (0..n).rev() {
+        let mut s = b[i];
+        for k in i + 1..n {
+            s -= a[k * n + i] * b[k];
+        }
+        b[i] = s / a[i * n + i];
+    }
+    Some(b)
+}
+
+/// For a single-output linear model: compare its parameters with the least-squares solution
+/// of `[X 1] θ = y` on the training split. `None` when the model is not one linear layer with
+/// one output or the normal equations are singular.
+pub fn least_squares(
+    data: &Splits,
+    net: &mut dyn Net,
+    params: &[f32],
+) -> Result<Option<LeastSquares>> {
+    let layers = net.layers();
+    let Targets::Values { y, outputs: 1 } = &data.train.targets else {
+        return Ok(None);
+    };
+    if layers.len() != 1 || layers[0].fan_out != 1 {
+        return Ok(None);
+    }
+    let m = data.features;
+    let n = m + 1;
+    let rows = data.train.rows;
+    let x = &data.train.x;
+    let mut ata = vec![0f64; n * n];
+    let mut aty = vec![0f64; n];
+    let mut row = vec![0f64; n];
+    for r in 0..rows {
+        for j in 0..m {
+            row[j] = x[r * m + j] as f64;
+        }
+        row[m] = 1.0;
+        for i in 0..n {
+            aty[i] += row[i] * y[r] as f64;
+            for j in 0..n {
+                ata[i * n + j] += row[i] * row[j];
+            }
+        }
+    }
+    let Some(theta_hat) = solve_spd(ata, aty, n) else {
+        return Ok(None);
+    };
+    let theta: Vec<f64> = params.iter().map(|&v| v as f64).collect();
+    let mse = |t: &[f64]| -> f64 {
+        let mut s = 0.0;
+        for r in 0..rows {
+            let mut p = t[m];
+            for j in 0..m {
+                p += t[j] * x[r * m + j] as f64;
+            }
+            let d = p - y[r] as f64;
+            s += d * d;
+        }
+        s / rows.max(1) as f64
+    };
+    let dist = |a: &[f64], b: &[f64]| -> f64 {
+        a.iter()
+            .zip(b)
+            .map(|(p, q)| (p - q) * (p - q))
+            .sum::<f64>()
+            .sqrt()
+    };
+    let truth = data.theta_true.as_deref().filter(|t| t.len() == n);
+    Ok(Some(LeastSquares {
+        distance_to_optimum: dist(&theta, &theta_hat),
+        train_mse: mse(&theta),
+        optimum_train_mse: mse(&theta_hat),
+        distance_to_true: truth.map(|t| dist(&theta, t)),
+        optimum_distance_to_true: truth.map(|t| dist(&theta_hat, t)),
+    }))
+}
+
+/// Result of `descent eval`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct EvalReport {
+    /// Checkpoint evaluated.
+    pub checkpoint: String,
+    /// Split evaluated.
+    pub split: String,
+    /// Rows evaluated.
+    pub rows: usize,
+    /// Mean loss.
+    pub loss: f64,
+    /// Accuracy (classification).
+    pub accuracy: Option<f64>,
+}
+
+/// `descent eval`: rebuild the run's data and model from the configuration stored in the
+/// checkpoint, load the parameters and evaluate one split.
+pub fn run_eval(args: &EvalArgs) -> Result<EvalReport> {
+    let path = &args.checkpoint;
+    let c = Checkpoint::load(path)?;
+    let mut cfg: TrainArgs = serde_json::from_str(c.meta("config", path)?)
+        .map_err(|e| Error::io(path, format!("bad `config` metadata: {e}")))?;
+    if let Some(d) = &args.data_dir {
+        cfg.data_dir = Some(d.clone());
+    }
+    let data = crate::wire::load_data(&cfg)?;
+    let mut net = crate::wire::build_net(&cfg, &data)?;
+    let params = c.params(&net.layers(), path)?;
+    let split = match args.split.as_str() {
+        "train" => Some(&data.train),
+        "val" | "validation" => data.val.as_ref(),
+        "test" => data.test.as_ref(),
+        other => {
+            return Err(Error::usage(format!(
+                "--split {other}: expected train, val or test"
+            )))
+        }
+    }
+    .ok_or_else(|| {
+        Error::usage(format!(
+            "--split {}: this data set has no such split",
+            args.split
+        ))
+    })?;
+    let m = crate::train::evaluate(&mut *net, &params, split, data.features)?;
+    let report = EvalReport {
+        checkpoint: path.display().to_string(),
+        split: args.split.clone(),
+        rows: split.rows,
+        loss: m.loss,
+        accuracy: m.accuracy,
+    };
+    if let Some(p) = &args.summary_json {
+        let text = serde_json::to_string_pretty(&report)
+            .map_err(|e| Error::Runtime(format!("summary: {e}")))?;
+        crate::checkpoint::write_atomic(p, text.as_bytes())?;
+    }
+    Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cholesky_solves_and_rejects_indefinite() {
+        // [[4,2],[2,3]] x = [2, 1] -> x = [0.5, 0]
+        let x = solve_spd(vec![4.0, 2.0, 2.0, 3.0], vec![2.0, 1.0], 2).unwrap();
+        assert!((x[0] - 0.5).abs() < 1e-12 && x[1].abs() < 1e-12);
+        assert!(solve_spd(vec![1.0, 2.0, 2.0, 1.0], vec![1.0, 1.0], 2).is_none());
+        assert!(solve_spd(vec![f64::NAN], vec![1.0], 1).is_none());
+    }
+}
