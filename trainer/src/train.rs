@@ -549,8 +549,11 @@ pub fn run(args: &TrainArgs, mut parts: Parts, opts: RunOptions) -> Result<Summa
             bar_clock = Instant::now();
             samples_since = 0;
         }
-        let eval_due =
-            epoch_end || st.step == total || args.eval_every.is_some_and(|k| st.step % k == 0);
+        // Regular evaluations (epoch ends, every --eval-every steps) drive decisions; the
+        // evaluation after the last step of a run that ends elsewhere is only reported, so a
+        // run cut short and resumed makes the same decisions as an uninterrupted one.
+        let regular = epoch_end || args.eval_every.is_some_and(|k| st.step % k == 0);
+        let eval_due = regular || st.step == total;
         if eval_due {
             let lr = parts.opt.lr(0).unwrap_or(f64::NAN);
             let train = evaluate(&mut *parts.net, &parts.params, &parts.data.train, features)?;
@@ -572,8 +575,10 @@ pub fn run(args: &TrainArgs, mut parts: Parts, opts: RunOptions) -> Result<Summa
                 val,
                 test,
             };
-            st.batch_loss_sum = 0.0;
-            st.batch_loss_count = 0;
+            if regular {
+                st.batch_loss_sum = 0.0;
+                st.batch_loss_count = 0;
+            }
             let mut line = format!(
                 "step {:>6} epoch {:>6.2}  {}",
                 rec.step,
@@ -587,9 +592,6 @@ pub fn run(args: &TrainArgs, mut parts: Parts, opts: RunOptions) -> Result<Summa
                 line += &format!("  {}", fmt_metrics("test", t));
             }
             say(line);
-            if let Some(w) = &mut metrics {
-                w.write(&rec)?;
-            }
             // Decisions use validation loss (train loss without a validation split).
             let watched = rec.val.map(|m| m.loss).unwrap_or(rec.train.loss);
             if !watched.is_finite() {
@@ -598,6 +600,14 @@ pub fn run(args: &TrainArgs, mut parts: Parts, opts: RunOptions) -> Result<Summa
                     "training diverged: evaluation loss is {watched} at step {}",
                     st.step
                 )));
+            }
+            if !regular {
+                last_eval = Some(rec);
+                saver.save_last(&parts, &st)?;
+                continue;
+            }
+            if let Some(w) = &mut metrics {
+                w.write(&rec)?;
             }
             let improved = match st.best() {
                 None => true,
@@ -708,4 +718,435 @@ pub fn run(args: &TrainArgs, mut parts: Parts, opts: RunOptions) -> Result<Summa
         crate::checkpoint::write_atomic(p, text.as_bytes())?;
     }
     Ok(summary)
+}
+
+#[cfg(test)]
+mod tests {
+    //! Loop-level tests with a small fixture model (least-squares linear layer) and a fixture
+    //! batch order, independent of the data layer and core's models.
+    use super::*;
+    use crate::checkpoint::LayerShape;
+    use crate::cli::{Cli, Command};
+    use clap::Parser;
+    use rand_core::{RngCore, SeedableRng};
+    use rand_xoshiro::Xoshiro256PlusPlus;
+
+    struct Lin {
+        d: usize,
+    }
+
+    impl Net for Lin {
+        fn layers(&self) -> Vec<LayerShape> {
+            vec![LayerShape {
+                fan_in: self.d,
+                fan_out: 1,
+            }]
+        }
+        fn outputs(&self) -> usize {
+            1
+        }
+        fn init(&mut self, params: &mut [f32], seed: u64) -> Result<()> {
+            let mut r = Xoshiro256PlusPlus::seed_from_u64(seed);
+            for p in params {
+                *p = (r.next_u32() as f32 / u32::MAX as f32) - 0.5;
+            }
+            Ok(())
+        }
+        fn loss_grad(
+            &mut self,
+            params: &[f32],
+            x: &[f32],
+            y: BatchTargets<'_>,
+            rows: usize,
+            grad: &mut [f32],
+        ) -> Result<f32> {
+            let BatchTargets::Values(y) = y else {
+                unreachable!()
+            };
+            grad.fill(0.0);
+            let mut loss = 0f32;
+            for r in 0..rows {
+                let xr = &x[r * self.d..(r + 1) * self.d];
+                let p: f32 =
+                    xr.iter().zip(params).map(|(a, b)| a * b).sum::<f32>() + params[self.d];
+                let e = p - y[r];
+                loss += e * e;
+                for j in 0..self.d {
+                    grad[j] += 2.0 * e * xr[j] / rows as f32;
+                }
+                grad[self.d] += 2.0 * e / rows as f32;
+            }
+            Ok(loss / rows as f32)
+        }
+        fn forward(
+            &mut self,
+            params: &[f32],
+            x: &[f32],
+            rows: usize,
+            out: &mut [f32],
+        ) -> Result<()> {
+            for r in 0..rows {
+                let xr = &x[r * self.d..(r + 1) * self.d];
+                out[r] = xr.iter().zip(params).map(|(a, b)| a * b).sum::<f32>() + params[self.d];
+            }
+            Ok(())
+        }
+    }
+
+    struct Order {
+        n: usize,
+        batch: usize,
+        seed: u64,
+        epoch: u64,
+        pos: usize,
+        perm: Vec<usize>,
+    }
+
+    impl Order {
+        fn new(n: usize, batch: usize, seed: u64) -> Self {
+            let mut o = Order {
+                n,
+                batch,
+                seed,
+                epoch: 0,
+                pos: 0,
+                perm: vec![],
+            };
+            o.shuffle();
+            o
+        }
+        fn shuffle(&mut self) {
+            let mut r =
+                Xoshiro256PlusPlus::seed_from_u64(self.seed ^ self.epoch.wrapping_mul(0x9E37));
+            self.perm = (0..self.n).collect();
+            for i in (1..self.n).rev() {
+                let j = (r.next_u64() % (i as u64 + 1)) as usize;
+                self.perm.swap(i, j);
+            }
+        }
+    }
+
+    impl BatchOrder for Order {
+        fn next_batch(&mut self) -> Result<Vec<usize>> {
+            if self.pos >= self.n {
+                self.epoch += 1;
+                self.pos = 0;
+                self.shuffle();
+            }
+            let end = (self.pos + self.batch).min(self.n);
+            let b = self.perm[self.pos..end].to_vec();
+            self.pos = end;
+            Ok(b)
+        }
+        fn batches_per_epoch(&self) -> usize {
+            self.n.div_ceil(self.batch)
+        }
+        fn export_state(&self) -> Vec<u8> {
+            let mut v = self.epoch.to_le_bytes().to_vec();
+            v.extend((self.pos as u64).to_le_bytes());
+            v
+        }
+        fn import_state(&mut self, b: &[u8]) -> Result<()> {
+            if b.len() != 16 {
+                return Err(Error::Runtime("bad loader state".into()));
+            }
+            self.epoch = u64::from_le_bytes(b[..8].try_into().unwrap());
+            self.pos = u64::from_le_bytes(b[8..].try_into().unwrap()) as usize;
+            self.shuffle();
+            Ok(())
+        }
+    }
+
+    fn split(n: usize, d: usize, seed: u64) -> Split {
+        let mut r = Xoshiro256PlusPlus::seed_from_u64(seed);
+        let x: Vec<f32> = (0..n * d)
+            .map(|_| r.next_u32() as f32 / u32::MAX as f32)
+            .collect();
+        let y = (0..n)
+            .map(|i| {
+                3.0 * x[i * d] - 2.0 * x[i * d + 1]
+                    + 0.5
+                    + (r.next_u32() as f32 / u32::MAX as f32 - 0.5) * 0.01
+            })
+            .collect();
+        Split {
+            x,
+            targets: Targets::Values { y, outputs: 1 },
+            rows: n,
+        }
+    }
+
+    fn args(v: &[&str]) -> TrainArgs {
+        let mut all = vec!["descent", "train", "--quiet"];
+        all.extend_from_slice(v);
+        match Cli::try_parse_from(all).unwrap().command {
+            Command::Train(t) => *t,
+            _ => unreachable!(),
+        }
+    }
+
+    fn parts(a: &TrainArgs) -> Parts {
+        let d = 2;
+        let data = Splits {
+            name: "fixture".into(),
+            features: d,
+            train: split(90, d, 1),
+            val: Some(split(30, d, 2)),
+            test: Some(split(30, d, 3)),
+            theta_true: Some(vec![3.0, -2.0, 0.5]),
+        };
+        let mut net: Box<dyn Net> = Box::new(Lin { d });
+        let mut params = vec![0f32; net.n_params()];
+        net.init(&mut params, a.seed).unwrap();
+        let opt = crate::optimizer::build(a, params.len()).unwrap();
+        let sched = a.scheduler.as_ref().map(|s| {
+            crate::schedule::build(s, a.sched_args.as_deref(), opt.lr(0).unwrap()).unwrap()
+        });
+        Parts {
+            order: Box::new(Order::new(90, a.batch_size, a.seed)),
+            data,
+            net,
+            opt,
+            sched,
+            params,
+        }
+    }
+
+    fn tmp(tag: &str) -> PathBuf {
+        let d = std::env::temp_dir().join(format!("descent-train-{tag}-{}", std::process::id()));
+        std::fs::remove_dir_all(&d).ok();
+        d
+    }
+
+    fn last_params(dir: &Path) -> Vec<u32> {
+        let p = last_path(dir);
+        let c = Checkpoint::load(&p).unwrap();
+        c.params(&c.layer_shapes(&p).unwrap(), &p)
+            .unwrap()
+            .iter()
+            .map(|v| v.to_bits())
+            .collect()
+    }
+
+    #[test]
+    fn resume_is_bitwise_identical() {
+        let common = [
+            "--optimizer",
+            "adam",
+            "--lr",
+            "0.05",
+            "--batch-size",
+            "8",
+            "--eval-every",
+            "7",
+            "--scheduler",
+            "StepLR",
+            "--sched-args",
+            "step_size=3,gamma=0.7",
+            "--clip-grad-norm",
+            "5",
+            "--patience",
+            "50",
+        ];
+        let straight = tmp("straight");
+        let mut a = args(&common);
+        a.iters = Some(60);
+        a.checkpoint_dir = Some(straight.clone());
+        let s1 = run(&a, parts(&a), RunOptions::default()).unwrap();
+        assert_eq!(s1.steps, 60);
+
+        let split_dir = tmp("split");
+        let mut b = args(&common);
+        b.iters = Some(29); // stops mid-epoch (12 batches per epoch)
+        b.checkpoint_dir = Some(split_dir.clone());
+        run(&b, parts(&b), RunOptions::default()).unwrap();
+        let mut c = b.clone();
+        c.iters = Some(60);
+        c.resume = true;
+        let s2 = run(&c, parts(&c), RunOptions::default()).unwrap();
+        assert_eq!(s2.steps, 60);
+        assert_eq!(last_params(&straight), last_params(&split_dir));
+        assert_eq!(
+            s1.test_loss.map(f64::to_bits),
+            s2.test_loss.map(f64::to_bits)
+        );
+        assert_eq!(s1.best_step, s2.best_step);
+        let ls = s1.least_squares.unwrap();
+        assert!(ls.optimum_train_mse <= ls.train_mse * (1.0 + 1e-9));
+        assert!(ls.optimum_distance_to_true.unwrap() < 0.05);
+    }
+
+    fn without_seconds(path: &Path) -> Vec<serde_json::Value> {
+        std::fs::read_to_string(path)
+            .unwrap()
+            .lines()
+            .map(|l| {
+                let mut v: serde_json::Value = serde_json::from_str(l).unwrap();
+                v.as_object_mut().unwrap().remove("seconds");
+                v
+            })
+            .collect()
+    }
+
+    #[test]
+    fn resume_with_plateau_and_early_stopping_matches_metrics_too() {
+        let common = [
+            "--optimizer",
+            "sgd",
+            "--lr",
+            "0.02",
+            "--momentum",
+            "0.9",
+            "--batch-size",
+            "16",
+            "--eval-every",
+            "5",
+            "--scheduler",
+            "plateau",
+            "--sched-args",
+            "patience=1,factor=0.5,threshold=0.05",
+            "--patience",
+            "6",
+            "--min-delta",
+            "1e-4",
+            "--restore-best",
+        ];
+        let (d1, d2) = (tmp("pl1"), tmp("pl2"));
+        let mut a = args(&common);
+        a.iters = Some(80);
+        a.checkpoint_dir = Some(d1.clone());
+        a.metrics = Some(d1.with_extension("jsonl"));
+        let s1 = run(&a, parts(&a), RunOptions::default()).unwrap();
+        let mut b = args(&common);
+        b.iters = Some(33);
+        b.checkpoint_dir = Some(d2.clone());
+        b.metrics = Some(d2.with_extension("jsonl"));
+        run(&b, parts(&b), RunOptions::default()).unwrap();
+        b.iters = Some(80);
+        b.resume = true;
+        let s2 = run(&b, parts(&b), RunOptions::default()).unwrap();
+        assert_eq!(last_params(&d1), last_params(&d2));
+        assert_eq!(s1.steps, s2.steps);
+        assert_eq!(s1.stopped_early, s2.stopped_early);
+        assert_eq!(
+            s1.test_loss.map(f64::to_bits),
+            s2.test_loss.map(f64::to_bits)
+        );
+        let (m1, m2) = (
+            without_seconds(&d1.with_extension("jsonl")),
+            without_seconds(&d2.with_extension("jsonl")),
+        );
+        assert!(m1.len() > 3);
+        assert_eq!(m1, m2);
+    }
+
+    #[test]
+    fn divergence_stops_with_a_clear_error_and_keeps_the_checkpoint() {
+        let dir = tmp("diverge");
+        let mut a = args(&[
+            "--optimizer",
+            "sgd",
+            "--lr",
+            "1e6",
+            "--batch-size",
+            "8",
+            "--eval-every",
+            "1",
+        ]);
+        a.checkpoint_dir = Some(dir.clone());
+        a.iters = Some(200);
+        let Err(e) = run(&a, parts(&a), RunOptions::default()) else {
+            panic!("lr 1e6 did not diverge")
+        };
+        assert!(matches!(e, Error::Diverged(_)), "{e}");
+        assert!(e.to_string().contains("diverged"), "{e}");
+        assert_eq!(e.exit_code(), 3);
+        // The last checkpoint written holds finite parameters.
+        if last_path(&dir).exists() {
+            assert!(last_params(&dir)
+                .iter()
+                .all(|b| f32::from_bits(*b).is_finite()));
+        }
+    }
+
+    #[test]
+    fn early_stopping_and_restore_best() {
+        let mut a = args(&[
+            "--optimizer",
+            "sgd",
+            "--lr",
+            "0.1",
+            "--batch-size",
+            "8",
+            "--patience",
+            "2",
+            "--min-delta",
+            "1e9",
+            "--restore-best",
+            "--epochs",
+            "50",
+        ]);
+        a.metrics = Some(tmp("es").with_extension("csv"));
+        let s = run(&a, parts(&a), RunOptions::default()).unwrap();
+        assert!(s.stopped_early);
+        // First evaluation is the best (nothing improves by 1e9); stop after 2 more.
+        assert_eq!(s.best_step, Some(12));
+        assert_eq!(s.steps, 36);
+        assert!(s.restored_best);
+        assert_eq!(
+            s.val_loss.map(f64::to_bits),
+            s.best_val_loss.map(f64::to_bits)
+        );
+        let csv = std::fs::read_to_string(a.metrics.as_ref().unwrap()).unwrap();
+        assert_eq!(csv.lines().count(), 4);
+    }
+
+    #[test]
+    fn plateau_lowers_the_lr() {
+        let mut a = args(&[
+            "--optimizer",
+            "sgd",
+            "--lr",
+            "0.1",
+            "--batch-size",
+            "8",
+            "--epochs",
+            "6",
+            "--scheduler",
+            "plateau",
+            "--sched-args",
+            "patience=0,factor=0.5,threshold=1e9",
+        ]);
+        a.metrics = Some(tmp("plateau").with_extension("jsonl"));
+        run(&a, parts(&a), RunOptions::default()).unwrap();
+        let text = std::fs::read_to_string(a.metrics.as_ref().unwrap()).unwrap();
+        let lrs: Vec<f64> = text
+            .lines()
+            .map(|l| {
+                serde_json::from_str::<serde_json::Value>(l).unwrap()["lr"]
+                    .as_f64()
+                    .unwrap()
+            })
+            .collect();
+        assert_eq!(lrs[0], 0.1);
+        assert!(lrs.windows(2).all(|w| w[1] < w[0]), "{lrs:?}");
+    }
+
+    #[test]
+    fn validation_rejects_bad_values() {
+        for bad in [
+            &["--batch-size", "0"][..],
+            &["--epochs", "0"],
+            &["--val-fraction", "1.5"],
+            &["--min-delta=-1"],
+            &["--l2=-0.1"],
+            &["--hidden", "0"],
+            &["--plot", "x.gif"],
+            &["--metrics", "x.txt"],
+        ] {
+            let e = validate(&args(bad)).unwrap_err();
+            assert_eq!(e.exit_code(), 2, "{bad:?}");
+            assert!(!e.to_string().contains('\n'));
+        }
+    }
 }
