@@ -143,7 +143,7 @@ pub fn expand(argv: Vec<String>) -> Result<Vec<String>> {
         ) {
             return Err(Error::usage(format!(
                 "{path}: {}",
-                crate::first_line(&e.render().to_string()).trim_start_matches("error: ")
+                crate::clap_one_line(&e)
             )));
         }
     }

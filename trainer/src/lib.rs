@@ -37,3 +37,16 @@ pub fn first_line(s: &str) -> &str {
         .unwrap_or("")
         .trim_end()
 }
+
+/// A clap error as one line: its message lines up to the usage text, joined, without the
+/// leading `error: `.
+pub fn clap_one_line(e: &clap::Error) -> String {
+    let text = e.render().to_string();
+    let parts: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .take_while(|l| !l.starts_with("Usage:") && !l.starts_with("For more information"))
+        .filter(|l| !l.is_empty())
+        .collect();
+    parts.join(" ").trim_start_matches("error: ").to_string()
+}

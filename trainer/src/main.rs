@@ -2,7 +2,7 @@
 
 use clap::Parser;
 use descent_trainer::cli::{Cli, Command};
-use descent_trainer::{config, eval, first_line, sweep, train, wire, Error, Result};
+use descent_trainer::{clap_one_line, config, eval, sweep, train, wire, Error, Result};
 
 fn threads(n: Option<usize>) -> Result<()> {
     if let Some(n) = n {
@@ -35,11 +35,7 @@ fn real_main() -> Result<()> {
             ) {
                 e.exit();
             }
-            return Err(Error::usage(
-                first_line(&e.render().to_string())
-                    .trim_start_matches("error: ")
-                    .to_string(),
-            ));
+            return Err(Error::usage(clap_one_line(&e)));
         }
     };
     match cli.command {

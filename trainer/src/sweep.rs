@@ -307,11 +307,7 @@ pub fn run(argv: &[String], args: &SweepArgs) -> Result<Vec<Trial>> {
             a.push(v.clone());
         }
         let cli = Cli::try_parse_from(&a).map_err(|e| {
-            Error::usage(format!(
-                "sweep trial {}: {}",
-                id,
-                crate::first_line(&e.render().to_string()).trim_start_matches("error: ")
-            ))
+            Error::usage(format!("sweep trial {}: {}", id, crate::clap_one_line(&e)))
         })?;
         let Command::Train(mut ta) = cli.command else {
             return Err(Error::Runtime("sweep: trial did not parse as train".into()));

@@ -64,6 +64,12 @@ pub fn penalty(params: &[f32], grad: &mut [f32], l1: f64, l2: f64) -> Result<f64
 /// Everything a run needs, built and initialized from `args`.
 pub fn build(args: &TrainArgs) -> Result<Parts> {
     crate::train::validate(args)?;
+    // Hyperparameters first: a bad one fails before any data is read.
+    let probe = crate::optimizer::build(args, 0)?;
+    if let Some(name) = &args.scheduler {
+        let lr0 = probe.lr(0).map_err(|e| Error::core("optimizer", e))?;
+        crate::schedule::build(name, args.sched_args.as_deref(), lr0)?;
+    }
     let data = load_data(args)?;
     let mut net = build_net(args, &data)?;
     let order = build_order(args, &data)?;
