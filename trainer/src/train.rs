@@ -306,6 +306,15 @@ impl Saver<'_> {
 
     fn save_last(&self, parts: &Parts, state: &LoopState) -> Result<()> {
         if let Some(dir) = self.dir {
+            // Never replace the last good checkpoint with non-finite parameters.
+            if let Some(i) = parts.params.iter().position(|v| !v.is_finite()) {
+                return Err(Error::Diverged(format!(
+                    "training diverged: parameter {i} is {} at step {}; the last good checkpoint is {}",
+                    parts.params[i],
+                    state.step,
+                    last_path(dir).display()
+                )));
+            }
             self.checkpoint(parts, &parts.params, state)?
                 .save(&last_path(dir))?;
         }
