@@ -32,4 +32,5 @@ pub mod sched;
 
 pub use error::{Error, Result};
 pub use float::Float;
+pub use model::{Mlp, Task};
 pub use ops::{Activation, Ops, Reference};

@@ -1,7 +1,237 @@
-//! Golden runner for `losses.json`.
+//! Golden runner for `losses.json`: evaluates each case in f32 with descent-core's losses and
+//! compares `output` and `grad_input` with |a-b| <= 1e-5 + 1e-4*|b|.
+use super::{close, field, floats_field, ints_field};
+use descent_core::loss::{
+    BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, KLDivLoss, KLDivReduction, L1Loss, MSELoss,
+    NLLLoss, Reduction, SmoothL1Loss,
+};
 use serde_json::Value;
 
+const ATOL: f64 = 1e-5;
+const RTOL: f64 = 1e-4;
+
+fn to_f32(v: &[f64]) -> Vec<f32> {
+    v.iter().map(|&x| x as f32).collect()
+}
+
+fn shape(case: &Value, key: &str) -> Result<Vec<usize>, String> {
+    Ok(ints_field(case, key)?
+        .into_iter()
+        .map(|x| x as usize)
+        .collect())
+}
+
+/// Known parameter names per loss; anything else makes the case fail (never silently ignored).
+fn check_params(params: &serde_json::Map<String, Value>, allowed: &[&str]) -> Result<(), String> {
+    for k in params.keys() {
+        if !allowed.contains(&k.as_str()) {
+            return Err(format!("unsupported parameter `{k}`"));
+        }
+    }
+    Ok(())
+}
+
+fn param_f32(params: &serde_json::Map<String, Value>, key: &str) -> Result<Option<f32>, String> {
+    match params.get(key) {
+        None => Ok(None),
+        Some(v) => v
+            .as_f64()
+            .map(|x| Some(x as f32))
+            .ok_or_else(|| format!("parameter `{key}` is not a number")),
+    }
+}
+
+fn param_vec(
+    params: &serde_json::Map<String, Value>,
+    key: &str,
+) -> Result<Option<Vec<f32>>, String> {
+    match params.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(v) => super::floats(v)
+            .map(|x| Some(to_f32(&x)))
+            .map_err(|e| format!("parameter `{key}`: {e}")),
+    }
+}
+
+/// `[N, C]` from a 2-D (or `[C]` unbatched) class-index input shape.
+fn rows_classes(input_shape: &[usize]) -> Result<(usize, usize), String> {
+    match input_shape {
+        [n, c] => Ok((*n, *c)),
+        [c] => Ok((1, *c)),
+        other => Err(format!(
+            "unsupported input_shape {other:?} (expected [N, C])"
+        )),
+    }
+}
+
 /// Run one case; `Err` describes the mismatch.
-pub fn run(_case: &Value) -> Result<(), String> {
-    Err("runner for losses.json not written yet".into())
+pub fn run(case: &Value) -> Result<(), String> {
+    let loss = field(case, "loss")?
+        .as_str()
+        .ok_or("`loss` is not a string")?;
+    let empty = serde_json::Map::new();
+    let params = match field(case, "params")? {
+        Value::Object(m) => m,
+        Value::Null => &empty,
+        _ => return Err("`params` is not an object".into()),
+    };
+    let red_s = field(case, "reduction")?
+        .as_str()
+        .ok_or("`reduction` is not a string")?;
+    let reduction = match red_s {
+        "mean" => Reduction::Mean,
+        "sum" => Reduction::Sum,
+        "none" => Reduction::None,
+        "batchmean" if loss == "KLDivLoss" => Reduction::Mean, // replaced below
+        other => return Err(format!("unknown reduction `{other}`")),
+    };
+    let input_shape = shape(case, "input_shape")?;
+    let input = to_f32(&floats_field(case, "input")?);
+    let numel: usize = input_shape.iter().product();
+    if numel != input.len() {
+        return Err(format!(
+            "input has {} values but shape {input_shape:?}",
+            input.len()
+        ));
+    }
+    let target_shape = shape(case, "target_shape")?;
+    let target_len = super::floats(field(case, "target")?)?.len();
+    if target_shape.iter().product::<usize>() != target_len {
+        return Err(format!(
+            "target has {target_len} values but shape {target_shape:?}"
+        ));
+    }
+    let target_kind = field(case, "target_kind")?
+        .as_str()
+        .ok_or("`target_kind` is not a string")?;
+    let want_out = floats_field(case, "output")?;
+    let want_grad = floats_field(case, "grad_input")?;
+
+    let mut grad = vec![0.0f32; input.len()];
+    // Per-element output buffer: sized from the expected output for `none`, empty otherwise.
+    let mut out = vec![
+        0.0f32;
+        if reduction == Reduction::None {
+            want_out.len()
+        } else {
+            0
+        }
+    ];
+
+    let float_target = || -> Result<Vec<f32>, String> {
+        if target_kind != "float" {
+            return Err(format!("{loss} expects float targets, got `{target_kind}`"));
+        }
+        Ok(to_f32(&floats_field(case, "target")?))
+    };
+
+    let value: f32 = match loss {
+        "MSELoss" | "L1Loss" => {
+            check_params(params, &[])?;
+            let t = float_target()?;
+            if loss == "MSELoss" {
+                MSELoss::new(reduction).forward_backward(&input, &t, &mut out, &mut grad)
+            } else {
+                L1Loss::new(reduction).forward_backward(&input, &t, &mut out, &mut grad)
+            }
+            .map_err(|e| e.to_string())?
+        }
+        "HuberLoss" => {
+            check_params(params, &["delta"])?;
+            let t = float_target()?;
+            let delta = param_f32(params, "delta")?.unwrap_or(1.0);
+            HuberLoss::new(reduction, delta)
+                .forward_backward(&input, &t, &mut out, &mut grad)
+                .map_err(|e| e.to_string())?
+        }
+        "SmoothL1Loss" => {
+            check_params(params, &["beta"])?;
+            let t = float_target()?;
+            let beta = param_f32(params, "beta")?.unwrap_or(1.0);
+            SmoothL1Loss::new(reduction, beta)
+                .forward_backward(&input, &t, &mut out, &mut grad)
+                .map_err(|e| e.to_string())?
+        }
+        "NLLLoss" => {
+            check_params(params, &["weight", "ignore_index"])?;
+            if target_kind != "class_index" {
+                return Err(format!(
+                    "NLLLoss needs class_index targets, got `{target_kind}`"
+                ));
+            }
+            let (_, c) = rows_classes(&input_shape)?;
+            let t = ints_field(case, "target")?;
+            let w = param_vec(params, "weight")?;
+            let ii = ignore_index(params)?;
+            NLLLoss::new(w.as_deref(), ii, reduction)
+                .forward_backward(&input, &t, c, &mut out, &mut grad)
+                .map_err(|e| e.to_string())?
+        }
+        "CrossEntropyLoss" => {
+            check_params(params, &["weight", "ignore_index", "label_smoothing"])?;
+            let (_, c) = rows_classes(&input_shape)?;
+            let w = param_vec(params, "weight")?;
+            let ii = ignore_index(params)?;
+            let eps = param_f32(params, "label_smoothing")?.unwrap_or(0.0);
+            let l = CrossEntropyLoss::new(w.as_deref(), ii, reduction, eps);
+            match target_kind {
+                "class_index" => {
+                    let t = ints_field(case, "target")?;
+                    l.forward_backward(&input, &t, c, &mut out, &mut grad)
+                }
+                "float" => {
+                    let t = to_f32(&floats_field(case, "target")?);
+                    l.forward_backward_probs(&input, &t, c, &mut out, &mut grad)
+                }
+                other => return Err(format!("unknown target_kind `{other}`")),
+            }
+            .map_err(|e| e.to_string())?
+        }
+        "KLDivLoss" => {
+            check_params(params, &["log_target"])?;
+            let t = float_target()?;
+            let log_target = match params.get("log_target") {
+                None => false,
+                Some(v) => v.as_bool().ok_or("`log_target` is not a bool")?,
+            };
+            let red = match red_s {
+                "none" => KLDivReduction::None,
+                "mean" => KLDivReduction::Mean,
+                "sum" => KLDivReduction::Sum,
+                _ => KLDivReduction::BatchMean,
+            };
+            let batch = input_shape.first().copied().unwrap_or(1);
+            KLDivLoss::new(red, log_target)
+                .forward_backward(&input, &t, batch, &mut out, &mut grad)
+                .map_err(|e| e.to_string())?
+        }
+        "BCEWithLogitsLoss" => {
+            check_params(params, &["weight", "pos_weight"])?;
+            let t = float_target()?;
+            let w = param_vec(params, "weight")?;
+            let pw = param_vec(params, "pos_weight")?;
+            BCEWithLogitsLoss::new(w.as_deref(), reduction, pw.as_deref())
+                .forward_backward(&input, &t, &mut out, &mut grad)
+                .map_err(|e| e.to_string())?
+        }
+        other => return Err(format!("unknown loss `{other}`")),
+    };
+
+    let got_out: Vec<f64> = if reduction == Reduction::None && red_s == "none" {
+        out.iter().map(|&x| x as f64).collect()
+    } else {
+        vec![value as f64]
+    };
+    close("output", &got_out, &want_out, ATOL, RTOL)?;
+    let got_grad: Vec<f64> = grad.iter().map(|&x| x as f64).collect();
+    close("grad_input", &got_grad, &want_grad, ATOL, RTOL)
+}
+
+fn ignore_index(params: &serde_json::Map<String, Value>) -> Result<i64, String> {
+    match params.get("ignore_index") {
+        None => Ok(-100),
+        Some(v) => v
+            .as_i64()
+            .ok_or_else(|| "`ignore_index` is not an integer".to_string()),
+    }
 }

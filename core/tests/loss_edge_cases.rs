@@ -1,0 +1,304 @@
+//! Edge cases and error paths of the losses, through the public API only.
+
+use descent_core::loss::{
+    BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, KLDivLoss, KLDivReduction, L1Loss, MSELoss,
+    NLLLoss, Reduction, SmoothL1Loss,
+};
+use descent_core::Error;
+
+const Z: [f64; 8] = [0.5, -1.0, 2.0, 0.0, 1.5, 1.5, -3.0, 0.25]; // [2, 4]
+
+fn log_softmax(z: &[f64], c: usize) -> Vec<f64> {
+    z.chunks(c)
+        .flat_map(|r| {
+            let lse = r.iter().map(|x| x.exp()).sum::<f64>().ln();
+            r.iter().map(move |x| x - lse)
+        })
+        .collect()
+}
+
+#[test]
+fn all_targets_ignored() {
+    for red in [Reduction::Mean, Reduction::Sum, Reduction::None] {
+        let m = if red == Reduction::None { 2 } else { 0 };
+        for eps in [0.0, 0.4] {
+            let mut out = vec![5.0; m];
+            let mut g = [5.0; 8];
+            let v = CrossEntropyLoss::<f64>::new(None, 3, red, eps)
+                .forward_backward(&Z, &[3, 3], 4, &mut out, &mut g)
+                .unwrap();
+            assert_eq!(v.is_nan(), red == Reduction::Mean, "{red:?}");
+            if red != Reduction::Mean {
+                assert_eq!(v, 0.0);
+            }
+            assert!(out.iter().all(|&x| x == 0.0));
+            assert_eq!(g, [0.0; 8]);
+        }
+        let mut out = vec![5.0; m];
+        let mut g = [5.0; 8];
+        let v = NLLLoss::<f64>::new(None, -100, red)
+            .forward_backward(&Z, &[-100, -100], 4, &mut out, &mut g)
+            .unwrap();
+        assert_eq!(v.is_nan(), red == Reduction::Mean);
+        assert!(out.iter().all(|&x| x == 0.0));
+        assert_eq!(g, [0.0; 8]);
+    }
+}
+
+#[test]
+fn zero_weights() {
+    let w = [0.0; 4];
+    // Sum: everything is zero.
+    let mut g = [1.0; 8];
+    let v = CrossEntropyLoss::new(Some(&w[..]), -100, Reduction::Sum, 0.3)
+        .forward_backward(&Z, &[0, 2], 4, &mut [], &mut g)
+        .unwrap();
+    assert_eq!(v, 0.0);
+    assert!(g.iter().all(|&x| x == 0.0));
+    // Mean: 0 / 0 like PyTorch.
+    let v = CrossEntropyLoss::new(Some(&w[..]), -100, Reduction::Mean, 0.0)
+        .forward(&Z, &[0, 2], 4, &mut [])
+        .unwrap();
+    assert!(v.is_nan());
+    // Only the target class weight zero: that row drops out of value and denominator.
+    let w = [1.0, 0.0, 1.0, 1.0];
+    let a = CrossEntropyLoss::new(Some(&w[..]), -100, Reduction::Mean, 0.0)
+        .forward(&Z, &[1, 2], 4, &mut [])
+        .unwrap();
+    let b = CrossEntropyLoss::<f64>::new(None, -100, Reduction::Mean, 0.0)
+        .forward(&Z[4..], &[2], 4, &mut [])
+        .unwrap();
+    assert!((a - b).abs() < 1e-12);
+}
+
+#[test]
+fn label_smoothing_limits() {
+    let w = [0.5, 1.0, 2.0, 1.5];
+    let lp = log_softmax(&Z, 4);
+    // eps = 0 is bit-identical to NLL(log_softmax).
+    let l0 = CrossEntropyLoss::new(Some(&w[..]), -100, Reduction::None, 0.0);
+    let mut o = [0.0; 2];
+    l0.forward(&Z, &[1, 3], 4, &mut o).unwrap();
+    let mut o2 = [0.0; 2];
+    NLLLoss::new(Some(&w[..]), -100, Reduction::None)
+        .forward(&lp, &[1, 3], 4, &mut o2)
+        .unwrap();
+    for i in 0..2 {
+        assert!((o[i] - o2[i]).abs() < 1e-12);
+    }
+    // eps = 1: loss is -(1/C) Σ_c w_c lp_c whatever the target; mean divides by w[t] sums.
+    let l1 = CrossEntropyLoss::new(Some(&w[..]), -100, Reduction::Mean, 1.0);
+    let v = l1.forward(&Z, &[1, 3], 4, &mut []).unwrap();
+    let want: f64 = (0..8).map(|k| -w[k % 4] * lp[k] / 4.0).sum::<f64>() / (w[1] + w[3]);
+    assert!((v - want).abs() < 1e-12);
+    // eps = 1 with probability targets: the target does not matter.
+    let l1p = CrossEntropyLoss::<f64>::new(None, -100, Reduction::Sum, 1.0);
+    let a = l1p
+        .forward_probs(&Z, &[1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0], 4, &mut [])
+        .unwrap();
+    let b = l1p.forward_probs(&Z, &[0.25; 8], 4, &mut []).unwrap();
+    assert!((a - b).abs() < 1e-12);
+}
+
+#[test]
+fn unbatched_and_batch_one() {
+    // PyTorch's unbatched [C] input is N = 1.
+    let mut g = [0.0; 4];
+    let v = CrossEntropyLoss::<f64>::default()
+        .forward_backward(&Z[..4], &[2], 4, &mut [], &mut g)
+        .unwrap();
+    let lp = log_softmax(&Z[..4], 4);
+    assert!((v + lp[2]).abs() < 1e-12);
+    let s: f64 = g.iter().sum();
+    assert!(s.abs() < 1e-12, "softmax gradient rows sum to 0");
+}
+
+#[test]
+fn nan_propagates_per_row() {
+    let mut z = Z;
+    z[1] = f64::NAN;
+    let mut out = [0.0; 2];
+    let mut g = [0.0; 8];
+    CrossEntropyLoss::<f64>::new(None, -100, Reduction::None, 0.1)
+        .forward_backward(&z, &[0, 1], 4, &mut out, &mut g)
+        .unwrap();
+    assert!(out[0].is_nan() && out[1].is_finite());
+    assert!(g[..4].iter().all(|x| x.is_nan()) && g[4..].iter().all(|x| x.is_finite()));
+
+    let x = [f64::NAN, 1.0];
+    let y = [0.0, 0.5];
+    let mut out = [0.0; 2];
+    let mut g = [0.0; 2];
+    macro_rules! check {
+        ($l:expr) => {{
+            $l.forward_backward(&x, &y, &mut out, &mut g).unwrap();
+            assert!(out[0].is_nan() && g[0].is_nan(), "{}", stringify!($l));
+            assert!(out[1].is_finite() && g[1].is_finite(), "{}", stringify!($l));
+        }};
+    }
+    check!(MSELoss::new(Reduction::None));
+    check!(L1Loss::new(Reduction::None));
+    check!(HuberLoss::new(Reduction::None, 1.0));
+    check!(SmoothL1Loss::new(Reduction::None, 1.0));
+    check!(BCEWithLogitsLoss::<f64>::new(None, Reduction::None, None));
+    let mut o = [0.0; 2];
+    let mut gg = [0.0; 2];
+    // KLDiv: NaN in the target propagates (the gradient w.r.t. input is -y).
+    KLDivLoss::new(KLDivReduction::None, false)
+        .forward_backward(&[-1.0, -1.0], &[f64::NAN, 0.5], 1, &mut o, &mut gg)
+        .unwrap();
+    assert!(o[0].is_nan() && gg[0].is_nan() && o[1].is_finite());
+}
+
+#[test]
+fn f32_and_f64_agree() {
+    let z32: Vec<f32> = Z.iter().map(|&v| v as f32).collect();
+    let mut g32 = [0.0f32; 8];
+    let mut g64 = [0.0f64; 8];
+    let w = [0.5, 1.0, 2.0, 1.5];
+    let w32 = [0.5f32, 1.0, 2.0, 1.5];
+    let a = CrossEntropyLoss::new(Some(&w32[..]), 0, Reduction::Mean, 0.2f32)
+        .forward_backward(&z32, &[0, 3], 4, &mut [], &mut g32)
+        .unwrap();
+    let b = CrossEntropyLoss::new(Some(&w[..]), 0, Reduction::Mean, 0.2)
+        .forward_backward(&Z, &[0, 3], 4, &mut [], &mut g64)
+        .unwrap();
+    assert!((a as f64 - b).abs() < 1e-6);
+    for (x, y) in g32.iter().zip(&g64) {
+        assert!((*x as f64 - y).abs() < 1e-6);
+    }
+}
+
+#[test]
+fn class_index_errors() {
+    let l = CrossEntropyLoss::<f64>::new(None, -100, Reduction::None, 0.0);
+    let mut out = [0.0; 2];
+    assert_eq!(
+        l.forward(&Z, &[0, 4], 4, &mut out),
+        Err(Error::ClassOutOfRange {
+            index: 1,
+            class: 4,
+            classes: 4
+        })
+    );
+    assert_eq!(
+        l.forward(&Z, &[-1, 0], 4, &mut out),
+        Err(Error::ClassOutOfRange {
+            index: 0,
+            class: -1,
+            classes: 4
+        })
+    );
+    // -100 is the ignore index by default, so it is fine; -99 is not.
+    assert!(l.forward(&Z, &[-100, 0], 4, &mut out).is_ok());
+    assert!(matches!(
+        l.forward(&Z, &[-99, 0], 4, &mut out),
+        Err(Error::ClassOutOfRange { class: -99, .. })
+    ));
+    assert_eq!(
+        l.forward(&Z, &[0, 1, 2], 4, &mut [0.0; 3]),
+        Err(Error::ShapeMismatch {
+            what: "input",
+            expected: 12,
+            got: 8
+        })
+    );
+    assert_eq!(
+        l.forward(&Z, &[0, 1], 4, &mut [0.0; 3]),
+        Err(Error::ShapeMismatch {
+            what: "out",
+            expected: 2,
+            got: 3
+        })
+    );
+    assert_eq!(
+        l.forward_backward(&Z, &[0, 1], 4, &mut out, &mut [0.0; 4]),
+        Err(Error::ShapeMismatch {
+            what: "grad_input",
+            expected: 8,
+            got: 4
+        })
+    );
+    let w = [1.0; 3];
+    assert_eq!(
+        CrossEntropyLoss::new(Some(&w[..]), -100, Reduction::Mean, 0.0).forward(
+            &Z,
+            &[0, 1],
+            4,
+            &mut []
+        ),
+        Err(Error::ShapeMismatch {
+            what: "weight",
+            expected: 4,
+            got: 3
+        })
+    );
+    // Nothing is written when validation fails.
+    let mut g = [7.0; 8];
+    let _ = l.forward_backward(&Z, &[0, 9], 4, &mut out, &mut g);
+    assert_eq!(g, [7.0; 8]);
+}
+
+#[test]
+fn elementwise_errors() {
+    let x = [1.0f64, 2.0, 3.0];
+    let short = [1.0f64, 2.0];
+    let want = Err(Error::ShapeMismatch {
+        what: "target",
+        expected: 3,
+        got: 2,
+    });
+    assert_eq!(MSELoss::default().forward(&x, &short, &mut []), want);
+    assert_eq!(L1Loss::default().forward(&x, &short, &mut []), want);
+    assert_eq!(HuberLoss::default().forward(&x, &short, &mut []), want);
+    assert_eq!(SmoothL1Loss::default().forward(&x, &short, &mut []), want);
+    assert_eq!(
+        BCEWithLogitsLoss::default().forward(&x, &short, &mut []),
+        want
+    );
+    assert_eq!(KLDivLoss::default().forward(&x, &short, 1, &mut []), want);
+    assert!(matches!(
+        HuberLoss::new(Reduction::Mean, 0.0).forward(&x, &x, &mut []),
+        Err(Error::InvalidArgument { name: "delta", .. })
+    ));
+    assert!(matches!(
+        SmoothL1Loss::new(Reduction::Mean, -1.0).forward(&x, &x, &mut []),
+        Err(Error::InvalidArgument { name: "beta", .. })
+    ));
+    let pw = [1.0, 2.0];
+    assert!(matches!(
+        BCEWithLogitsLoss::new(None, Reduction::Mean, Some(&pw[..])).forward(&x, &x, &mut []),
+        Err(Error::InvalidArgument {
+            name: "pos_weight",
+            ..
+        })
+    ));
+    assert!(matches!(
+        KLDivLoss::new(KLDivReduction::BatchMean, false).forward(&x, &x, 2, &mut []),
+        Err(Error::InvalidArgument { name: "batch", .. })
+    ));
+}
+
+#[test]
+fn defaults_match_pytorch() {
+    assert_eq!(Reduction::default(), Reduction::Mean);
+    assert_eq!(KLDivReduction::default(), KLDivReduction::Mean);
+    let n = NLLLoss::<f32>::default();
+    assert_eq!(
+        (n.weight, n.ignore_index, n.reduction),
+        (None, -100, Reduction::Mean)
+    );
+    let c = CrossEntropyLoss::<f32>::default();
+    assert_eq!(
+        (c.weight, c.ignore_index, c.reduction, c.label_smoothing),
+        (None, -100, Reduction::Mean, 0.0)
+    );
+    assert_eq!(HuberLoss::<f32>::default().delta, 1.0);
+    assert_eq!(SmoothL1Loss::<f32>::default().beta, 1.0);
+    assert!(!KLDivLoss::default().log_target);
+    let b = BCEWithLogitsLoss::<f32>::default();
+    assert_eq!(
+        (b.weight, b.pos_weight, b.reduction),
+        (None, None, Reduction::Mean)
+    );
+}

@@ -1,0 +1,361 @@
+//! Property tests: every loss and every option against central finite differences in f64.
+//!
+//! Tolerance: with step `h = 1e-5` the central difference has truncation error
+//! `O(h^2 |f'''|) ~ 1e-9` and rounding error `O(eps |f| / h) ~ 1e-9` for the value ranges used
+//! here, so we require `|analytic - fd| <= 1e-6 * (1 + |analytic|)` per element.
+//! Piecewise losses (L1, Huber, SmoothL1) have their inputs nudged at least `1e-3` away from
+//! their kinks so that the difference quotient never straddles one.
+//!
+//! 512 random cases per property. Each test also checks the reductions against each other:
+//! `Sum` equals the sum of the `None` outputs, which is also what `None` returns, and
+//! `Mean * denominator == Sum`.
+
+use descent_core::loss::{
+    BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, KLDivLoss, KLDivReduction, L1Loss, MSELoss,
+    NLLLoss, Reduction, SmoothL1Loss,
+};
+use descent_core::regularize::{L1Penalty, L2Penalty};
+use proptest::prelude::*;
+
+const H: f64 = 1e-5;
+const TOL: f64 = 1e-6;
+const REDUCTIONS: [Reduction; 3] = [Reduction::None, Reduction::Mean, Reduction::Sum];
+
+/// Compare `grad` with central differences of `f` at `x`.
+fn fd_check(
+    what: &str,
+    x: &[f64],
+    grad: &[f64],
+    f: impl Fn(&[f64]) -> f64,
+) -> Result<(), TestCaseError> {
+    prop_assert_eq!(x.len(), grad.len());
+    let mut xp = x.to_vec();
+    for i in 0..x.len() {
+        let x0 = xp[i];
+        xp[i] = x0 + H;
+        let fp = f(&xp);
+        xp[i] = x0 - H;
+        let fm = f(&xp);
+        xp[i] = x0;
+        let fd = (fp - fm) / (2.0 * H);
+        let err = (grad[i] - fd).abs();
+        prop_assert!(
+            err <= TOL * (1.0 + grad[i].abs()),
+            "{}: grad[{}] = {} but finite difference {} (err {})",
+            what,
+            i,
+            grad[i],
+            fd,
+            err
+        );
+    }
+    Ok(())
+}
+
+fn close(a: f64, b: f64) -> bool {
+    (a - b).abs() <= 1e-12 * (1.0 + a.abs().max(b.abs()))
+}
+
+/// Push every `x_i - y_i` at least 1e-3 away from each of `kinks` (in absolute value).
+fn nudge(x: &mut [f64], y: &[f64], kinks: &[f64]) {
+    for (xi, &yi) in x.iter_mut().zip(y) {
+        for &k in kinks {
+            let d = *xi - yi;
+            if (d.abs() - k).abs() < 1e-3 {
+                *xi += if d >= 0.0 { 2e-3 } else { -2e-3 };
+            }
+        }
+    }
+}
+
+fn vecs(len: usize, lo: f64, hi: f64) -> impl Strategy<Value = Vec<f64>> {
+    prop::collection::vec(lo..hi, len)
+}
+
+/// `(n, c)` with batch 1 and 2 classes included.
+fn shape() -> impl Strategy<Value = (usize, usize)> {
+    (1usize..6, 2usize..7)
+}
+
+/// Elementwise regression data: x, y of equal length 1..20.
+fn regression_data() -> impl Strategy<Value = (Vec<f64>, Vec<f64>)> {
+    (1usize..20).prop_flat_map(|n| (vecs(n, -4.0, 4.0), vecs(n, -4.0, 4.0)))
+}
+
+macro_rules! check_regression {
+    ($x:expr, $y:expr, $mk:expr) => {{
+        let (x, y): (&[f64], &[f64]) = ($x, $y);
+        let n = x.len();
+        let mut values = [0.0; 3];
+        for (k, &red) in REDUCTIONS.iter().enumerate() {
+            let l = $mk(red);
+            let mut out = vec![0.0; if red == Reduction::None { n } else { 0 }];
+            let mut g = vec![0.0; n];
+            let v = l.forward_backward(x, y, &mut out, &mut g).unwrap();
+            // forward alone gives the same value.
+            let mut out2 = out.clone();
+            prop_assert_eq!(l.forward(x, y, &mut out2).unwrap(), v);
+            prop_assert_eq!(&out2, &out);
+            if red == Reduction::None {
+                prop_assert!(close(out.iter().sum::<f64>(), v));
+            }
+            values[k] = v;
+            fd_check(&format!("{:?}", red), x, &g, |xp| {
+                let mut o = vec![0.0; if red == Reduction::None { n } else { 0 }];
+                l.forward(xp, y, &mut o).unwrap()
+            })?;
+        }
+        prop_assert!(close(values[0], values[2]));
+        prop_assert!(close(values[1] * n as f64, values[2]));
+    }};
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    #[test]
+    fn mse_grad((x, y) in regression_data()) {
+        check_regression!(&x, &y, MSELoss::new);
+    }
+
+    #[test]
+    fn l1_grad((mut x, y) in regression_data()) {
+        nudge(&mut x, &y, &[0.0]);
+        check_regression!(&x, &y, L1Loss::new);
+    }
+
+    #[test]
+    fn huber_grad((mut x, y) in regression_data(), delta in 0.05f64..3.0) {
+        nudge(&mut x, &y, &[delta]);
+        check_regression!(&x, &y, |r| HuberLoss::new(r, delta));
+    }
+
+    #[test]
+    fn smooth_l1_grad((mut x, y) in regression_data(), beta in prop_oneof![Just(0.0f64), 0.05f64..3.0]) {
+        nudge(&mut x, &y, &[0.0, beta]);
+        check_regression!(&x, &y, |r| SmoothL1Loss::new(r, beta));
+    }
+
+    #[test]
+    fn bce_with_logits_grad(
+        (n, c, x, y, w, pw) in shape().prop_flat_map(|(n, c)| {
+            (Just(n), Just(c), vecs(n * c, -12.0, 12.0), vecs(n * c, 0.0, 1.0),
+             vecs(n * c, 0.1, 2.0), vecs(c, 0.1, 3.0))
+        }),
+        use_w in 0usize..3,
+        use_pw in any::<bool>(),
+    ) {
+        // weight: none, per-class [C] (first C entries), or full [N*C].
+        let w: Option<&[f64]> = match use_w { 0 => None, 1 => Some(&w[..c]), _ => Some(&w[..]) };
+        let pw: Option<&[f64]> = if use_pw { Some(&pw[..]) } else { None };
+        let _ = n;
+        check_regression!(&x, &y, |r| BCEWithLogitsLoss::new(w, r, pw));
+    }
+
+    #[test]
+    fn kl_div_grad(
+        (n, c, x, y) in shape().prop_flat_map(|(n, c)| {
+            (Just(n), Just(c), vecs(n * c, -5.0, 0.0), vecs(n * c, 0.0, 1.0))
+        }),
+        log_target in any::<bool>(),
+    ) {
+        let y: Vec<f64> = if log_target { y.iter().map(|v| (v + 1e-3).ln()).collect() } else { y };
+        let len = n * c;
+        let reds = [KLDivReduction::None, KLDivReduction::Mean, KLDivReduction::Sum, KLDivReduction::BatchMean];
+        let mut values = [0.0; 4];
+        for (k, &red) in reds.iter().enumerate() {
+            let l = KLDivLoss::new(red, log_target);
+            let m = if red == KLDivReduction::None { len } else { 0 };
+            let mut out = vec![0.0; m];
+            let mut g = vec![0.0; len];
+            let v = l.forward_backward(&x, &y, n, &mut out, &mut g).unwrap();
+            prop_assert_eq!(l.forward(&x, &y, n, &mut vec![0.0; m]).unwrap(), v);
+            if red == KLDivReduction::None {
+                prop_assert!(close(out.iter().sum::<f64>(), v));
+            }
+            values[k] = v;
+            fd_check(&format!("{red:?}"), &x, &g, |xp| {
+                l.forward(xp, &y, n, &mut vec![0.0; m]).unwrap()
+            })?;
+        }
+        prop_assert!(close(values[0], values[2]));
+        prop_assert!(close(values[1] * len as f64, values[2]));
+        prop_assert!(close(values[3] * n as f64, values[2]));
+    }
+
+    #[test]
+    fn nll_grad(
+        (n, c, x, t, w) in shape().prop_flat_map(|(n, c)| {
+            (Just(n), Just(c), vecs(n * c, -6.0, 0.0),
+             prop::collection::vec(0..c as i64 + 1, n), vecs(c, 0.1, 2.0))
+        }),
+        ignore in prop_oneof![Just(-100i64), Just(-1), Just(0)],
+        use_w in any::<bool>(),
+    ) {
+        // raw value c stands for "the ignore index".
+        let t: Vec<i64> = t.iter().map(|&v| if v == c as i64 { ignore } else { v }).collect();
+        let w: Option<&[f64]> = if use_w { Some(&w[..]) } else { None };
+        class_checks(n, c, &x, &t, ignore, w, |red| NLLLoss::new(w, ignore, red),
+            |l, x, out, g| l.forward_backward(x, &t, c, out, g).unwrap(),
+            |l, x, out| l.forward(x, &t, c, out).unwrap())?;
+    }
+
+    #[test]
+    fn cross_entropy_index_grad(
+        (n, c, x, t, w) in shape().prop_flat_map(|(n, c)| {
+            (Just(n), Just(c), vecs(n * c, -8.0, 8.0),
+             prop::collection::vec(0..c as i64 + 1, n), vecs(c, 0.1, 2.0))
+        }),
+        ignore in prop_oneof![Just(-100i64), Just(-1), Just(1)],
+        use_w in any::<bool>(),
+        eps in prop_oneof![Just(0.0f64), Just(1.0), 0.0f64..1.0],
+        scale in prop_oneof![Just(1.0f64), Just(30.0)],
+    ) {
+        let x: Vec<f64> = x.iter().map(|v| v * scale).collect();
+        let t: Vec<i64> = t.iter().map(|&v| if v == c as i64 { ignore } else { v }).collect();
+        let w: Option<&[f64]> = if use_w { Some(&w[..]) } else { None };
+        class_checks(n, c, &x, &t, ignore, w, |red| CrossEntropyLoss::new(w, ignore, red, eps),
+            |l, x, out, g| l.forward_backward(x, &t, c, out, g).unwrap(),
+            |l, x, out| l.forward(x, &t, c, out).unwrap())?;
+    }
+
+    #[test]
+    fn cross_entropy_probs_grad(
+        (n, c, x, p, w) in shape().prop_flat_map(|(n, c)| {
+            (Just(n), Just(c), vecs(n * c, -8.0, 8.0), vecs(n * c, 0.0, 1.0), vecs(c, 0.1, 2.0))
+        }),
+        use_w in any::<bool>(),
+        normalize in any::<bool>(),
+        eps in prop_oneof![Just(0.0f64), Just(1.0), 0.0f64..1.0],
+    ) {
+        let mut p = p;
+        if normalize {
+            for row in p.chunks_mut(c) {
+                let s: f64 = row.iter().sum::<f64>() + 1e-9;
+                row.iter_mut().for_each(|v| *v /= s);
+            }
+        }
+        let w: Option<&[f64]> = if use_w { Some(&w[..]) } else { None };
+        let mut values = [0.0; 3];
+        for (k, &red) in REDUCTIONS.iter().enumerate() {
+            let l = CrossEntropyLoss::new(w, -100, red, eps);
+            let m = if red == Reduction::None { n } else { 0 };
+            let mut out = vec![0.0; m];
+            let mut g = vec![0.0; n * c];
+            let v = l.forward_backward_probs(&x, &p, c, &mut out, &mut g).unwrap();
+            prop_assert_eq!(l.forward_probs(&x, &p, c, &mut vec![0.0; m]).unwrap(), v);
+            if red == Reduction::None {
+                prop_assert!(close(out.iter().sum::<f64>(), v));
+            }
+            values[k] = v;
+            fd_check(&format!("{red:?}"), &x, &g, |xp| {
+                l.forward_probs(xp, &p, c, &mut vec![0.0; m]).unwrap()
+            })?;
+        }
+        prop_assert!(close(values[0], values[2]));
+        prop_assert!(close(values[1] * n as f64, values[2]));
+    }
+
+    #[test]
+    fn l2_penalty_grad(w in prop::collection::vec(-5.0f64..5.0, 0..30), lambda in 0.0f64..3.0, a in 0usize..30, b in 0usize..30) {
+        let p = L2Penalty::new(lambda).unwrap();
+        let g0: Vec<f64> = (0..w.len()).map(|i| i as f64 * 0.1).collect();
+        let mut g = g0.clone();
+        let v = p.accumulate_grad(&w, &mut g).unwrap();
+        prop_assert_eq!(v, p.value(&w));
+        let dg: Vec<f64> = g.iter().zip(&g0).map(|(a, b)| a - b).collect();
+        fd_check("l2", &w, &dg, |wp| p.value(wp))?;
+        range_checks(&w, lambda, a, b, |ws| p.value(ws), |ws, gs, r| p.accumulate_grad_range(ws, gs, r).unwrap(), |ws, r| p.value_range(ws, r).unwrap())?;
+    }
+
+    #[test]
+    fn l1_penalty_grad(mut w in prop::collection::vec(-5.0f64..5.0, 0..30), lambda in 0.0f64..3.0, a in 0usize..30, b in 0usize..30) {
+        let zeros = vec![0.0; w.len()];
+        nudge(&mut w, &zeros, &[0.0]);
+        let p = L1Penalty::new(lambda).unwrap();
+        let mut g = vec![0.0; w.len()];
+        let v = p.accumulate_grad(&w, &mut g).unwrap();
+        prop_assert_eq!(v, p.value(&w));
+        fd_check("l1", &w, &g, |wp| p.value(wp))?;
+        range_checks(&w, lambda, a, b, |ws| p.value(ws), |ws, gs, r| p.accumulate_grad_range(ws, gs, r).unwrap(), |ws, r| p.value_range(ws, r).unwrap())?;
+    }
+}
+
+/// Range methods equal the whole-slice methods on the sub-slice and leave the rest untouched.
+fn range_checks(
+    w: &[f64],
+    _lambda: f64,
+    a: usize,
+    b: usize,
+    value: impl Fn(&[f64]) -> f64,
+    acc_range: impl Fn(&[f64], &mut [f64], core::ops::Range<usize>) -> f64,
+    value_range: impl Fn(&[f64], core::ops::Range<usize>) -> f64,
+) -> Result<(), TestCaseError> {
+    let (lo, hi) = (a.min(b).min(w.len()), a.max(b).min(w.len()));
+    let mut g = vec![7.0; w.len()];
+    let v = acc_range(w, &mut g, lo..hi);
+    prop_assert_eq!(v, value(&w[lo..hi]));
+    prop_assert_eq!(v, value_range(w, lo..hi));
+    for (i, &gi) in g.iter().enumerate() {
+        if i < lo || i >= hi {
+            prop_assert_eq!(gi, 7.0);
+        }
+    }
+    Ok(())
+}
+
+/// Shared checks for the class-index losses: FD gradient for every reduction, reduction
+/// consistency (`Mean * Σ w[t_i] == Sum`), and all-ignored behaviour.
+#[allow(clippy::too_many_arguments)]
+fn class_checks<L>(
+    n: usize,
+    c: usize,
+    x: &[f64],
+    t: &[i64],
+    ignore: i64,
+    w: Option<&[f64]>,
+    mk: impl Fn(Reduction) -> L,
+    fb: impl Fn(&L, &[f64], &mut [f64], &mut [f64]) -> f64,
+    fwd: impl Fn(&L, &[f64], &mut [f64]) -> f64,
+) -> Result<(), TestCaseError> {
+    let denom: f64 = t
+        .iter()
+        .filter(|&&v| v != ignore)
+        .map(|&v| w.map_or(1.0, |w| w[v as usize]))
+        .sum();
+    let all_ignored = t.iter().all(|&v| v == ignore);
+    let mut values = [0.0; 3];
+    for (k, &red) in REDUCTIONS.iter().enumerate() {
+        let l = mk(red);
+        let m = if red == Reduction::None { n } else { 0 };
+        let mut out = vec![0.0; m];
+        let mut g = vec![f64::NAN; n * c];
+        let v = fb(&l, x, &mut out, &mut g);
+        let v2 = fwd(&l, x, &mut vec![0.0; m]);
+        prop_assert!(v2 == v || (v2.is_nan() && v.is_nan()));
+        values[k] = v;
+        for (i, &ti) in t.iter().enumerate() {
+            if ti == ignore {
+                if red == Reduction::None {
+                    prop_assert_eq!(out[i], 0.0);
+                }
+                prop_assert!(g[i * c..(i + 1) * c].iter().all(|&v| v == 0.0));
+            }
+        }
+        if red == Reduction::Mean && all_ignored {
+            prop_assert!(v.is_nan());
+            continue;
+        }
+        if red == Reduction::None {
+            prop_assert!(close(out.iter().sum::<f64>(), v));
+        }
+        fd_check(&format!("{red:?}"), x, &g, |xp| {
+            fwd(&l, xp, &mut vec![0.0; m])
+        })?;
+    }
+    prop_assert!(close(values[0], values[2]));
+    if !all_ignored {
+        prop_assert!(close(values[1] * denom, values[2]));
+    }
+    Ok(())
+}

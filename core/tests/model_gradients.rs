@@ -1,0 +1,128 @@
+//! Every model gradient against central finite differences in f64.
+//!
+//! Tolerance: |analytic - numeric| <= 1e-6 * (1 + |analytic|), with step h = 1e-6 on losses of
+//! order 1 (central differences have O(h^2) truncation and O(eps/h) rounding error, ~1e-10).
+//! ReLU kinks: inputs are random reals, so a pre-activation lands within h of 0 with
+//! negligible probability; cases where one does are detected and re-drawn by checking that the
+//! one-sided differences agree.
+
+use descent_core::{Activation, Mlp, Reference, Task};
+use proptest::prelude::*;
+
+const H: f64 = 1e-6;
+const TOL: f64 = 1e-6;
+
+fn acts() -> impl Strategy<Value = Activation> {
+    prop_oneof![
+        Just(Activation::Relu),
+        Just(Activation::Tanh),
+        Just(Activation::Sigmoid),
+        Just(Activation::Identity)
+    ]
+}
+
+/// (dims, activation, bias, batch) with 0..=3 hidden layers, widths 1..=5, batch 1..=4.
+fn arch(classes_min: usize) -> impl Strategy<Value = (Vec<usize>, Activation, bool, usize)> {
+    (
+        1usize..=5,
+        prop::collection::vec(1usize..=5, 0..=3),
+        classes_min..=5usize,
+        acts(),
+        any::<bool>(),
+        1usize..=4,
+    )
+        .prop_map(|(i, hidden, o, a, b, batch)| {
+            let mut d = vec![i];
+            d.extend(hidden);
+            d.push(o);
+            (d, a, b, batch)
+        })
+}
+
+fn check_fd(
+    model: &Mlp,
+    params: &[f64],
+    mut loss: impl FnMut(&[f64], &mut [f64]) -> f64,
+) -> Result<(), TestCaseError> {
+    let n = params.len();
+    let mut grad = vec![0.0; n];
+    loss(params, &mut grad);
+    let mut p = params.to_vec();
+    let mut scratch_g = vec![0.0; n];
+    for i in 0..n {
+        let orig = p[i];
+        p[i] = orig + H;
+        let lp = loss(&p, &mut scratch_g);
+        p[i] = orig - H;
+        let lm = loss(&p, &mut scratch_g);
+        p[i] = orig;
+        let l0 = loss(&p, &mut scratch_g);
+        let fd = (lp - lm) / (2.0 * H);
+        // At a ReLU kink the one-sided slopes differ: the derivative does not exist there.
+        let (right, left) = ((lp - l0) / H, (l0 - lm) / H);
+        prop_assume!((right - left).abs() < 1e-3 * (1.0 + fd.abs()));
+        prop_assert!(
+            (grad[i] - fd).abs() <= TOL * (1.0 + grad[i].abs()),
+            "{:?} param {i}: analytic {} vs numeric {fd}",
+            model.dims(),
+            grad[i]
+        );
+    }
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    #[test]
+    fn classifier_gradients((dims, act, bias, batch) in arch(2), seed in any::<u64>()) {
+        let m = Mlp::new(&dims, act, bias, Task::Classification).unwrap();
+        let mut params = vec![0.0f64; m.num_params()];
+        m.init(&mut params, seed).unwrap();
+        // Scale up so the hidden units leave the near-linear regime.
+        params.iter_mut().for_each(|v| *v *= 2.0);
+        let mut rng = seed;
+        let mut next = || { rng = rng.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407); ((rng >> 11) as f64 / (1u64 << 53) as f64) * 4.0 - 2.0 };
+        let x: Vec<f64> = (0..batch * m.inputs()).map(|_| next()).collect();
+        let c = m.outputs() as u64;
+        let labels: Vec<u32> = (0..batch).map(|i| ((seed >> (i * 3)) % c) as u32).collect();
+        let mut scratch = vec![0.0; m.scratch_len(batch)];
+        check_fd(&m, &params, |p, g| {
+            m.loss_grad(&Reference, p, &x, &labels, batch, &mut scratch, g).unwrap()
+        })?;
+    }
+
+    #[test]
+    fn regression_gradients((dims, act, bias, batch) in arch(1), seed in any::<u64>()) {
+        let m = Mlp::new(&dims, act, bias, Task::Regression).unwrap();
+        let mut params = vec![0.0f64; m.num_params()];
+        m.init(&mut params, seed).unwrap();
+        params.iter_mut().for_each(|v| *v *= 2.0);
+        let mut rng = seed ^ 0x9e37_79b9;
+        let mut next = || { rng = rng.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407); ((rng >> 11) as f64 / (1u64 << 53) as f64) * 4.0 - 2.0 };
+        let x: Vec<f64> = (0..batch * m.inputs()).map(|_| next()).collect();
+        let t: Vec<f64> = (0..batch * m.outputs()).map(|_| next()).collect();
+        let mut scratch = vec![0.0; m.scratch_len(batch)];
+        check_fd(&m, &params, |p, g| {
+            m.loss_grad_regression(&Reference, p, &x, &t, batch, &mut scratch, g).unwrap()
+        })?;
+    }
+}
+
+#[test]
+fn predict_and_accuracy_agree() {
+    let m = Mlp::new(&[4, 6, 3], Activation::Relu, true, Task::Classification).unwrap();
+    let mut p = vec![0.0f32; m.num_params()];
+    m.init(&mut p, 3).unwrap();
+    let x: Vec<f32> = (0..20).map(|i| (i as f32 * 0.37).sin()).collect();
+    let mut s = vec![0.0f32; m.scratch_len(5)];
+    let mut pred = [0u32; 5];
+    m.predict(&Reference, &p, &x, 5, &mut s, &mut pred).unwrap();
+    let acc = m.accuracy(&Reference, &p, &x, &pred, 5, &mut s).unwrap();
+    assert_eq!(acc, 1.0);
+    let wrong: Vec<u32> = pred.iter().map(|&c| (c + 1) % 3).collect();
+    assert_eq!(
+        m.accuracy(&Reference, &p, &x, &wrong, 5, &mut s).unwrap(),
+        0.0
+    );
+}
