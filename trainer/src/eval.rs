@@ -5,6 +5,7 @@ use crate::checkpoint::Checkpoint;
 use crate::cli::{EvalArgs, TrainArgs};
 use crate::error::{Error, Result};
 use crate::task::{Net, Splits, Targets};
+use descent_core::linalg;
 use serde::{Deserialize, Serialize};
 
 /// Regression report: the learned linear coefficients against the closed-form least-squares
@@ -21,44 +22,6 @@ pub struct LeastSquares {
     pub distance_to_true: Option<f64>,
     /// ‖θ̂ − θ_true‖₂ (how far noise puts even the optimum).
     pub optimum_distance_to_true: Option<f64>,
-}
-
-/// Solve the symmetric positive definite system `a x = b` (n x n, row-major) by Cholesky in
-/// f64; `None` if `a` is not positive definite.
-fn solve_spd(mut a: Vec<f64>, mut b: Vec<f64>, n: usize) -> Option<Vec<f64>> {
-    for j in 0..n {
-        let mut d = a[j * n + j];
-        for k in 0..j {
-            d -= a[j * n + k] * a[j * n + k];
-        }
-        if d.partial_cmp(&0.0) != Some(std::cmp::Ordering::Greater) {
-            return None;
-        }
-        let d = d.sqrt();
-        a[j * n + j] = d;
-        for i in j + 1..n {
-            let mut s = a[i * n + j];
-            for k in 0..j {
-                s -= a[i * n + k] * a[j * n + k];
-            }
-            a[i * n + j] = s / d;
-        }
-    }
-    for i in 0..n {
-        let mut s = b[i];
-        for k in 0..i {
-            s -= a[i * n + k] * b[k];
-        }
-        b[i] = s / a[i * n + i];
-    }
-    for i in (0..n).rev() {
-        let mut s = b[i];
-        for k in i + 1..n {
-            s -= a[k * n + i] * b[k];
-        }
-        b[i] = s / a[i * n + i];
-    }
-    Some(b)
 }
 
 /// For a single-output linear model: compare its parameters with the least-squares solution
@@ -80,24 +43,15 @@ pub fn least_squares(
     let n = m + 1;
     let rows = data.train.rows;
     let x = &data.train.x;
-    let mut ata = vec![0f64; n * n];
-    let mut aty = vec![0f64; n];
-    let mut row = vec![0f64; n];
-    for r in 0..rows {
-        for j in 0..m {
-            row[j] = x[r * m + j] as f64;
-        }
-        row[m] = 1.0;
-        for i in 0..n {
-            aty[i] += row[i] * y[r] as f64;
-            for j in 0..n {
-                ata[i * n + j] += row[i] * row[j];
-            }
-        }
+    let x64: Vec<f64> = x.iter().map(|&v| v as f64).collect();
+    let y64: Vec<f64> = y.iter().map(|&v| v as f64).collect();
+    let mut theta_hat = vec![0f64; n];
+    let mut scratch = vec![0f64; linalg::newton_scratch_len(m, true)];
+    if linalg::least_squares_optimum(&x64, &y64, rows, m, 1, true, &mut theta_hat, &mut scratch)
+        .is_err()
+    {
+        return Ok(None); // singular normal equations: no unique optimum to compare with
     }
-    let Some(theta_hat) = solve_spd(ata, aty, n) else {
-        return Ok(None);
-    };
     let theta: Vec<f64> = params.iter().map(|&v| v as f64).collect();
     let mse = |t: &[f64]| -> f64 {
         let mut s = 0.0;
@@ -186,18 +140,4 @@ pub fn run_eval(args: &EvalArgs) -> Result<EvalReport> {
         crate::checkpoint::write_atomic(p, text.as_bytes())?;
     }
     Ok(report)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn cholesky_solves_and_rejects_indefinite() {
-        // [[4,2],[2,3]] x = [2, 1] -> x = [0.5, 0]
-        let x = solve_spd(vec![4.0, 2.0, 2.0, 3.0], vec![2.0, 1.0], 2).unwrap();
-        assert!((x[0] - 0.5).abs() < 1e-12 && x[1].abs() < 1e-12);
-        assert!(solve_spd(vec![1.0, 2.0, 2.0, 1.0], vec![1.0, 1.0], 2).is_none());
-        assert!(solve_spd(vec![f64::NAN], vec![1.0], 1).is_none());
-    }
 }

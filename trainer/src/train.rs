@@ -731,76 +731,13 @@ pub fn run(args: &TrainArgs, mut parts: Parts, opts: RunOptions) -> Result<Summa
 
 #[cfg(test)]
 mod tests {
-    //! Loop-level tests with a small fixture model (least-squares linear layer) and a fixture
-    //! batch order, independent of the data layer and core's models.
+    //! Loop-level tests: descent-core's linear model on a small synthetic regression split,
+    //! with a fixture batch order (independent of the data layer).
     use super::*;
-    use crate::checkpoint::LayerShape;
     use crate::cli::{Cli, Command};
     use clap::Parser;
     use rand_core::{RngCore, SeedableRng};
     use rand_xoshiro::Xoshiro256PlusPlus;
-
-    struct Lin {
-        d: usize,
-    }
-
-    impl Net for Lin {
-        fn layers(&self) -> Vec<LayerShape> {
-            vec![LayerShape {
-                fan_in: self.d,
-                fan_out: 1,
-            }]
-        }
-        fn outputs(&self) -> usize {
-            1
-        }
-        fn init(&mut self, params: &mut [f32], seed: u64) -> Result<()> {
-            let mut r = Xoshiro256PlusPlus::seed_from_u64(seed);
-            for p in params {
-                *p = (r.next_u32() as f32 / u32::MAX as f32) - 0.5;
-            }
-            Ok(())
-        }
-        fn loss_grad(
-            &mut self,
-            params: &[f32],
-            x: &[f32],
-            y: BatchTargets<'_>,
-            rows: usize,
-            grad: &mut [f32],
-        ) -> Result<f32> {
-            let BatchTargets::Values(y) = y else {
-                unreachable!()
-            };
-            grad.fill(0.0);
-            let mut loss = 0f32;
-            for r in 0..rows {
-                let xr = &x[r * self.d..(r + 1) * self.d];
-                let p: f32 =
-                    xr.iter().zip(params).map(|(a, b)| a * b).sum::<f32>() + params[self.d];
-                let e = p - y[r];
-                loss += e * e;
-                for j in 0..self.d {
-                    grad[j] += 2.0 * e * xr[j] / rows as f32;
-                }
-                grad[self.d] += 2.0 * e / rows as f32;
-            }
-            Ok(loss / rows as f32)
-        }
-        fn forward(
-            &mut self,
-            params: &[f32],
-            x: &[f32],
-            rows: usize,
-            out: &mut [f32],
-        ) -> Result<()> {
-            for r in 0..rows {
-                let xr = &x[r * self.d..(r + 1) * self.d];
-                out[r] = xr.iter().zip(params).map(|(a, b)| a * b).sum::<f32>() + params[self.d];
-            }
-            Ok(())
-        }
-    }
 
     struct Order {
         n: usize,
@@ -904,7 +841,9 @@ mod tests {
             test: Some(split(30, d, 3)),
             theta_true: Some(vec![3.0, -2.0, 0.5]),
         };
-        let mut net: Box<dyn Net> = Box::new(Lin { d });
+        let mlp = descent_core::model::Mlp::linear(d, 1, true).unwrap();
+        let mut net: Box<dyn Net> =
+            Box::new(crate::wire::CoreNet::new(mlp, descent_core::Reference));
         let mut params = vec![0f32; net.n_params()];
         net.init(&mut params, a.seed).unwrap();
         let opt = crate::optimizer::build(a, params.len()).unwrap();
