@@ -1,4 +1,5 @@
 //! The multilayer perceptron (and its depth-0 special cases: linear and softmax regression).
+#![allow(clippy::too_many_arguments)] // BLAS-style entry points: shapes, buffers and ops.
 
 use super::init::{init_rng, init_uniform, linear_init_bound};
 use super::params::{ParamInfo, ParamKind};

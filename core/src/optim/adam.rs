@@ -72,6 +72,92 @@ pub(crate) fn validate_adam(lr: f64, betas: (f64, f64), eps: f64, wd: f64) -> Re
 }
 
 /// The Adam / AdamW update; `decoupled` selects AdamW's `θ ← θ (1 − lr · weight_decay)`.
+/// The per-group, per-step coefficients of an Adam / AdamW update, computed once (in f64 like
+/// PyTorch) and then applied element-wise by [`AdamStep::apply`] to any chunk of the group.
+///
+/// With `g' = (maximize ? -g : g) (+ wd p for Adam's L2)` and (AdamW) `p <- p (1 - lr wd)`:
+/// `m <- lerp(m, g', 1 - beta1)`, `v <- beta2 v + (1 - beta2) g'^2`,
+/// (AMSGrad) `vmax <- max(vmax, v)`, `p <- p - (lr / (1 - beta1^t)) m /
+/// (sqrt(v or vmax) / sqrt(1 - beta2^t) + eps)`.
+///
+/// This is the seam fast kernels use: `descent-kernels` runs `apply` on chunks in parallel and
+/// compiled for the CPU's widest vectors, with results bitwise equal to [`Adam`]'s own step.
+#[derive(Clone, Copy)]
+pub struct AdamStep<T> {
+    pre: Pre<T>,
+    lerp: Lerp<T>,
+    b2t: T,
+    c2: T,
+    eps: T,
+    bc2_sqrt: T,
+    neg_step_size: T,
+}
+
+impl<T: Float> AdamStep<T> {
+    /// Coefficients of step `t` (1-based) for a group with learning rate `lr` and weight decay
+    /// `wd`; `decoupled` selects AdamW's decay.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        t: u64,
+        lr: f64,
+        wd: f64,
+        betas: (f64, f64),
+        eps: f64,
+        maximize: bool,
+        decoupled: bool,
+    ) -> Self {
+        let (b1, b2) = betas;
+        let step = t as f64;
+        let bc1 = 1.0 - powf64(b1, step);
+        let bc2 = 1.0 - powf64(b2, step);
+        Self {
+            pre: Pre::<T>::new(maximize, lr, wd, decoupled),
+            lerp: Lerp::<T>::new(1.0 - b1),
+            b2t: T::from_f64(b2),
+            c2: T::from_f64(1.0 - b2),
+            eps: T::from_f64(eps),
+            bc2_sqrt: T::from_f64(<f64 as Float>::sqrt(bc2)),
+            neg_step_size: T::from_f64(-(lr / bc1)),
+        }
+    }
+
+    /// Apply the update to one chunk: `p`, `g`, `m`, `v` (and `vmax` for AMSGrad) of equal
+    /// length (checked: extra elements of longer slices are not touched).
+    #[inline(always)]
+    pub fn apply(&self, p: &mut [T], g: &[T], m: &mut [T], v: &mut [T], vmax: Option<&mut [T]>) {
+        let (pre, lerp, b2t, c2) = (self.pre, self.lerp, self.b2t, self.c2);
+        let (eps, bc2_sqrt, neg_step_size) = (self.eps, self.bc2_sqrt, self.neg_step_size);
+        let moments = |p: &mut T, g: T, m: &mut T, v: &mut T| {
+            let g = pre.apply(p, g);
+            *m = lerp.apply(*m, g);
+            *v = *v * b2t + c2 * g * g;
+        };
+        match vmax {
+            Some(vmax) => {
+                for ((((p, &g), m), v), vm) in p
+                    .iter_mut()
+                    .zip(g)
+                    .zip(m.iter_mut())
+                    .zip(v.iter_mut())
+                    .zip(vmax.iter_mut())
+                {
+                    moments(p, g, m, v);
+                    *vm = maximum(*vm, *v);
+                    let denom = vm.sqrt() / bc2_sqrt + eps;
+                    *p += neg_step_size * *m / denom;
+                }
+            }
+            None => {
+                for (((p, &g), m), v) in p.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut()) {
+                    moments(p, g, m, v);
+                    let denom = v.sqrt() / bc2_sqrt + eps;
+                    *p += neg_step_size * *m / denom;
+                }
+            }
+        }
+    }
+}
+
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn adam_update<T: Float>(
     t: u64,
@@ -86,53 +172,19 @@ pub(crate) fn adam_update<T: Float>(
     decoupled: bool,
 ) {
     let n = params.len();
-    let (b1, b2) = betas;
-    let step = t as f64;
-    let bc1 = 1.0 - powf64(b1, step);
-    let bc2 = 1.0 - powf64(b2, step);
-    let bc2_sqrt = T::from_f64(<f64 as Float>::sqrt(bc2));
-    let lerp = Lerp::<T>::new(1.0 - b1);
-    let b2t = T::from_f64(b2);
-    let c2 = T::from_f64(1.0 - b2);
-    let eps = T::from_f64(eps);
     let (mv, vmax_all) = state.split_at_mut(2 * n);
     let [m_all, v_all] = split_slots::<T, 2>(mv, n);
     for grp in groups {
         let r = grp.range();
-        let lr = grp.lr;
-        let neg_step_size = T::from_f64(-(lr / bc1));
-        let pre = Pre::<T>::new(maximize, lr, grp.weight_decay, decoupled);
-        let p = &mut params[r.clone()];
-        let g = &grads[r.clone()];
-        let m = &mut m_all[r.clone()];
-        let v = &mut v_all[r.clone()];
-        // Element-wise prologue shared by both variants: updates m and v.
-        let moments = |p: &mut T, g: T, m: &mut T, v: &mut T| {
-            let g = pre.apply(p, g);
-            *m = lerp.apply(*m, g);
-            *v = *v * b2t + c2 * g * g;
-        };
-        if amsgrad {
-            let vmax = &mut vmax_all[r];
-            for ((((p, &g), m), v), vm) in p
-                .iter_mut()
-                .zip(g)
-                .zip(m.iter_mut())
-                .zip(v.iter_mut())
-                .zip(vmax.iter_mut())
-            {
-                moments(p, g, m, v);
-                *vm = maximum(*vm, *v);
-                let denom = vm.sqrt() / bc2_sqrt + eps;
-                *p += neg_step_size * *m / denom;
-            }
-        } else {
-            for (((p, &g), m), v) in p.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut()) {
-                moments(p, g, m, v);
-                let denom = v.sqrt() / bc2_sqrt + eps;
-                *p += neg_step_size * *m / denom;
-            }
-        }
+        let c = AdamStep::<T>::new(t, grp.lr, grp.weight_decay, betas, eps, maximize, decoupled);
+        let vmax = amsgrad.then(|| &mut vmax_all[r.clone()]);
+        c.apply(
+            &mut params[r.clone()],
+            &grads[r.clone()],
+            &mut m_all[r.clone()],
+            &mut v_all[r],
+            vmax,
+        );
     }
 }
 

@@ -108,6 +108,30 @@ impl<T: Float, R: Rule, S: AsRef<[T]> + AsMut<[T]>> Optim<T, R, S> {
     }
 }
 
+impl<T: Float, R: Rule, S: AsRef<[T]> + AsMut<[T]>> Optim<T, R, S> {
+    /// One step with a caller-supplied implementation of the rule's formula: validates the
+    /// lengths, then calls `kernel(rule, t, groups, params, grads, state)` in place of
+    /// [`Rule::update`] (same contract: step `t` is 1-based, `state` is the rule's slot
+    /// layout) and advances the step counter. This is how `descent-kernels` runs the update
+    /// vectorized and in parallel on the optimizer's own state, so checkpoints and resumes are
+    /// the same whichever path ran.
+    pub fn step_with(
+        &mut self,
+        params: &mut [T],
+        grads: &[T],
+        kernel: impl FnOnce(&R, u64, &[super::Group], &mut [T], &[T], &mut [T]),
+    ) -> Result<()> {
+        check_len("params", params.len(), self.n)?;
+        check_len("grads", grads.len(), self.n)?;
+        let t = self.steps + 1;
+        let len = self.rule.state_len(self.n);
+        let state = &mut self.state.as_mut()[..len];
+        kernel(&self.rule, t, self.groups.as_slice(), params, grads, state);
+        self.steps = t;
+        Ok(())
+    }
+}
+
 #[cfg(feature = "alloc")]
 impl<T: Float, R: Rule> Optim<T, R, alloc::vec::Vec<T>> {
     /// One group of `n_params` parameters, with an owned state buffer.
