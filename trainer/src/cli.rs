@@ -67,7 +67,9 @@ pub struct TrainArgs {
     pub config: Option<PathBuf>,
 
     // ---- data ----
-    /// Data set: digits (embedded UCI), mnist, fashion-mnist, synthetic-linear, diabetes, ...
+    /// Data set: digits (embedded UCI, default), iris, wine, breast-cancer, diabetes,
+    /// synthetic-linear, mnist, fashion-mnist, kmnist, or a .csv file. Features are scaled
+    /// with statistics of the training split.
     #[arg(long, default_value = "digits")]
     pub dataset: String,
     /// Directory holding downloaded data files (mnist, fashion-mnist).
@@ -79,9 +81,12 @@ pub struct TrainArgs {
     /// Fraction held out for testing when the data set has no test split (in [0, 1)).
     #[arg(long, default_value_t = 0.2)]
     pub test_fraction: f64,
-    /// Feature scaling fitted on the training split: standardize, minmax or none.
-    #[arg(long, default_value = "standardize")]
-    pub scale: String,
+    /// Mini-batch sampling: shuffle (each epoch), replacement or sequential.
+    #[arg(long, default_value = "shuffle")]
+    pub sampling: String,
+    /// Drop the last incomplete mini-batch of each epoch.
+    #[arg(long)]
+    pub drop_last: bool,
     /// synthetic-linear: number of samples N.
     #[arg(long, default_value_t = 500)]
     pub synthetic_n: usize,

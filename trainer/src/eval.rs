@@ -72,7 +72,13 @@ pub fn least_squares(
             .sum::<f64>()
             .sqrt()
     };
-    let truth = data.theta_true.as_deref().filter(|t| t.len() == n);
+    // The synthetic data's true coefficients have no intercept: compare with bias 0.
+    let truth: Option<Vec<f64>> = data.theta_true.as_ref().and_then(|t| match t.len() {
+        l if l == n => Some(t.clone()),
+        l if l == m => Some(t.iter().copied().chain([0.0]).collect()),
+        _ => None,
+    });
+    let truth = truth.as_deref();
     Ok(Some(LeastSquares {
         distance_to_optimum: dist(&theta, &theta_hat),
         train_mse: mse(&theta),

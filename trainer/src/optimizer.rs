@@ -4,12 +4,15 @@
 //! apply (e.g. `--momentum` with Adam) is a usage error rather than silently ignored. Omitted
 //! flags take PyTorch's defaults.
 
+use crate::cli::OpsKind;
 use crate::cli::TrainArgs;
 use crate::error::{Error, Result};
 use descent_core::optim::{
-    AdadeltaConfig, AdagradConfig, AdamConfig, AdamWConfig, AdamaxConfig, NAdamConfig, Optim,
-    Optimizer, RAdamConfig, RmsPropConfig, SgdConfig,
+    AdadeltaConfig, AdagradConfig, AdamConfig, AdamWConfig, AdamaxConfig, Group, NAdamConfig,
+    Optim, Optimizer, OptimizerKind, RAdamConfig, RmsPropConfig, SgdConfig,
 };
+use descent_core::Result as CoreResult;
+use descent_kernels::fused::{step_fused, FusedRule};
 
 /// Names accepted by `--optimizer`.
 pub const NAMES: &[&str] = &[
@@ -18,6 +21,53 @@ pub const NAMES: &[&str] = &[
 
 /// A boxed optimizer over f32 parameters.
 pub type BoxedOptimizer = Box<dyn Optimizer<f32> + Send>;
+
+/// A core optimizer whose steps run through descent-kernels' fused, vectorized and parallel
+/// update (bitwise equal to core's, on the same state, so checkpoints are interchangeable).
+#[derive(Debug, Clone)]
+pub struct Fused<R: FusedRule>(pub Optim<f32, R, Vec<f32>>);
+
+impl<R: FusedRule> Optimizer<f32> for Fused<R> {
+    fn kind(&self) -> OptimizerKind {
+        self.0.kind()
+    }
+    fn n_params(&self) -> usize {
+        self.0.n_params()
+    }
+    fn step(&mut self, params: &mut [f32], grads: &[f32]) -> CoreResult<()> {
+        step_fused(&mut self.0, params, grads)
+    }
+    fn steps(&self) -> u64 {
+        self.0.steps()
+    }
+    fn groups(&self) -> &[Group] {
+        self.0.groups()
+    }
+    fn lr(&self, group: usize) -> CoreResult<f64> {
+        self.0.lr(group)
+    }
+    fn set_lr(&mut self, group: usize, lr: f64) -> CoreResult<()> {
+        self.0.set_lr(group, lr)
+    }
+    fn weight_decay(&self, group: usize) -> CoreResult<f64> {
+        self.0.weight_decay(group)
+    }
+    fn set_weight_decay(&mut self, group: usize, weight_decay: f64) -> CoreResult<()> {
+        self.0.set_weight_decay(group, weight_decay)
+    }
+    fn state_bytes_len(&self) -> usize {
+        self.0.state_bytes_len()
+    }
+    fn export_state(&self, out: &mut [u8]) -> CoreResult<usize> {
+        self.0.export_state(out)
+    }
+    fn import_state(&mut self, bytes: &[u8]) -> CoreResult<()> {
+        self.0.import_state(bytes)
+    }
+    fn reset_state(&mut self) {
+        self.0.reset_state()
+    }
+}
 
 /// Which flags were given (name, given?) for the applicability check.
 fn given_flags(a: &TrainArgs) -> Vec<(&'static str, bool)> {
@@ -95,6 +145,22 @@ pub fn build(args: &TrainArgs, n: usize) -> Result<BoxedOptimizer> {
             c.maximize = args.maximize;
             Box::new(Optim::owned(c, n).map_err(core)?) as BoxedOptimizer
         }};
+        (fused $cfg:expr) => {{
+            let mut c = $cfg;
+            if let Some(lr) = args.lr {
+                c.lr = lr;
+            }
+            if let Some(wd) = args.weight_decay {
+                c.weight_decay = wd;
+            }
+            c.maximize = args.maximize;
+            let o = Optim::owned(c, n).map_err(core)?;
+            if args.ops == OpsKind::Fast {
+                Box::new(Fused(o)) as BoxedOptimizer
+            } else {
+                Box::new(o) as BoxedOptimizer
+            }
+        }};
     }
     Ok(match name.as_str() {
         "sgd" => {
@@ -108,7 +174,7 @@ pub fn build(args: &TrainArgs, n: usize) -> Result<BoxedOptimizer> {
         }
         "adam" => {
             let d = AdamConfig::default();
-            make!(AdamConfig {
+            make!(fused AdamConfig {
                 betas: betas(args, d.betas),
                 eps: args.eps.unwrap_or(d.eps),
                 amsgrad: args.amsgrad,
@@ -117,7 +183,7 @@ pub fn build(args: &TrainArgs, n: usize) -> Result<BoxedOptimizer> {
         }
         "adamw" => {
             let d = AdamWConfig::default();
-            make!(AdamWConfig {
+            make!(fused AdamWConfig {
                 betas: betas(args, d.betas),
                 eps: args.eps.unwrap_or(d.eps),
                 amsgrad: args.amsgrad,
@@ -203,6 +269,31 @@ mod tests {
         for n in NAMES {
             let o = build(&args(&["--optimizer", n]), 10).unwrap();
             assert_eq!(o.n_params(), 10);
+        }
+    }
+
+    #[test]
+    fn fused_adam_steps_bitwise_like_core() {
+        for name in ["adam", "adamw"] {
+            let fast = args(&["--optimizer", name, "--lr", "0.01", "--weight-decay", "0.1"]);
+            let mut reference = fast.clone();
+            reference.ops = OpsKind::Reference;
+            let n = 1037;
+            let (mut a, mut b) = (build(&fast, n).unwrap(), build(&reference, n).unwrap());
+            let mut pa: Vec<f32> = (0..n).map(|i| (i as f32 * 0.37).sin()).collect();
+            let mut pb = pa.clone();
+            for t in 0..5 {
+                let g: Vec<f32> = (0..n).map(|i| ((i + t) as f32 * 0.11).cos()).collect();
+                a.step(&mut pa, &g).unwrap();
+                b.step(&mut pb, &g).unwrap();
+            }
+            let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&pa), bits(&pb), "{name}");
+            let mut sa = vec![0u8; a.state_bytes_len()];
+            let mut sb = vec![0u8; b.state_bytes_len()];
+            a.export_state(&mut sa).unwrap();
+            b.export_state(&mut sb).unwrap();
+            assert_eq!(sa, sb);
         }
     }
 

@@ -1,72 +1,12 @@
-//! What the training loop needs from the data and model layers, as small types and traits:
-//! the three splits ([`Splits`]), a shuffled mini-batch order with exportable state
-//! ([`BatchOrder`]) and a model with a loss-and-gradient pass ([`Net`]). `crate::wire` builds
-//! them from the data sets, loader and descent-core models.
+//! What the training loop needs from the data and model layers: the three splits ([`Splits`],
+//! the data layer's), a mini-batch order with exportable state ([`BatchOrder`], implemented by
+//! [`crate::loader::Loader`]) and a model with a loss-and-gradient pass ([`Net`], implemented
+//! by `crate::wire::CoreNet` over descent-core's `Mlp`).
 
 use crate::checkpoint::LayerShape;
 use crate::error::Result;
 
-/// Targets of a split.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Targets {
-    /// Class labels in `0..classes`.
-    Labels {
-        /// One label per row.
-        y: Vec<u32>,
-        /// Number of classes.
-        classes: usize,
-    },
-    /// Real-valued targets, `outputs` per row.
-    Values {
-        /// Row-major `rows x outputs`.
-        y: Vec<f32>,
-        /// Outputs per row.
-        outputs: usize,
-    },
-}
-
-impl Targets {
-    /// Output width a model needs (classes or outputs).
-    pub fn width(&self) -> usize {
-        match self {
-            Targets::Labels { classes, .. } => *classes,
-            Targets::Values { outputs, .. } => *outputs,
-        }
-    }
-
-    /// True for classification.
-    pub fn is_classification(&self) -> bool {
-        matches!(self, Targets::Labels { .. })
-    }
-}
-
-/// One split: row-major features and their targets.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Split {
-    /// `rows x features`, row-major.
-    pub x: Vec<f32>,
-    /// Targets of the rows.
-    pub targets: Targets,
-    /// Number of rows.
-    pub rows: usize,
-}
-
-/// The data a run trains and evaluates on.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Splits {
-    /// Data set name.
-    pub name: String,
-    /// Features per row.
-    pub features: usize,
-    /// Training split.
-    pub train: Split,
-    /// Validation split (decisions: early stopping, plateau, best checkpoint).
-    pub val: Option<Split>,
-    /// Test split (reported only).
-    pub test: Option<Split>,
-    /// For synthetic regression: the true coefficients (weights then bias), if known.
-    pub theta_true: Option<Vec<f64>>,
-}
+pub use crate::data::{DataSplits as Splits, Dataset as Split, Targets};
 
 /// A borrowed mini-batch of targets.
 #[derive(Debug, Clone, Copy)]
@@ -81,7 +21,7 @@ pub enum BatchTargets<'a> {
 /// each epoch, with state that can be saved and restored exactly.
 pub trait BatchOrder: Send {
     /// Row indices of the next mini-batch (a new epoch starts after the last batch).
-    fn next_batch(&mut self) -> Result<Vec<usize>>;
+    fn next_batch(&mut self) -> &[usize];
     /// Mini-batches per epoch.
     fn batches_per_epoch(&self) -> usize;
     /// Serialized position and RNG state.
@@ -135,5 +75,21 @@ pub fn gather(
                 yb_values.extend_from_slice(&y[i * outputs..(i + 1) * outputs])
             }
         }
+    }
+}
+
+impl BatchOrder for crate::loader::Loader {
+    fn next_batch(&mut self) -> &[usize] {
+        crate::loader::Loader::next_batch(self)
+    }
+    fn batches_per_epoch(&self) -> usize {
+        crate::loader::Loader::batches_per_epoch(self)
+    }
+    fn export_state(&self) -> Vec<u8> {
+        crate::loader::Loader::export_state(self)
+    }
+    fn import_state(&mut self, bytes: &[u8]) -> Result<()> {
+        crate::loader::Loader::import_state(self, bytes)
+            .map_err(|e| crate::Error::Runtime(format!("checkpoint: {e}")))
     }
 }

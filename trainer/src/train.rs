@@ -481,15 +481,16 @@ pub fn run(args: &TrainArgs, mut parts: Parts, opts: RunOptions) -> Result<Summa
     let mut bar_clock = Instant::now();
     while st.step < total && !st.stopped_early {
         let t0 = Instant::now();
-        let idx = parts.order.next_batch()?;
-        gather(&parts.data.train, features, &idx, &mut xb, &mut yl, &mut yv);
+        let idx = parts.order.next_batch();
+        let rows = idx.len();
+        gather(&parts.data.train, features, idx, &mut xb, &mut yl, &mut yv);
         let y = match parts.data.train.targets {
             Targets::Labels { .. } => BatchTargets::Labels(&yl),
             Targets::Values { .. } => BatchTargets::Values(&yv),
         };
         let mut loss = parts
             .net
-            .loss_grad(&parts.params, &xb, y, idx.len(), &mut grad)? as f64;
+            .loss_grad(&parts.params, &xb, y, rows, &mut grad)? as f64;
         if l1 > 0.0 || l2 > 0.0 {
             loss += crate::wire::penalty(&parts.params, &mut grad, l1, l2)?;
         }
@@ -524,8 +525,8 @@ pub fn run(args: &TrainArgs, mut parts: Parts, opts: RunOptions) -> Result<Summa
         st.batch_in_epoch += 1;
         st.batch_loss_sum += loss;
         st.batch_loss_count += 1;
-        samples_since += idx.len();
-        st.samples += idx.len() as u64;
+        samples_since += rows;
+        st.samples += rows as u64;
         let epoch_end = st.batch_in_epoch == per_epoch;
         if epoch_end {
             st.epoch += 1;
@@ -739,70 +740,6 @@ mod tests {
     use rand_core::{RngCore, SeedableRng};
     use rand_xoshiro::Xoshiro256PlusPlus;
 
-    struct Order {
-        n: usize,
-        batch: usize,
-        seed: u64,
-        epoch: u64,
-        pos: usize,
-        perm: Vec<usize>,
-    }
-
-    impl Order {
-        fn new(n: usize, batch: usize, seed: u64) -> Self {
-            let mut o = Order {
-                n,
-                batch,
-                seed,
-                epoch: 0,
-                pos: 0,
-                perm: vec![],
-            };
-            o.shuffle();
-            o
-        }
-        fn shuffle(&mut self) {
-            let mut r =
-                Xoshiro256PlusPlus::seed_from_u64(self.seed ^ self.epoch.wrapping_mul(0x9E37));
-            self.perm = (0..self.n).collect();
-            for i in (1..self.n).rev() {
-                let j = (r.next_u64() % (i as u64 + 1)) as usize;
-                self.perm.swap(i, j);
-            }
-        }
-    }
-
-    impl BatchOrder for Order {
-        fn next_batch(&mut self) -> Result<Vec<usize>> {
-            if self.pos >= self.n {
-                self.epoch += 1;
-                self.pos = 0;
-                self.shuffle();
-            }
-            let end = (self.pos + self.batch).min(self.n);
-            let b = self.perm[self.pos..end].to_vec();
-            self.pos = end;
-            Ok(b)
-        }
-        fn batches_per_epoch(&self) -> usize {
-            self.n.div_ceil(self.batch)
-        }
-        fn export_state(&self) -> Vec<u8> {
-            let mut v = self.epoch.to_le_bytes().to_vec();
-            v.extend((self.pos as u64).to_le_bytes());
-            v
-        }
-        fn import_state(&mut self, b: &[u8]) -> Result<()> {
-            if b.len() != 16 {
-                return Err(Error::Runtime("bad loader state".into()));
-            }
-            self.epoch = u64::from_le_bytes(b[..8].try_into().unwrap());
-            self.pos = u64::from_le_bytes(b[8..].try_into().unwrap()) as usize;
-            self.shuffle();
-            Ok(())
-        }
-    }
-
     fn split(n: usize, d: usize, seed: u64) -> Split {
         let mut r = Xoshiro256PlusPlus::seed_from_u64(seed);
         let x: Vec<f32> = (0..n * d)
@@ -815,11 +752,7 @@ mod tests {
                     + (r.next_u32() as f32 / u32::MAX as f32 - 0.5) * 0.01
             })
             .collect();
-        Split {
-            x,
-            targets: Targets::Values { y, outputs: 1 },
-            rows: n,
-        }
+        Split::new("fixture", x, d, Targets::Values { y, outputs: 1 }).unwrap()
     }
 
     fn args(v: &[&str]) -> TrainArgs {
@@ -840,6 +773,7 @@ mod tests {
             val: Some(split(30, d, 2)),
             test: Some(split(30, d, 3)),
             theta_true: Some(vec![3.0, -2.0, 0.5]),
+            scaler: crate::data::Scaler::None,
         };
         let mlp = descent_core::model::Mlp::linear(d, 1, true).unwrap();
         let mut net: Box<dyn Net> =
@@ -851,7 +785,10 @@ mod tests {
             crate::schedule::build(s, a.sched_args.as_deref(), opt.lr(0).unwrap()).unwrap()
         });
         Parts {
-            order: Box::new(Order::new(90, a.batch_size, a.seed)),
+            order: Box::new(
+                crate::loader::Loader::new(90, a.batch_size, Default::default(), false, a.seed)
+                    .unwrap(),
+            ),
             data,
             net,
             opt,

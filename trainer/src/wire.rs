@@ -4,7 +4,9 @@
 
 use crate::checkpoint::LayerShape;
 use crate::cli::{ModelKind, OpsKind, TrainArgs};
+use crate::data::{load_named, LoadOptions};
 use crate::error::{Error, Result};
+use crate::loader::{Loader, Sampling};
 use crate::task::{BatchOrder, BatchTargets, Net, Splits};
 use crate::train::Parts;
 use descent_core::model::{Mlp, Task};
@@ -115,12 +117,19 @@ pub fn model_name(args: &TrainArgs, data: &Splits) -> String {
     .to_string()
 }
 
-/// Load and split the data set named by `--dataset`.
+/// Load, split and scale the data set named by `--dataset` (the data layer's
+/// [`load_named`](crate::data::load_named)).
 pub fn load_data(args: &TrainArgs) -> Result<Splits> {
-    Err(Error::Runtime(format!(
-        "--dataset {}: the data layer (trainer/src/data) has not been merged into this build yet",
-        args.dataset
-    )))
+    let opts = LoadOptions {
+        data_dir: args.data_dir.clone(),
+        val_fraction: args.val_fraction,
+        test_fraction: args.test_fraction,
+        seed: args.seed,
+        synthetic: (args.synthetic_n, args.synthetic_m, args.synthetic_sigma),
+        ..LoadOptions::default()
+    };
+    load_named(&args.dataset, &opts)
+        .map_err(|e| Error::usage(format!("--dataset {}: {e}", args.dataset)))
 }
 
 /// Build the model for `data`: `linear` (one layer, MSE; needs real-valued targets),
@@ -143,10 +152,12 @@ pub fn build_net(args: &TrainArgs, data: &Splits) -> Result<Box<dyn Net>> {
     })?;
     let mut dims = vec![inputs];
     match kind {
-        ModelKind::Linear if classify => return Err(Error::usage(format!(
+        ModelKind::Linear if classify => {
+            return Err(Error::usage(format!(
             "--model linear: --dataset {} is a classification data set; use --model softmax or mlp",
             args.dataset
-        ))),
+        )))
+        }
         ModelKind::Softmax if !classify => {
             return Err(Error::usage(format!(
                 "--model softmax: --dataset {} is a regression data set; use --model linear or mlp",
@@ -168,17 +179,28 @@ pub fn build_net(args: &TrainArgs, data: &Splits) -> Result<Box<dyn Net>> {
     })?;
     Ok(match args.ops {
         OpsKind::Reference => Box::new(CoreNet::new(mlp, Reference)),
-        OpsKind::Fast => Box::new(CoreNet::new(mlp, Reference)),
+        OpsKind::Fast => Box::new(CoreNet::new(mlp, descent_kernels::Fast)),
     })
 }
 
-/// The shuffled mini-batch order over the training split.
+/// The mini-batch order over the training split (the data layer's
+/// [`Loader`](crate::loader::Loader)).
 pub fn build_order(args: &TrainArgs, data: &Splits) -> Result<Box<dyn BatchOrder>> {
-    let _ = data;
-    Err(Error::Runtime(format!(
-        "--batch-size {}: the loader (trainer/src/loader.rs) has not been merged into this build yet",
-        args.batch_size
-    )))
+    let sampling = Sampling::from_name(&args.sampling).ok_or_else(|| {
+        Error::usage(format!(
+            "--sampling {}: expected shuffle, replacement or sequential",
+            args.sampling
+        ))
+    })?;
+    let l = Loader::new(
+        data.train.rows,
+        args.batch_size,
+        sampling,
+        args.drop_last,
+        args.seed,
+    )
+    .map_err(|e| Error::usage(e.to_string()))?;
+    Ok(Box::new(l))
 }
 
 /// Add `l1 * Σ|θ| + l2/2 * Σθ²` over every parameter (weights and biases, as PyTorch's
