@@ -146,3 +146,28 @@ fn fused_step_rejects_bad_lengths() {
     let _ = <AdamConfig as Rule>::KIND;
     let _: Option<AdamW<f32, Vec<f32>>> = None;
 }
+
+mod elementwise {
+    use super::*;
+    use descent_core::optim::{AdagradConfig, RmsPropConfig, SgdConfig};
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(32))]
+
+        #[test]
+        fn fused_sgd_is_bitwise_core_sgd(n in lens(), momentum in prop_oneof![Just(0.0), Just(0.9)], nesterov in any::<bool>(), wd in prop_oneof![Just(0.0), Just(1e-3)], seed in any::<u64>()) {
+            let cfg = SgdConfig::default().lr(0.1).momentum(momentum).nesterov(nesterov && momentum > 0.0).weight_decay(wd);
+            let pool = rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap();
+            pool.install(|| same_as_core(cfg, &[GroupSpec::new(n / 2), GroupSpec::new(n - n / 2).lr(0.01)], 4, seed));
+        }
+
+        #[test]
+        fn fused_adagrad_and_rmsprop_are_bitwise_core(n in lens(), momentum in prop_oneof![Just(0.0), Just(0.5)], centered in any::<bool>(), seed in any::<u64>()) {
+            let pool = rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap();
+            pool.install(|| {
+                same_as_core(AdagradConfig::default().lr_decay(0.01), &[GroupSpec::new(n)], 4, seed);
+                same_as_core(RmsPropConfig::default().momentum(momentum).centered(centered), &[GroupSpec::new(n)], 4, seed);
+            });
+        }
+    }
+}

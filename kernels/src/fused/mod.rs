@@ -8,6 +8,7 @@
 
 mod adam;
 mod dispatch;
+mod elementwise;
 mod ops;
 
 pub use adam::{step_fused, FusedRule};
