@@ -5,8 +5,10 @@
 //! parallel with rayon.
 #![warn(missing_docs)]
 
+mod fast;
 pub mod fused;
 pub mod gemm;
 
-pub use gemm::sgemm;
+pub use fast::Fast;
+pub use gemm::{dgemm, dgemm_strided, sgemm, sgemm_strided};
 pub mod peak;

@@ -1,5 +1,119 @@
-//! The `descent` binary.
+//! The `descent` binary: `descent train` (default), `descent eval`, `descent sweep`.
+
+use clap::Parser;
+use descent_trainer::cli::{Cli, Command};
+use descent_trainer::{clap_one_line, config, eval, sweep, train, wire, Error, Result};
+
+fn threads(n: Option<usize>) -> Result<()> {
+    if let Some(n) = n {
+        if n == 0 {
+            return Err(Error::usage("--threads 0: expected a positive integer"));
+        }
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(n)
+            .build_global()
+            .map_err(|e| Error::Runtime(format!("--threads {n}: {e}")))?;
+    }
+    Ok(())
+}
+
+fn pct(v: Option<f64>) -> String {
+    v.map(|a| format!("{:.2}%", 100.0 * a))
+        .unwrap_or_else(|| "-".into())
+}
+
+fn real_main() -> Result<()> {
+    let argv = cli_args()?;
+    let argv = config::expand(argv)?;
+    let cli = match Cli::try_parse_from(&argv) {
+        Ok(c) => c,
+        Err(e) => {
+            use clap::error::ErrorKind::*;
+            if matches!(
+                e.kind(),
+                DisplayHelp | DisplayVersion | DisplayHelpOnMissingArgumentOrSubcommand
+            ) {
+                e.exit();
+            }
+            return Err(Error::usage(clap_one_line(&e)));
+        }
+    };
+    match cli.command {
+        Command::Train(args) => {
+            threads(args.threads)?;
+            train::validate(&args)?;
+            let parts = wire::build(&args)?;
+            let s = train::run(&args, parts, train::RunOptions::default())?;
+            match s.test_accuracy {
+                Some(_) => println!(
+                    "test accuracy: {} (test loss {:.4}, {} steps, {:.2} epochs, {:.2}s, {:.0} samples/s)",
+                    pct(s.test_accuracy),
+                    s.test_loss.unwrap_or(f64::NAN),
+                    s.steps,
+                    s.epochs,
+                    s.train_seconds,
+                    s.samples_per_second
+                ),
+                None => println!(
+                    "test loss: {} ({} steps, {:.2}s)",
+                    s.test_loss.or(s.val_loss).unwrap_or(s.train_loss),
+                    s.steps,
+                    s.train_seconds
+                ),
+            }
+            if let Some(ls) = &s.least_squares {
+                println!(
+                    "least squares: |theta - theta_hat| = {:.3e}, train MSE {:.6e} (optimum {:.6e}){}",
+                    ls.distance_to_optimum,
+                    ls.train_mse,
+                    ls.optimum_train_mse,
+                    ls.distance_to_true
+                        .map(|d| format!(", |theta - theta_true| = {d:.3e}"))
+                        .unwrap_or_default()
+                );
+            }
+        }
+        Command::Eval(args) => {
+            threads(args.threads)?;
+            let r = eval::run_eval(&args)?;
+            match r.accuracy {
+                Some(a) => println!(
+                    "{} accuracy: {:.2}% (loss {:.4}, {} rows)",
+                    r.split,
+                    100.0 * a,
+                    r.loss,
+                    r.rows
+                ),
+                None => println!("{} loss: {} ({} rows)", r.split, r.loss, r.rows),
+            }
+        }
+        Command::Sweep(args) => {
+            threads(args.train.threads)?;
+            let trials = sweep::run(&argv, &args)?;
+            let rows = sweep::leaderboard(&trials);
+            print!("{}", sweep::table(&rows));
+            if let Some(p) = &args.leaderboard {
+                descent_trainer::checkpoint::write_atomic(p, sweep::csv(&rows).as_bytes())?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn cli_args() -> Result<Vec<String>> {
+    let mut v = Vec::new();
+    for a in std::env::args_os() {
+        match a.into_string() {
+            Ok(s) => v.push(s),
+            Err(a) => return Err(Error::usage(format!("argument {a:?} is not valid UTF-8"))),
+        }
+    }
+    Ok(descent_trainer::cli::with_default_subcommand(v))
+}
+
 fn main() {
-    eprintln!("descent: the trainer is being built");
-    std::process::exit(1);
+    if let Err(e) = real_main() {
+        eprintln!("error: {e}");
+        std::process::exit(e.exit_code());
+    }
 }

@@ -1,1 +1,17 @@
-//! Fused single-pass optimizer updates and model ops (filled in by the fused-kernels work).
+//! Fused single-pass updates and model ops: each buffer is read once and written once per
+//! step, the loop is compiled for the CPU's widest vector unit (chosen at run time), and long
+//! vectors are split into chunks processed in parallel on the caller's rayon pool.
+//!
+//! The element formulas are descent-core's own (e.g. [`AdamStep`](descent_core::optim::AdamStep)),
+//! so a fused step is bitwise equal to the core optimizer's step: vectorizing element-wise
+//! arithmetic does not change any rounding, and no FMA contraction is introduced.
+
+mod adam;
+mod dispatch;
+mod elementwise;
+mod ops;
+
+pub use adam::{step_fused, FusedRule};
+pub(crate) use dispatch::{chunk_len, with_simd};
+pub use dispatch::{simd_level, SimdLevel, PAR_THRESHOLD};
+pub use ops::{act_backward, bias_act, col_sums, exp_f32, softmax_rows, softmax_xent};

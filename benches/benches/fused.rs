@@ -1,0 +1,82 @@
+//! Fused optimizer updates (descent-kernels) vs descent-core's scalar reference step, from 1e3
+//! to 1e7 parameters, plus the Adam-pattern streaming bandwidth they are bounded by.
+//!
+//! Throughput is in bytes (28 per parameter for Adam: read p, g, m, v; write p, m, v; 12 for
+//! SGD with momentum: read p, g, b; write p, b... counted as 20), so criterion's GB/s is the
+//! achieved bandwidth. Threads follow the global rayon pool (`RAYON_NUM_THREADS`).
+//!
+//! `cargo bench -p descent-benches --bench fused` (`FUSED_BENCH_SECS` sets the measurement
+//! time, default 1 s).
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use descent_core::optim::{AdamConfig, Optim, Optimizer, SgdConfig};
+use descent_kernels::fused::step_fused;
+use std::hint::black_box;
+use std::time::Duration;
+
+fn secs() -> Duration {
+    let s = std::env::var("FUSED_BENCH_SECS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1.0);
+    Duration::from_secs_f64(s)
+}
+
+fn bench(c: &mut Criterion) {
+    let mut g = c.benchmark_group("adam");
+    g.measurement_time(secs())
+        .warm_up_time(Duration::from_millis(300))
+        .sample_size(10);
+    for n in [1_000usize, 10_000, 100_000, 1_000_000, 10_000_000] {
+        g.throughput(Throughput::Bytes(28 * n as u64));
+        let grads: Vec<f32> = (0..n).map(|i| ((i % 113) as f32 - 56.0) * 1e-3).collect();
+        let mut p = vec![0.1f32; n];
+        let mut core = Optim::<f32, _, Vec<f32>>::owned(AdamConfig::default(), n).unwrap();
+        g.bench_with_input(BenchmarkId::new("core", n), &n, |b, _| {
+            b.iter(|| core.step(black_box(&mut p), black_box(&grads)).unwrap())
+        });
+        let mut fused = Optim::<f32, _, Vec<f32>>::owned(AdamConfig::default(), n).unwrap();
+        g.bench_with_input(BenchmarkId::new("fused", n), &n, |b, _| {
+            b.iter(|| step_fused(&mut fused, black_box(&mut p), black_box(&grads)).unwrap())
+        });
+        // The same bytes with no arithmetic: the ceiling for the update.
+        let (mut m, mut v) = (vec![0f32; n], vec![0f32; n]);
+        g.bench_with_input(BenchmarkId::new("stream", n), &n, |b, _| {
+            b.iter(|| {
+                for (((p, &g), m), v) in
+                    p.iter_mut().zip(&grads).zip(m.iter_mut()).zip(v.iter_mut())
+                {
+                    let (mi, vi) = (*m, *v);
+                    *m = vi;
+                    *v = g;
+                    *p += mi;
+                }
+                black_box(&mut p);
+            })
+        });
+    }
+    g.finish();
+
+    let mut g = c.benchmark_group("sgd_momentum");
+    g.measurement_time(secs())
+        .warm_up_time(Duration::from_millis(300))
+        .sample_size(10);
+    for n in [1_000usize, 100_000, 10_000_000] {
+        g.throughput(Throughput::Bytes(20 * n as u64));
+        let grads = vec![1e-3f32; n];
+        let mut p = vec![0.1f32; n];
+        let cfg = SgdConfig::default().lr(0.01).momentum(0.9);
+        let mut core = Optim::<f32, _, Vec<f32>>::owned(cfg, n).unwrap();
+        g.bench_with_input(BenchmarkId::new("core", n), &n, |b, _| {
+            b.iter(|| core.step(black_box(&mut p), black_box(&grads)).unwrap())
+        });
+        let mut fused = Optim::<f32, _, Vec<f32>>::owned(cfg, n).unwrap();
+        g.bench_with_input(BenchmarkId::new("fused", n), &n, |b, _| {
+            b.iter(|| step_fused(&mut fused, black_box(&mut p), black_box(&grads)).unwrap())
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

@@ -1,0 +1,124 @@
+//! Fused Adam / AdamW: one pass over `p, g, m, v (, vmax)` per step, vectorized and parallel.
+
+use super::{chunk_len, simd_level, with_simd};
+use descent_core::optim::{AdamConfig, AdamStep, AdamWConfig, Group, Optim, Rule};
+use descent_core::Result;
+use rayon::prelude::*;
+
+/// A core update rule that has a fused kernel: `fused_update` has [`Rule::update`]'s contract
+/// and result (bitwise), and runs vectorized and in parallel.
+pub trait FusedRule: Rule {
+    /// Apply step `t` to every group, like [`Rule::update`].
+    fn fused_update(
+        &self,
+        t: u64,
+        groups: &[Group],
+        params: &mut [f32],
+        grads: &[f32],
+        state: &mut [f32],
+    );
+}
+
+/// One optimizer step through the fused kernel, on the optimizer's own state (so export,
+/// import and resume are unchanged): `opt.step_with(params, grads, R::fused_update)`.
+pub fn step_fused<R: FusedRule, S: AsRef<[f32]> + AsMut<[f32]>>(
+    opt: &mut Optim<f32, R, S>,
+    params: &mut [f32],
+    grads: &[f32],
+) -> Result<()> {
+    opt.step_with(params, grads, |r, t, groups, p, g, s| {
+        r.fused_update(t, groups, p, g, s)
+    })
+}
+
+#[allow(clippy::too_many_arguments)]
+fn adam_fused(
+    t: u64,
+    groups: &[Group],
+    params: &mut [f32],
+    grads: &[f32],
+    state: &mut [f32],
+    betas: (f64, f64),
+    eps: f64,
+    amsgrad: bool,
+    maximize: bool,
+    decoupled: bool,
+) {
+    let n = params.len();
+    let (m_all, rest) = state.split_at_mut(n);
+    let (v_all, vmax_all) = rest.split_at_mut(n);
+    let level = simd_level();
+    for grp in groups {
+        let r = grp.range();
+        let step =
+            AdamStep::<f32>::new(t, grp.lr, grp.weight_decay, betas, eps, maximize, decoupled);
+        let (p, g) = (&mut params[r.clone()], &grads[r.clone()]);
+        let (m, v) = (&mut m_all[r.clone()], &mut v_all[r.clone()]);
+        let c = chunk_len(p.len());
+        if amsgrad {
+            let vm = &mut vmax_all[r];
+            p.par_chunks_mut(c)
+                .zip(g.par_chunks(c))
+                .zip(m.par_chunks_mut(c))
+                .zip(v.par_chunks_mut(c))
+                .zip(vm.par_chunks_mut(c))
+                .for_each(|((((p, g), m), v), vm)| {
+                    with_simd(level, || step.apply(p, g, m, v, Some(vm)))
+                });
+        } else {
+            p.par_chunks_mut(c)
+                .zip(g.par_chunks(c))
+                .zip(m.par_chunks_mut(c))
+                .zip(v.par_chunks_mut(c))
+                .for_each(|(((p, g), m), v)| with_simd(level, || step.apply(p, g, m, v, None)));
+        }
+    }
+}
+
+impl FusedRule for AdamConfig {
+    fn fused_update(
+        &self,
+        t: u64,
+        groups: &[Group],
+        params: &mut [f32],
+        grads: &[f32],
+        state: &mut [f32],
+    ) {
+        adam_fused(
+            t,
+            groups,
+            params,
+            grads,
+            state,
+            self.betas,
+            self.eps,
+            self.amsgrad,
+            self.maximize,
+            false,
+        );
+    }
+}
+
+impl FusedRule for AdamWConfig {
+    fn fused_update(
+        &self,
+        t: u64,
+        groups: &[Group],
+        params: &mut [f32],
+        grads: &[f32],
+        state: &mut [f32],
+    ) {
+        adam_fused(
+            t,
+            groups,
+            params,
+            grads,
+            state,
+            self.betas,
+            self.eps,
+            self.amsgrad,
+            self.maximize,
+            true,
+        );
+    }
+}

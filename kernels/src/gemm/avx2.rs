@@ -1,0 +1,244 @@
+//! AVX2 + FMA microkernels: `f32` tile of 6 x 16, `f64` tile of 6 x 8 (12 ymm accumulators
+//! each).
+//!
+//! Each k-step loads the two B vectors of the packed micro-panel and broadcasts six packed A
+//! values into FMAs: 12 independent chains (enough for FMA latency 4 x 2 pipes), and
+//! 12 accumulators + 2 B vectors + 1 broadcast fit the 16 ymm registers without spills.
+//!
+//! Blocking (L1d 48 KiB, L2 1 MiB, L3 32 MiB on the development machine; typical AVX2-only
+//! parts have 32 KiB L1d and 256 KiB-1 MiB L2, so the sizes stay conservative):
+//! * `KC = 256`: B micro-panel `KC x NR` = 16 KiB, A micro-panel 6 KiB: both in L1.
+//! * `MC = 144`: packed A block `MC x KC` = 144 KiB, in L2 on any AVX2 part.
+//! * `NC = 4096`: packed B block `KC x NC` = 4 MiB, in L3.
+
+#[cfg(target_arch = "x86_64")]
+use core::arch::x86_64::*;
+
+use super::elem::store_tile;
+use super::loops::Spec;
+
+const MR: usize = 6;
+const NR32: usize = 16;
+const NR64: usize = 8;
+
+/// Blocking and kernel for `f32` (see the module docs for the sizes).
+pub(crate) fn spec_f32() -> Spec<f32> {
+    Spec {
+        mr: MR,
+        nr: NR32,
+        kc: 256,
+        mc: 144,
+        nc: 4096,
+        ukr: ukr_f32,
+        ukr_direct_a: Some(ukr_f32_direct),
+        half: None,
+        transpose16: None,
+    }
+}
+
+/// Blocking and kernel for `f64`: same byte footprints as `f32` with half the lanes.
+pub(crate) fn spec_f64() -> Spec<f64> {
+    Spec {
+        mr: MR,
+        nr: NR64,
+        kc: 256,
+        mc: 72,
+        nc: 2048,
+        ukr: ukr_f64,
+        ukr_direct_a: Some(ukr_f64_direct),
+        half: None,
+        transpose16: None,
+    }
+}
+
+macro_rules! avx2_kernel {
+    ($name:ident, $dname:ident, $body:ident, $t:ty, $mr:expr, $nr:expr, $lanes:expr, $vt:ty, $zero:ident,
+     $set1:ident, $fmadd:ident, $mul:ident, $loadu:ident, $storeu:ident) => {
+        /// Shared body. A element `(i, p)` is at `a + i * sa + p` when `DIRECT` (rows of a
+        /// row-major A read in place), else at `a + p * sa + i` (a packed micro-panel with
+        /// `sa = MR`, or a column-major A read in place);
+        /// B row `p` (NR contiguous values) at `b + p * rsb`.
+        ///
+        /// # Safety
+        /// Requires AVX2 and FMA. Every A/B element above for `i < MR`, `p < kc`, `j < NR` is valid
+        /// for reads; `c + i * rsc + j` valid for reads and writes for `i < m_eff <= MR`,
+        /// `j < n_eff <= NR`.
+        #[target_feature(enable = "avx2,fma")]
+        #[inline]
+        #[allow(clippy::too_many_arguments)]
+        unsafe fn $body<const DIRECT: bool>(
+            kc: usize,
+            alpha: $t,
+            a: *const $t,
+            sa: isize,
+            b: *const $t,
+            rsb: isize,
+            beta: $t,
+            c: *mut $t,
+            rsc: isize,
+            m_eff: usize,
+            n_eff: usize,
+        ) {
+            const NV: usize = $nr / $lanes;
+            let mut acc: [[$vt; NV]; $mr] = [[$zero(); NV]; $mr];
+            let mut ap = a;
+            let mut bp = b;
+            for _ in 0..kc {
+                let mut bv: [$vt; NV] = [$zero(); NV];
+                for (v, bvv) in bv.iter_mut().enumerate() {
+                    // SAFETY: B row `p`, vector `v < NV`: valid by the contract.
+                    *bvv = unsafe { $loadu(bp.add(v * $lanes)) };
+                }
+                for (i, row) in acc.iter_mut().enumerate() {
+                    // SAFETY: A element `(i, p)`, `i < MR`: valid by the contract.
+                    let ai = $set1(unsafe {
+                        if DIRECT {
+                            *ap.offset(i as isize * sa)
+                        } else {
+                            *ap.add(i)
+                        }
+                    });
+                    for (x, bvv) in row.iter_mut().zip(bv.iter()) {
+                        *x = $fmadd(ai, *bvv, *x);
+                    }
+                }
+                // SAFETY: one k-step forward (the last step lands one past the end, which is
+                // not dereferenced).
+                unsafe {
+                    ap = if DIRECT { ap.add(1) } else { ap.offset(sa) };
+                    bp = bp.offset(rsb);
+                }
+            }
+            let va = $set1(alpha);
+            if m_eff == $mr && n_eff == $nr {
+                if beta == 0.0 {
+                    for (i, row) in acc.iter().enumerate() {
+                        for (v, x) in row.iter().enumerate() {
+                            // SAFETY: full tile, in bounds by the contract.
+                            unsafe {
+                                $storeu(c.offset(i as isize * rsc).add(v * $lanes), $mul(*x, va))
+                            };
+                        }
+                    }
+                } else {
+                    let vb = $set1(beta);
+                    for (i, row) in acc.iter().enumerate() {
+                        for (v, x) in row.iter().enumerate() {
+                            // SAFETY: full tile, in bounds by the contract.
+                            unsafe {
+                                let cp = c.offset(i as isize * rsc).add(v * $lanes);
+                                $storeu(cp, $fmadd($loadu(cp), vb, $mul(*x, va)));
+                            }
+                        }
+                    }
+                }
+            } else {
+                let mut t = [0.0 as $t; $mr * $nr];
+                for (i, row) in acc.iter().enumerate() {
+                    for (v, x) in row.iter().enumerate() {
+                        // SAFETY: `i * NR + v * lanes + lanes <= MR * NR`: inside `t`.
+                        unsafe { $storeu(t.as_mut_ptr().add(i * $nr + v * $lanes), $mul(*x, va)) };
+                    }
+                }
+                // SAFETY: `t` is the full tile; C is valid on `m_eff x n_eff` by contract.
+                unsafe { store_tile(t.as_ptr(), $nr, m_eff, n_eff, beta, c, rsc, 1) };
+            }
+        }
+
+        /// Microkernel on a packed or column-major A (see [`super::loops::Ukr`]).
+        ///
+        /// # Safety
+        /// Requires AVX2 and FMA; the contract of [`super::loops::Ukr`].
+        #[target_feature(enable = "avx2,fma")]
+        #[allow(clippy::too_many_arguments)]
+        unsafe fn $name(
+            kc: usize,
+            alpha: $t,
+            a: *const $t,
+            sa: isize,
+            b: *const $t,
+            rsb: isize,
+            beta: $t,
+            c: *mut $t,
+            rsc: isize,
+            m_eff: usize,
+            n_eff: usize,
+        ) {
+            // SAFETY: forwarded contract, packed A.
+            unsafe { $body::<false>(kc, alpha, a, sa, b, rsb, beta, c, rsc, m_eff, n_eff) }
+        }
+
+        /// Direct-A microkernel: A rows read in place (`(i, p)` at `a + i * sa + p`), all
+        /// `MR` rows valid.
+        ///
+        /// # Safety
+        /// Requires AVX2 and FMA; the contract of [`super::loops::Ukr`] with a full-height A.
+        #[target_feature(enable = "avx2,fma")]
+        #[allow(clippy::too_many_arguments)]
+        unsafe fn $dname(
+            kc: usize,
+            alpha: $t,
+            a: *const $t,
+            sa: isize,
+            b: *const $t,
+            rsb: isize,
+            beta: $t,
+            c: *mut $t,
+            rsc: isize,
+            m_eff: usize,
+            n_eff: usize,
+        ) {
+            // SAFETY: forwarded contract, direct A.
+            unsafe { $body::<true>(kc, alpha, a, sa, b, rsb, beta, c, rsc, m_eff, n_eff) }
+        }
+    };
+}
+
+avx2_kernel!(
+    ukr_f32,
+    ukr_f32_direct,
+    body_f32,
+    f32,
+    MR,
+    NR32,
+    8,
+    __m256,
+    _mm256_setzero_ps,
+    _mm256_set1_ps,
+    _mm256_fmadd_ps,
+    _mm256_mul_ps,
+    _mm256_loadu_ps,
+    _mm256_storeu_ps
+);
+
+avx2_kernel!(
+    ukr_f64,
+    ukr_f64_direct,
+    body_f64,
+    f64,
+    MR,
+    NR64,
+    4,
+    __m256d,
+    _mm256_setzero_pd,
+    _mm256_set1_pd,
+    _mm256_fmadd_pd,
+    _mm256_mul_pd,
+    _mm256_loadu_pd,
+    _mm256_storeu_pd
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::gemm::ukr_test::check_spec;
+
+    #[test]
+    fn kernels_match_scalar_on_full_and_edge_tiles() {
+        if !super::super::dispatch::Isa::Avx2Fma.is_available() {
+            return;
+        }
+        check_spec(spec_f32());
+        check_spec(spec_f64());
+    }
+}

@@ -1,0 +1,692 @@
+//! The BLIS-style blocked driver: five loops around a register-tiled microkernel.
+//!
+//! ```text
+//! for jc in 0..n step NC            (B block columns; B block KC x NC lives in L3)
+//!   for pc in 0..k step KC          (pack B[pc.., jc..] into KC x NR micro-panels)
+//!     for ic in 0..m step MC        (parallel: pack A[ic.., pc..] into MR x KC micro-panels, L2)
+//!       for jr in 0..NC step NR     (one B micro-panel, resident in L1)
+//!         for ir in 0..MC step MR   (one A micro-panel streams through)
+//!           microkernel: C[ir.., jr..] = alpha * A_panel * B_panel + beta' * C
+//! ```
+//!
+//! `beta' = beta` on the first k block and `1` afterwards, so `beta == 0` never reads C.
+//!
+//! Packing costs one to two cycles per element, which a product only amortises when each
+//! element meets many columns (A) or rows (B). So when `N <= 512`, full-height row blocks of
+//! a row- or column-major A are read in place, and when `M <= 256`, full-width column
+//! panels of a row-major B are read in place; only ragged edges are packed then.
+//! Block sizes are balanced (`k = 300` runs as two blocks of 152/148, not 256 + 44).
+//! Parallelism (rayon, the caller's pool), work below [`PAR_MIN_FLOPS`] stays on the calling
+//! thread:
+//! * large `m` (at least `MC` rows per thread): the `ic` loop is split into units, each
+//!   worker packs its own A block into a thread-local buffer, the B block is packed once
+//!   (in parallel) and shared read-only — one fork/join per `KC` block;
+//! * medium sizes: C is cut into one column (or row) range per thread and each range runs
+//!   the whole serial loop nest — a single fork/join per call, which is what matters at
+//!   MLP sizes where a fork/join is a sizeable fraction of the multiply.
+
+use core::cell::RefCell;
+use rayon::prelude::*;
+use std::thread::LocalKey;
+
+use super::elem::{store_tile, Elem};
+use super::pack::{pack_a, pack_b_panel};
+use super::transpose::Transpose16;
+
+/// A microkernel: `(kc, alpha, a, sa, b, rsb, beta, c, rsc, m_eff, n_eff)`, computing
+/// `C <- alpha * A * B + beta * C` on the top-left `m_eff x n_eff` of an `MR x NR` tile
+/// whose rows are `rsc` apart and columns contiguous (`beta == 0`: C is not read).
+/// B row `p` is `NR` contiguous values at `b + p * rsb` (a packed micro-panel has
+/// `rsb = NR`; a row-major B read in place its row stride). A element `(i, p)` is at
+/// `a + p * sa + i` for [`Spec::ukr`] (a packed micro-panel, `sa = MR`, or a column-major A
+/// read in place) and at `a + i * sa + p` for [`Spec::ukr_direct_a`] (a row-major A read
+/// in place). Kernels always compute all `MR` rows, so in-place A needs full-height blocks.
+pub(crate) type Ukr<T> =
+    unsafe fn(usize, T, *const T, isize, *const T, isize, T, *mut T, isize, usize, usize);
+
+/// Register tile, cache blocking and microkernel of one instruction set.
+#[derive(Clone, Copy)]
+pub(crate) struct Spec<T> {
+    /// Rows of the register tile.
+    pub mr: usize,
+    /// Columns of the register tile.
+    pub nr: usize,
+    /// Depth of a packed block (L1 blocking).
+    pub kc: usize,
+    /// Rows of a packed A block (L2 blocking).
+    pub mc: usize,
+    /// Columns of a packed B block (L3 blocking).
+    pub nc: usize,
+    /// The microkernel on packed A.
+    pub ukr: Ukr<T>,
+    /// The microkernel reading full-height A row blocks in place (row-major A), if any.
+    pub ukr_direct_a: Option<Ukr<T>>,
+    /// Kernels of half the tile width (same `MR`, same A layouts), used for a last column
+    /// panel at most `NR / 2` wide (e.g. `N = 100` as 3 x 32 + 16 instead of 4 x 32).
+    pub half: Option<Half<T>>,
+    /// SIMD 16 x 16 transposition for the transposing packs, if this ISA has one.
+    pub transpose16: Option<Transpose16<T>>,
+}
+
+/// Half-width kernels of a [`Spec`]: `NR / 2` columns, same `MR`.
+#[derive(Clone, Copy)]
+pub(crate) struct Half<T> {
+    /// Columns of the half tile.
+    pub nr: usize,
+    /// As [`Spec::ukr`].
+    pub ukr: Ukr<T>,
+    /// As [`Spec::ukr_direct_a`].
+    pub ukr_direct_a: Option<Ukr<T>>,
+}
+
+/// Below this many flops (`2 m n k`) the multiply stays single-threaded. Waking a sleeping
+/// rayon worker and joining it costs tens of microseconds on the (virtualised) development
+/// machine, measured: 2 threads lost to 1 on 128^3 (4 Mflop) and on 100x784x100 (16 Mflop)
+/// and won from 256^3 (34 Mflop) up.
+pub(crate) const PAR_MIN_FLOPS: f64 = 2.0e7;
+
+/// Medium-size parallel ranges carry at least this many flops each; up to four ranges per
+/// thread let work stealing even out a core that is busy with something else.
+pub(crate) const CHUNK_MIN_FLOPS: f64 = 4.0e6;
+
+/// Up to this many columns of C, a row-major A is read in place instead of packed.
+pub(crate) const DIRECT_A_MAX_N: usize = 512;
+
+/// Up to this many rows of C, a row-major B is read in place instead of packed (except a
+/// ragged last column panel), unless its row stride is a multiple of 512 bytes, which
+/// would make the rows of a B micro-panel collide in a few L1 sets.
+pub(crate) const DIRECT_B_MAX_M: usize = 256;
+
+/// Largest `MR * NR` of any kernel (AVX-512 `f32`: 12 x 32).
+const MAX_TILE: usize = 384;
+
+/// A strided matrix view: element `(i, j)` at `ptr + i * rs + j * cs`.
+#[derive(Clone, Copy)]
+pub(crate) struct View<T> {
+    pub ptr: *const T,
+    pub rs: isize,
+    pub cs: isize,
+}
+
+/// A mutable strided matrix view.
+#[derive(Clone, Copy)]
+pub(crate) struct ViewMut<T> {
+    pub ptr: *mut T,
+    pub rs: isize,
+    pub cs: isize,
+}
+
+/// Everything one parallel work unit needs, shared by reference across rayon workers.
+struct Shared<T> {
+    spec: Spec<T>,
+    a: View<T>,
+    c: ViewMut<T>,
+    alpha: T,
+    beta: T,
+    bpack: *const T,
+    kc: usize,
+    nc: usize,
+    jc: usize,
+    pc: usize,
+    m: usize,
+    mc: usize,
+    n_splits: usize,
+    direct_a: Option<(Ukr<T>, isize)>,
+    bsrc: *const T,
+    b_rs: isize,
+    full_b: usize,
+}
+
+// SAFETY: the raw pointers are only dereferenced inside `run_unit`, where every unit reads
+// shared inputs (A, packed B) and writes a C region disjoint from every other unit's.
+unsafe impl<T: Send> Sync for Shared<T> {}
+// SAFETY: as above; the views carry no thread affinity.
+unsafe impl<T: Send> Send for Shared<T> {}
+
+/// A growable, 64-byte aligned scratch buffer for packed panels.
+#[derive(Default)]
+struct AlignedBuf {
+    v: Vec<Align64>,
+}
+
+#[derive(Clone, Copy)]
+#[repr(C, align(64))]
+struct Align64([u8; 64]);
+
+impl AlignedBuf {
+    fn ensure(&mut self, bytes: usize) -> *mut u8 {
+        let need = bytes.div_ceil(64);
+        if self.v.len() < need {
+            self.v = vec![Align64([0; 64]); need];
+        }
+        self.v.as_mut_ptr() as *mut u8
+    }
+}
+
+thread_local! {
+    static A_BUF: RefCell<AlignedBuf> = RefCell::new(AlignedBuf::default());
+    static B_BUF: RefCell<AlignedBuf> = RefCell::new(AlignedBuf::default());
+}
+
+/// Runs `f` with a 64-byte aligned scratch area of at least `bytes`, reused across calls on
+/// this thread; a nested use (e.g. a rayon worker stealing another GEMM while this one waits)
+/// gets a fresh allocation instead of a borrow conflict.
+fn with_buf<R>(
+    key: &'static LocalKey<RefCell<AlignedBuf>>,
+    bytes: usize,
+    f: impl FnOnce(*mut u8) -> R,
+) -> R {
+    key.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut buf) => f(buf.ensure(bytes)),
+        Err(_) => {
+            let mut tmp = AlignedBuf::default();
+            f(tmp.ensure(bytes))
+        }
+    })
+}
+
+/// `ceil(x / parts)` rounded up to a multiple of `q`.
+fn balanced(x: usize, parts: usize, q: usize) -> usize {
+    x.div_ceil(parts).div_ceil(q) * q
+}
+
+/// Width of the C rows the kernels will produce: `n`, or `m` when the driver computes
+/// `C^T = B^T A^T` for a column-major C.
+pub(crate) fn effective_n<T>(m: usize, n: usize, c: ViewMut<T>) -> usize {
+    if c.cs != 1 && c.rs == 1 {
+        m
+    } else {
+        n
+    }
+}
+
+/// `C <- beta * C` on an `m x n` view (`beta == 0` writes zeros, ignoring NaN).
+///
+/// # Safety
+/// Every `c + i * rs + j * cs`, `i < m`, `j < n`, must be valid for reads and writes.
+pub(crate) unsafe fn scale_c<T: Elem>(m: usize, n: usize, beta: T, c: ViewMut<T>) {
+    if beta == T::ONE {
+        return;
+    }
+    for i in 0..m {
+        for j in 0..n {
+            // SAFETY: in bounds by the contract.
+            unsafe {
+                let p = c.ptr.offset(i as isize * c.rs + j as isize * c.cs);
+                *p = if beta == T::ZERO { T::ZERO } else { beta * *p };
+            }
+        }
+    }
+}
+
+/// `C <- alpha * A * B + beta * C` for an `m x k` view A, `k x n` view B, `m x n` view C.
+///
+/// # Safety
+/// All elements addressed by the views for the given dimensions must be valid (C for reads
+/// and writes), and C must not overlap A or B. Distinct `(i, j)` of C must be distinct
+/// memory locations.
+#[allow(clippy::too_many_arguments)]
+pub(crate) unsafe fn gemm<T: Elem>(
+    spec: &Spec<T>,
+    m: usize,
+    n: usize,
+    k: usize,
+    alpha: T,
+    a: View<T>,
+    b: View<T>,
+    beta: T,
+    c: ViewMut<T>,
+) {
+    if m == 0 || n == 0 {
+        return;
+    }
+    if k == 0 || alpha == T::ZERO {
+        // SAFETY: forwarded contract.
+        unsafe { scale_c(m, n, beta, c) };
+        return;
+    }
+    // The kernels want C's columns contiguous: for a column-major C, compute
+    // C^T = B^T A^T instead.
+    let (m, n, a, b, c) = if c.cs != 1 && c.rs == 1 {
+        let at = View {
+            ptr: a.ptr,
+            rs: a.cs,
+            cs: a.rs,
+        };
+        let bt = View {
+            ptr: b.ptr,
+            rs: b.cs,
+            cs: b.rs,
+        };
+        let ct = ViewMut {
+            ptr: c.ptr,
+            rs: c.cs,
+            cs: c.rs,
+        };
+        (n, m, bt, at, ct)
+    } else {
+        (m, n, a, b, c)
+    };
+
+    let flops = 2.0 * m as f64 * n as f64 * k as f64;
+    let threads = if flops >= PAR_MIN_FLOPS {
+        rayon::current_num_threads().max(1)
+    } else {
+        1
+    };
+    let (mr, nr) = (spec.mr, spec.nr);
+    if threads == 1 || m >= threads * spec.mc {
+        // Serial, or large enough that sharing one packed B block between the workers (a
+        // fork/join per k block) beats packing it per worker.
+        // SAFETY: forwarded contract.
+        unsafe { gemm_blocked(spec, m, n, k, alpha, a, b, beta, c, threads) };
+        return;
+    }
+    // Medium sizes: one fork/join. Split C into independent column (or row) ranges, each
+    // run serially by one worker with its own packing. Columns when A is read in place
+    // (no duplicated A packing), rows otherwise (each worker then packs all of B, cheap
+    // next to its share of the multiply).
+    let a_in_place = n <= DIRECT_A_MAX_N && (a.cs == 1 || a.rs == 1);
+    // (An estimate: the blocked driver may still pack an A whose stride aliases.)
+    let half = spec.half.map_or(nr, |h| h.nr);
+    let split_n = (a_in_place && n >= threads * half) || m < threads * mr;
+    // Column ranges are whole tiles wide (ragged only at the end), row ranges whole MR.
+    let (len, q) = if split_n { (n, nr) } else { (m, mr) };
+    let by_work = ((flops / CHUNK_MIN_FLOPS) as usize).clamp(threads, 4 * threads);
+    let chunks = by_work.min(len.div_ceil(q));
+    let step = balanced(len, chunks, q);
+    let chunks = len.div_ceil(step);
+    if chunks == 1 {
+        // SAFETY: forwarded contract.
+        unsafe { gemm_blocked(spec, m, n, k, alpha, a, b, beta, c, 1) };
+        return;
+    }
+    let (a_s, b_s, c_s) = (SendView(a), SendView(b), SendViewMut(c));
+    (0..chunks).into_par_iter().for_each(|t| {
+        let (a, b, c) = (a_s.get(), b_s.get(), c_s.get());
+        let (lo, hi) = (t * step, ((t + 1) * step).min(len));
+        // SAFETY: chunk `t` is the sub-product on C columns (or rows) lo..hi, inside the
+        // views; chunks write disjoint parts of C.
+        unsafe {
+            if split_n {
+                let b = View {
+                    ptr: b.ptr.offset(lo as isize * b.cs),
+                    ..b
+                };
+                let c = ViewMut {
+                    ptr: c.ptr.offset(lo as isize * c.cs),
+                    ..c
+                };
+                gemm_blocked(spec, m, hi - lo, k, alpha, a, b, beta, c, 1);
+            } else {
+                let a = View {
+                    ptr: a.ptr.offset(lo as isize * a.rs),
+                    ..a
+                };
+                let c = ViewMut {
+                    ptr: c.ptr.offset(lo as isize * c.rs),
+                    ..c
+                };
+                gemm_blocked(spec, hi - lo, n, k, alpha, a, b, beta, c, 1);
+            }
+        }
+    });
+}
+
+#[derive(Clone, Copy)]
+struct SendView<T>(View<T>);
+// SAFETY: a read-only view handed to workers that read disjoint or shared-immutable data.
+unsafe impl<T> Send for SendView<T> {}
+// SAFETY: as above.
+unsafe impl<T> Sync for SendView<T> {}
+
+impl<T: Copy> SendView<T> {
+    fn get(&self) -> View<T> {
+        self.0
+    }
+}
+
+#[derive(Clone, Copy)]
+struct SendViewMut<T>(ViewMut<T>);
+
+impl<T: Copy> SendViewMut<T> {
+    fn get(&self) -> ViewMut<T> {
+        self.0
+    }
+}
+// SAFETY: each worker writes only its own disjoint range of C through this view.
+unsafe impl<T> Send for SendViewMut<T> {}
+// SAFETY: as above.
+unsafe impl<T> Sync for SendViewMut<T> {}
+
+/// The blocked loop nest on `threads` workers (1: on the calling thread), with the
+/// transposition and trivial cases already handled by [`gemm`].
+///
+/// # Safety
+/// As [`gemm`], with `m, n, k > 0` and C's columns contiguous or general strides.
+#[allow(clippy::too_many_arguments)]
+unsafe fn gemm_blocked<T: Elem>(
+    spec: &Spec<T>,
+    m: usize,
+    n: usize,
+    k: usize,
+    alpha: T,
+    a: View<T>,
+    b: View<T>,
+    beta: T,
+    c: ViewMut<T>,
+    threads: usize,
+) {
+    let (mr, nr) = (spec.mr, spec.nr);
+    debug_assert!(mr * nr <= MAX_TILE);
+
+    let kc_max = balanced(k, k.div_ceil(spec.kc), 8).min(k);
+    let nc_max = balanced(n, n.div_ceil(spec.nc), nr);
+
+    // Row blocks: at most MC rows each; when parallel, a multiple of the thread count and
+    // up to four per thread (at least 4 MR rows each) so work stealing can route around a
+    // core that is busy with something else.
+    let mut m_blocks = m.div_ceil(spec.mc);
+    if threads > 1 {
+        m_blocks = m_blocks.max((4 * threads).min(m / (4 * mr)));
+        m_blocks = m_blocks.div_ceil(threads) * threads;
+        m_blocks = m_blocks.min(m.div_ceil(mr));
+    }
+    let mc = balanced(m, m_blocks, mr);
+    let m_blocks = m.div_ceil(mc);
+
+    // Reading A in place skips the pack (1-2 cycles per element, which matters when each A
+    // element meets few columns of B): a row-major A through the direct-A kernel, a
+    // column-major (transposed) A through the normal kernel with a k-stride of `a.cs`.
+    // A stride that is a multiple of 4 KiB would put all rows (k-steps) of a micro-panel in
+    // one L1 set; such an A is packed.
+    let aliasing = |s: isize| (s.unsigned_abs() * core::mem::size_of::<T>()).is_multiple_of(4096);
+    let direct_a = if n > DIRECT_A_MAX_N {
+        None
+    } else if a.cs == 1 && !aliasing(a.rs) {
+        spec.ukr_direct_a.map(|d| (d, a.rs))
+    } else if a.rs == 1 && !aliasing(a.cs) {
+        Some((spec.ukr, a.cs))
+    } else {
+        None
+    };
+
+    let direct_b = b.cs == 1
+        && m <= DIRECT_B_MAX_M
+        && !(b.rs.unsigned_abs() * core::mem::size_of::<T>()).is_multiple_of(512);
+
+    let t16 = spec.transpose16;
+    let b_bytes = nc_max.div_ceil(nr) * nr * kc_max * core::mem::size_of::<T>();
+    with_buf(&B_BUF, b_bytes, |bbuf| {
+        let bbuf = bbuf as *mut T;
+        let mut jc = 0;
+        while jc < n {
+            let nc = nc_max.min(n - jc);
+            let panels = nc.div_ceil(nr);
+            // Panels read in place (direct B) precede the ones packed.
+            let full_b = if direct_b { nc / nr } else { 0 };
+            let n_splits = if threads > m_blocks {
+                threads.div_ceil(m_blocks).min(panels)
+            } else {
+                1
+            };
+            let mut pc = 0;
+            while pc < k {
+                let kc = kc_max.min(k - pc);
+                // SAFETY: the B block rows pc..pc+kc, columns jc..jc+nc are inside B.
+                let bsrc = unsafe { b.ptr.offset(pc as isize * b.rs + jc as isize * b.cs) };
+                let pack = |s: usize| {
+                    // SAFETY: panel `s < panels` of a buffer sized for `panels * nr * kc`.
+                    unsafe { pack_b_panel(nr, nc, kc, s, bsrc, b.rs, b.cs, bbuf, t16) }
+                };
+                let bsrc_addr = SendPtr(bsrc as *mut T);
+                let bbuf_addr = SendPtr(bbuf);
+                if threads > 1 && panels - full_b > 1 {
+                    (full_b..panels).into_par_iter().for_each(|s| {
+                        let (src, dst) = (bsrc_addr, bbuf_addr);
+                        // SAFETY: each panel writes its own disjoint slice of the buffer.
+                        unsafe { pack_b_panel(nr, nc, kc, s, src.0, b.rs, b.cs, dst.0, t16) }
+                    });
+                } else {
+                    (full_b..panels).for_each(pack);
+                }
+                let shared = Shared {
+                    spec: *spec,
+                    a,
+                    c,
+                    alpha,
+                    beta: if pc == 0 { beta } else { T::ONE },
+                    bpack: bbuf,
+                    kc,
+                    nc,
+                    jc,
+                    pc,
+                    m,
+                    mc,
+                    n_splits,
+                    direct_a,
+                    bsrc,
+                    b_rs: b.rs,
+                    full_b,
+                };
+                let units = m_blocks * n_splits;
+                if threads == 1 || units == 1 {
+                    for u in 0..units {
+                        // SAFETY: units cover the block; contract forwarded.
+                        unsafe { run_unit(&shared, u) };
+                    }
+                } else {
+                    (0..units).into_par_iter().for_each(|u| {
+                        // SAFETY: units write disjoint C tiles; contract forwarded.
+                        unsafe { run_unit(&shared, u) }
+                    });
+                }
+                pc += kc;
+            }
+            jc += nc;
+        }
+    });
+}
+
+#[derive(Clone, Copy)]
+struct SendPtr<T>(*mut T);
+// SAFETY: used only to hand disjoint destination panels to parallel packers.
+unsafe impl<T> Send for SendPtr<T> {}
+// SAFETY: as above.
+unsafe impl<T> Sync for SendPtr<T> {}
+
+/// One parallel unit: row block `u / n_splits`, column share `u % n_splits` of the packed
+/// B block; packs its A block and runs the two inner loops.
+///
+/// # Safety
+/// `s` describes valid views and a packed B block as set up by [`gemm`].
+unsafe fn run_unit<T: Elem>(s: &Shared<T>, u: usize) {
+    let Spec { mr, nr, ukr, .. } = s.spec;
+    let ib = u / s.n_splits;
+    let ns = u % s.n_splits;
+    let i0 = ib * s.mc;
+    if i0 >= s.m {
+        return;
+    }
+    let mc = s.mc.min(s.m - i0);
+    let panels = s.nc.div_ceil(nr);
+    let per = panels.div_ceil(s.n_splits);
+    let (p0, p1) = (ns * per, ((ns + 1) * per).min(panels));
+    if p0 >= p1 {
+        return;
+    }
+    let kc = s.kc;
+    // SAFETY: rows i0.., columns pc.. of A are inside A.
+    let asrc = unsafe {
+        s.a.ptr
+            .offset(i0 as isize * s.a.rs + s.pc as isize * s.a.cs)
+    };
+    // Full-height row blocks read in place when `direct_a`; the rest is packed.
+    let full = if s.direct_a.is_some() { mc / mr } else { 0 };
+    let packed_rows = mc - full * mr;
+    let a_bytes = packed_rows.div_ceil(mr) * mr * kc * core::mem::size_of::<T>();
+    with_buf(&A_BUF, a_bytes, |abuf| {
+        let abuf = abuf as *mut T;
+        if packed_rows > 0 {
+            // SAFETY: rows i0 + full*mr .. i0 + mc, columns pc..pc+kc of A are valid; the
+            // buffer is sized for `ceil(packed_rows / mr) * mr * kc` elements.
+            unsafe {
+                let src = asrc.offset((full * mr) as isize * s.a.rs);
+                pack_a(
+                    mr,
+                    packed_rows,
+                    kc,
+                    src,
+                    s.a.rs,
+                    s.a.cs,
+                    abuf,
+                    s.spec.transpose16,
+                );
+            }
+        }
+        let c = s.c;
+        // Scratch tile for a C without contiguous columns (not initialised otherwise: a
+        // 1.5 KiB memset per call shows up on 100x100x10).
+        let mut tile = if c.cs == 1 {
+            None
+        } else {
+            Some([T::ZERO; MAX_TILE])
+        };
+        for jp in p0..p1 {
+            let j = jp * nr;
+            let n_eff = nr.min(s.nc - j);
+            // SAFETY: columns `j..j+nr` of the B block in place (`jp < full_b`), else panel
+            // `jp` of the packed B block.
+            let (bp, rsb) = unsafe {
+                if jp < s.full_b {
+                    (s.bsrc.add(j), s.b_rs)
+                } else {
+                    (s.bpack.add(jp * nr * kc), nr as isize)
+                }
+            };
+            // A last panel at most half a tile wide runs the half-width kernels.
+            let (ukr, direct_a) = match s.spec.half {
+                Some(h) if n_eff <= h.nr => (
+                    h.ukr,
+                    s.direct_a.map(|(d, sa)| {
+                        let hd = if s.a.cs == 1 {
+                            h.ukr_direct_a.unwrap_or(d)
+                        } else {
+                            h.ukr
+                        };
+                        (hd, sa)
+                    }),
+                ),
+                _ => (ukr, s.direct_a),
+            };
+            for ip in 0..mc.div_ceil(mr) {
+                let i = ip * mr;
+                let m_eff = mr.min(mc - i);
+                // SAFETY: rows `i..i+mr` of the unit are full A rows when `ip < full`, else
+                // panel `ip - full` of the packed A buffer; the C tile at (i0 + i, jc + j)
+                // of size m_eff x n_eff is inside C and owned by this unit alone.
+                unsafe {
+                    let (kern, ap, sa) = match direct_a {
+                        Some((d, sa)) if ip < full => (d, asrc.offset(i as isize * s.a.rs), sa),
+                        _ => (
+                            ukr,
+                            abuf.add((ip - full) * mr * kc) as *const T,
+                            mr as isize,
+                        ),
+                    };
+                    let cp = c
+                        .ptr
+                        .offset((i0 + i) as isize * c.rs + (s.jc + j) as isize * c.cs);
+                    if c.cs == 1 {
+                        kern(kc, s.alpha, ap, sa, bp, rsb, s.beta, cp, c.rs, m_eff, n_eff);
+                    } else if let Some(tile) = tile.as_mut() {
+                        let t = tile.as_mut_ptr();
+                        kern(
+                            kc,
+                            s.alpha,
+                            ap,
+                            sa,
+                            bp,
+                            rsb,
+                            T::ZERO,
+                            t,
+                            nr as isize,
+                            mr,
+                            nr,
+                        );
+                        store_tile(t, nr, m_eff, n_eff, s.beta, cp, c.rs, c.cs);
+                    }
+                }
+            }
+        }
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn balanced_blocks_cover_and_respect_the_quantum() {
+        assert_eq!(balanced(300, 2, 8), 152);
+        assert_eq!(balanced(100, 2, 12), 60);
+        assert_eq!(balanced(7, 1, 8), 8);
+        for (x, parts, q) in [(1000usize, 3usize, 12usize), (97, 4, 16), (1, 1, 1)] {
+            let b = balanced(x, parts, q);
+            assert_eq!(b % q, 0);
+            assert!(b * parts >= x);
+        }
+    }
+
+    #[test]
+    fn effective_n_follows_the_contiguous_dimension() {
+        let mut c = [0.0f32; 6];
+        let row = ViewMut {
+            ptr: c.as_mut_ptr(),
+            rs: 3,
+            cs: 1,
+        };
+        let col = ViewMut {
+            ptr: c.as_mut_ptr(),
+            rs: 1,
+            cs: 2,
+        };
+        assert_eq!(effective_n(2, 3, row), 3);
+        assert_eq!(effective_n(2, 3, col), 2);
+    }
+
+    #[test]
+    fn scale_c_handles_zero_one_and_nan() {
+        let mut c = [1.0f32, f32::NAN, 3.0, 4.0];
+        let v = ViewMut {
+            ptr: c.as_mut_ptr(),
+            rs: 2,
+            cs: 1,
+        };
+        // SAFETY: a 2 x 2 view of the 4-element array.
+        unsafe { scale_c(2, 2, 1.0, v) };
+        assert!(c[1].is_nan());
+        // SAFETY: as above.
+        unsafe { scale_c(2, 2, 0.0, v) };
+        assert_eq!(c, [0.0; 4]);
+        let mut d = [1.0f64, 2.0];
+        let v = ViewMut {
+            ptr: d.as_mut_ptr(),
+            rs: 1,
+            cs: 1,
+        };
+        // SAFETY: a 1 x 2 view of the 2-element array.
+        unsafe { scale_c(1, 2, -2.0, v) };
+        assert_eq!(d, [-2.0, -4.0]);
+    }
+
+    #[test]
+    fn nested_buffer_use_falls_back_to_a_fresh_allocation() {
+        let outer = with_buf(&A_BUF, 128, |p| {
+            let inner = with_buf(&A_BUF, 128, |q| q as usize);
+            assert_ne!(p as usize, inner);
+            p as usize
+        });
+        assert_eq!(outer % 64, 0);
+    }
+}

@@ -1,0 +1,292 @@
+//! Packing of `op(A)` and `op(B)` blocks into the contiguous, zero-padded micro-panels the
+//! microkernels stream through.
+//!
+//! * A block (`mc x kc`) becomes `ceil(mc / MR)` micro-panels of `MR x kc`, each stored
+//!   k-major: element `(i, p)` of panel `r` at `r * MR * kc + p * MR + i`, so one k-step of
+//!   the microkernel reads `MR` consecutive values to broadcast.
+//! * B block (`kc x nc`) becomes `ceil(nc / NR)` micro-panels of `kc x NR`, element `(p, j)`
+//!   of panel `s` at `s * NR * kc + p * NR + j`, so one k-step reads `NR` consecutive values
+//!   (whole, aligned vectors).
+//!
+//! Rows (A) / columns (B) beyond the matrix edge are zero-filled so the microkernels always
+//! run full tiles; only the store is trimmed.
+
+use super::elem::Elem;
+use super::transpose::Transpose16;
+
+/// Packs rows `0..mc`, columns `0..kc` of the strided matrix at `a` (element `(i, p)` at
+/// `a + i * rsa + p * csa`) into `ceil(mc / mr)` k-major micro-panels at `dst`.
+///
+/// # Safety
+/// Every `a + i * rsa + p * csa` for `i < mc`, `p < kc` must be valid for reads, and `dst`
+/// valid for `ceil(mc / mr) * mr * kc` writes, not overlapping `a`.
+#[allow(clippy::too_many_arguments)]
+pub(crate) unsafe fn pack_a<T: Elem>(
+    mr: usize,
+    mc: usize,
+    kc: usize,
+    a: *const T,
+    rsa: isize,
+    csa: isize,
+    dst: *mut T,
+    t16: Option<Transpose16<T>>,
+) {
+    let panels = mc.div_ceil(mr);
+    for r in 0..panels {
+        let rows = mr.min(mc - r * mr);
+        // SAFETY: panel `r` occupies `dst[r*mr*kc .. (r+1)*mr*kc]`, inside the destination.
+        let d = unsafe { dst.add(r * mr * kc) };
+        // SAFETY: row `r * mr < mc`, a valid row of the source.
+        let src = unsafe { a.offset((r * mr) as isize * rsa) };
+        // SAFETY (all three arms): reads stay within rows `< rows` and columns `< kc` of the
+        // source block, writes within the `mr x kc` panel `d`.
+        unsafe { pack_strip(mr, rows, kc, src, rsa, csa, d, t16) };
+    }
+}
+
+/// Packs columns `0..nc`, rows `0..kc` of the strided matrix at `b` (element `(p, j)` at
+/// `b + p * rsb + j * csb`) into `ceil(nc / nr)` micro-panels of `kc x nr` at `dst`.
+///
+/// # Safety
+/// Every `b + p * rsb + j * csb` for `p < kc`, `j < nc` must be valid for reads, and `dst`
+/// valid for `ceil(nc / nr) * nr * kc` writes, not overlapping `b`.
+#[allow(clippy::too_many_arguments)]
+pub(crate) unsafe fn pack_b_panel<T: Elem>(
+    nr: usize,
+    nc: usize,
+    kc: usize,
+    panel: usize,
+    b: *const T,
+    rsb: isize,
+    csb: isize,
+    dst: *mut T,
+    t16: Option<Transpose16<T>>,
+) {
+    let cols = nr.min(nc - panel * nr);
+    // SAFETY: panel `panel` of `dst` as documented; column `panel * nr < nc` of the source.
+    let (d, src) = unsafe {
+        (
+            dst.add(panel * nr * kc),
+            b.offset((panel * nr) as isize * csb),
+        )
+    };
+    // The B panel is the transpose problem of an A strip: `(j, p)` at `src + j*csb + p*rsb`.
+    // SAFETY: as in `pack_a`, with the roles of rows and columns exchanged.
+    unsafe { pack_strip(nr, cols, kc, src, csb, rsb, d, t16) };
+}
+
+/// Packs a strip of `rows <= w` "rows" (element `(i, p)` at `src + i * rs + p * cs`) of
+/// length `kc` into `d[p * w + i]`, zero-filling `i in rows..w`.
+///
+/// `t16`, when given, transposes 16 x 16 blocks with SIMD (used when `cs == 1`).
+///
+/// # Safety
+/// Reads of the `rows x kc` source strip and writes of `w * kc` elements at `d` are valid;
+/// `t16` is runnable on this CPU.
+#[inline]
+#[allow(clippy::too_many_arguments)]
+unsafe fn pack_strip<T: Elem>(
+    w: usize,
+    rows: usize,
+    kc: usize,
+    src: *const T,
+    rs: isize,
+    cs: isize,
+    d: *mut T,
+    t16: Option<Transpose16<T>>,
+) {
+    // SAFETY: every access below is `(i < rows, p < kc)` in the source or `p * w + i` with
+    // `i < w`, `p < kc` in the destination, in bounds by the function's contract.
+    unsafe {
+        if rs == 1 {
+            // Each k-step is `rows` contiguous source values: straight copies.
+            for p in 0..kc {
+                let s = src.offset(p as isize * cs);
+                let dp = d.add(p * w);
+                core::ptr::copy_nonoverlapping(s, dp, rows);
+                for i in rows..w {
+                    *dp.add(i) = T::ZERO;
+                }
+            }
+        } else if let (true, Some(t), true) = (cs == 1, t16, rows >= 16) {
+            // Transpose 16 x 16 blocks with SIMD, the ragged rest element by element.
+            let (rows16, kc16) = (rows / 16 * 16, kc / 16 * 16);
+            for p0 in (0..kc16).step_by(16) {
+                for i0 in (0..rows16).step_by(16) {
+                    t(
+                        src.offset(i0 as isize * rs + p0 as isize),
+                        rs,
+                        d.add(p0 * w + i0),
+                        w,
+                    );
+                }
+            }
+            for p in 0..kc {
+                let dp = d.add(p * w);
+                let i_start = if p < kc16 { rows16 } else { 0 };
+                for i in i_start..rows {
+                    *dp.add(i) = *src.offset(i as isize * rs + p as isize);
+                }
+                for i in rows..w {
+                    *dp.add(i) = T::ZERO;
+                }
+            }
+        } else if cs == 1 {
+            // Source rows are contiguous along k: a transpose. Work on 8-wide k blocks so each
+            // source row is read as whole cache-line pieces while writes stay near.
+            const KB: usize = 8;
+            let mut p0 = 0;
+            while p0 + KB <= kc {
+                let dp = d.add(p0 * w);
+                for i in 0..rows {
+                    let s = src.offset(i as isize * rs + p0 as isize);
+                    let v: [T; KB] = core::ptr::read_unaligned(s as *const [T; KB]);
+                    for (pp, x) in v.into_iter().enumerate() {
+                        *dp.add(pp * w + i) = x;
+                    }
+                }
+                for pp in 0..KB {
+                    for i in rows..w {
+                        *dp.add(pp * w + i) = T::ZERO;
+                    }
+                }
+                p0 += KB;
+            }
+            for p in p0..kc {
+                let dp = d.add(p * w);
+                for i in 0..rows {
+                    *dp.add(i) = *src.offset(i as isize * rs + p as isize);
+                }
+                for i in rows..w {
+                    *dp.add(i) = T::ZERO;
+                }
+            }
+        } else {
+            for p in 0..kc {
+                let dp = d.add(p * w);
+                for i in 0..rows {
+                    *dp.add(i) = *src.offset(i as isize * rs + p as isize * cs);
+                }
+                for i in rows..w {
+                    *dp.add(i) = T::ZERO;
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pack_a_layout_and_padding() {
+        // 5 x 11 row-major source, value = 100 * i + p.
+        let (m, k) = (5usize, 11usize);
+        let a: Vec<f32> = (0..m * k).map(|x| (100 * (x / k) + x % k) as f32).collect();
+        for (rs, cs, data) in [
+            (k as isize, 1isize, a.clone()),
+            (1, m as isize, {
+                let mut t = vec![0.0; m * k];
+                for i in 0..m {
+                    for p in 0..k {
+                        t[p * m + i] = a[i * k + p];
+                    }
+                }
+                t
+            }),
+        ] {
+            let mr = 4;
+            let mut dst = vec![f32::NAN; 2 * mr * k];
+            // SAFETY: sizes as required by `pack_a`.
+            unsafe { pack_a(mr, m, k, data.as_ptr(), rs, cs, dst.as_mut_ptr(), None) };
+            for r in 0..2 {
+                for p in 0..k {
+                    for i in 0..mr {
+                        let row = r * mr + i;
+                        let want = if row < m { (100 * row + p) as f32 } else { 0.0 };
+                        assert_eq!(dst[r * mr * k + p * mr + i], want);
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn pack_b_layout_and_padding() {
+        let (k, n) = (3usize, 7usize);
+        let b: Vec<f64> = (0..k * n).map(|x| (100 * (x / n) + x % n) as f64).collect();
+        let nr = 4;
+        let mut dst = vec![f64::NAN; 2 * nr * k];
+        for s in 0..2 {
+            // SAFETY: sizes as required by `pack_b_panel`.
+            unsafe {
+                pack_b_panel(
+                    nr,
+                    n,
+                    k,
+                    s,
+                    b.as_ptr(),
+                    n as isize,
+                    1,
+                    dst.as_mut_ptr(),
+                    None,
+                )
+            };
+        }
+        for s in 0..2 {
+            for p in 0..k {
+                for j in 0..nr {
+                    let col = s * nr + j;
+                    let want = if col < n { (100 * p + col) as f64 } else { 0.0 };
+                    assert_eq!(dst[s * nr * k + p * nr + j], want);
+                }
+            }
+        }
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn simd_transpose_pack_matches_scalar() {
+        if !std::arch::is_x86_feature_detected!("avx512f") {
+            return;
+        }
+        let t16: Option<Transpose16<f32>> = Some(super::super::transpose::transpose16_f32);
+        // B stored n x k (B^T), packed into 32-wide panels: ragged n and k.
+        for (n, k) in [(37usize, 53usize), (32, 16), (16, 15), (100, 784)] {
+            let ld = k + 3;
+            let b: Vec<f32> = (0..n * ld).map(|x| x as f32).collect();
+            let nr = 32;
+            let size = n.div_ceil(nr) * nr * k;
+            let (mut fast, mut slow) = (vec![f32::NAN; size], vec![f32::NAN; size]);
+            for s in 0..n.div_ceil(nr) {
+                // SAFETY: sizes as required by `pack_b_panel`; AVX-512F checked above.
+                unsafe {
+                    pack_b_panel(
+                        nr,
+                        n,
+                        k,
+                        s,
+                        b.as_ptr(),
+                        1,
+                        ld as isize,
+                        fast.as_mut_ptr(),
+                        t16,
+                    );
+                    pack_b_panel(
+                        nr,
+                        n,
+                        k,
+                        s,
+                        b.as_ptr(),
+                        1,
+                        ld as isize,
+                        slow.as_mut_ptr(),
+                        None,
+                    );
+                }
+            }
+            assert_eq!(fast, slow);
+        }
+    }
+}

@@ -1,0 +1,86 @@
+//! AVX-512 16 x 16 `f32` block transposition, the inner step of packing a matrix whose
+//! packed layout is the transpose of its storage (B stored `n x k` for `A * B^T`, or a
+//! row-major A packed k-major): 64 shuffles per 256 elements instead of 256 scalar moves.
+
+#[cfg(target_arch = "x86_64")]
+use core::arch::x86_64::*;
+
+/// A 16 x 16 block transposition: `dst[p * ldd + i] = src[i * rs + p]` for `i, p < 16`.
+pub(crate) type Transpose16<T> = unsafe fn(*const T, isize, *mut T, usize);
+
+/// [`Transpose16`] for `f32` with AVX-512F (unpack 32/64-bit pairs within 128-bit lanes,
+/// then two rounds of 128-bit lane shuffles).
+///
+/// # Safety
+/// Requires AVX-512F; `src + i * rs + p` readable and `dst + p * ldd + i` writable for
+/// `i, p < 16`.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+pub(crate) unsafe fn transpose16_f32(src: *const f32, rs: isize, dst: *mut f32, ldd: usize) {
+    let mut r = [_mm512_setzero_ps(); 16];
+    for (i, x) in r.iter_mut().enumerate() {
+        // SAFETY: row `i < 16` of the source block.
+        *x = unsafe { _mm512_loadu_ps(src.offset(i as isize * rs)) };
+    }
+    // u[g][c], per 128-bit lane L: column 4L + c of rows 4g..4g+4.
+    let mut u = [[_mm512_setzero_ps(); 4]; 4];
+    for (g, ug) in u.iter_mut().enumerate() {
+        let t0 = _mm512_unpacklo_ps(r[4 * g], r[4 * g + 1]);
+        let t1 = _mm512_unpackhi_ps(r[4 * g], r[4 * g + 1]);
+        let t2 = _mm512_unpacklo_ps(r[4 * g + 2], r[4 * g + 3]);
+        let t3 = _mm512_unpackhi_ps(r[4 * g + 2], r[4 * g + 3]);
+        let (t0, t1, t2, t3) = (
+            _mm512_castps_pd(t0),
+            _mm512_castps_pd(t1),
+            _mm512_castps_pd(t2),
+            _mm512_castps_pd(t3),
+        );
+        ug[0] = _mm512_castpd_ps(_mm512_unpacklo_pd(t0, t2));
+        ug[1] = _mm512_castpd_ps(_mm512_unpackhi_pd(t0, t2));
+        ug[2] = _mm512_castpd_ps(_mm512_unpacklo_pd(t1, t3));
+        ug[3] = _mm512_castpd_ps(_mm512_unpackhi_pd(t1, t3));
+    }
+    let [u0, u1, u2, u3] = u;
+    for (c, (((a, b), cc), d)) in u0.into_iter().zip(u1).zip(u2).zip(u3).enumerate() {
+        let v0 = _mm512_shuffle_f32x4::<0x44>(a, b);
+        let w0 = _mm512_shuffle_f32x4::<0x44>(cc, d);
+        let v1 = _mm512_shuffle_f32x4::<0xEE>(a, b);
+        let w1 = _mm512_shuffle_f32x4::<0xEE>(cc, d);
+        let cols = [
+            (c, _mm512_shuffle_f32x4::<0x88>(v0, w0)),
+            (4 + c, _mm512_shuffle_f32x4::<0xDD>(v0, w0)),
+            (8 + c, _mm512_shuffle_f32x4::<0x88>(v1, w1)),
+            (12 + c, _mm512_shuffle_f32x4::<0xDD>(v1, w1)),
+        ];
+        for (p, x) in cols {
+            // SAFETY: column `p < 16` of the destination block.
+            unsafe { _mm512_storeu_ps(dst.add(p * ldd), x) };
+        }
+    }
+}
+
+#[cfg(all(test, target_arch = "x86_64"))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn transposes_a_16x16_block() {
+        if !std::arch::is_x86_feature_detected!("avx512f") {
+            return;
+        }
+        let rs = 19usize;
+        let src: Vec<f32> = (0..16 * rs).map(|x| x as f32).collect();
+        let ldd = 20usize;
+        let mut dst = vec![-1.0f32; 16 * ldd];
+        // SAFETY: AVX-512F checked; both blocks fit their buffers.
+        unsafe { transpose16_f32(src.as_ptr(), rs as isize, dst.as_mut_ptr(), ldd) };
+        for p in 0..16 {
+            for i in 0..16 {
+                assert_eq!(dst[p * ldd + i], src[i * rs + p]);
+            }
+            for i in 16..ldd {
+                assert_eq!(dst[p * ldd + i], -1.0);
+            }
+        }
+    }
+}

@@ -1,0 +1,173 @@
+//! Fused kernels against descent-core's scalar reference: the optimizer updates bitwise (same
+//! formula, vectorized and chunked), the model ops within stated tolerances.
+
+use descent_core::optim::{
+    Adam, AdamConfig, AdamW, AdamWConfig, GroupSpec, Optim, Optimizer, Rule,
+};
+use descent_core::{Activation, Mlp, Ops, Reference, Task};
+use descent_kernels::fused::{step_fused, FusedRule, PAR_THRESHOLD};
+use descent_kernels::Fast;
+use proptest::prelude::*;
+
+fn vals(seed: u64, n: usize, scale: f32) -> Vec<f32> {
+    let mut s = seed | 1;
+    (0..n)
+        .map(|_| {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            ((s >> 40) as f32 / (1u64 << 24) as f32 * 2.0 - 1.0) * scale
+        })
+        .collect()
+}
+
+/// Run `steps` steps of the core optimizer and of the fused kernel from the same start and
+/// require bitwise-equal parameters and state after every step.
+fn same_as_core<R: FusedRule>(cfg: R, groups: &[GroupSpec], steps: usize, seed: u64) {
+    let n: usize = groups.iter().map(|g| g.len).sum();
+    let mut a: Optim<f32, R, Vec<f32>> = Optim::owned_with_groups(cfg, groups).unwrap();
+    let mut b: Optim<f32, R, Vec<f32>> = Optim::owned_with_groups(cfg, groups).unwrap();
+    let mut pa = vals(seed, n, 1.0);
+    let mut pb = pa.clone();
+    for s in 0..steps {
+        let g = vals(seed.wrapping_add(s as u64 + 1), n, 0.5);
+        a.step(&mut pa, &g).unwrap();
+        step_fused(&mut b, &mut pb, &g).unwrap();
+        assert!(
+            pa.iter().zip(&pb).all(|(x, y)| x.to_bits() == y.to_bits()),
+            "params differ at step {s}"
+        );
+        assert!(
+            a.state()
+                .iter()
+                .zip(b.state())
+                .all(|(x, y)| x.to_bits() == y.to_bits()),
+            "state differs at step {s}"
+        );
+    }
+    assert_eq!(a.steps(), b.steps());
+}
+
+fn lens() -> impl Strategy<Value = usize> {
+    prop_oneof![
+        Just(0usize),
+        Just(1),
+        Just(7),
+        Just(13),
+        Just(97),
+        0usize..300,
+        Just(PAR_THRESHOLD + 17)
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+
+    #[test]
+    fn fused_adam_is_bitwise_core_adam(n in lens(), split in 0usize..100, amsgrad in any::<bool>(), maximize in any::<bool>(), wd in prop_oneof![Just(0.0), Just(0.01)], seed in any::<u64>()) {
+        let k = split.min(n);
+        let groups = [GroupSpec::new(k).lr(3e-3), GroupSpec::new(n - k).weight_decay(0.0)];
+        let cfg = AdamConfig::default().amsgrad(amsgrad).maximize(maximize).weight_decay(wd);
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap();
+        pool.install(|| same_as_core(cfg, &groups, 4, seed));
+    }
+
+    #[test]
+    fn fused_adamw_is_bitwise_core_adamw(n in lens(), amsgrad in any::<bool>(), seed in any::<u64>()) {
+        let cfg = AdamWConfig::default().amsgrad(amsgrad).lr(0.01);
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap();
+        pool.install(|| same_as_core(cfg, &[GroupSpec::new(n)], 4, seed));
+    }
+
+    /// Model ops: relative tolerance 1e-5 (the fused softmax uses a polynomial exp with
+    /// relative error < 2e-7 per element; sums of up to 64 terms).
+    #[test]
+    fn ops_match_reference(rows in 0usize..20, cols in 1usize..40, act in prop_oneof![Just(Activation::Relu), Just(Activation::Tanh), Just(Activation::Sigmoid), Just(Activation::Identity)], seed in any::<u64>()) {
+        let x = vals(seed, rows * cols, 4.0);
+        let bias = vals(seed ^ 3, cols, 1.0);
+        let (mut a, mut b) = (x.clone(), x.clone());
+        Reference.bias_act(rows, cols, &mut a, Some(&bias), act);
+        Fast.bias_act(rows, cols, &mut b, Some(&bias), act);
+        prop_assert_eq!(&a, &b);
+        let g = vals(seed ^ 5, rows * cols, 1.0);
+        let (mut ga, mut gb) = (g.clone(), g.clone());
+        Reference.act_backward(act, &a, &mut ga);
+        Fast.act_backward(act, &a, &mut gb);
+        prop_assert_eq!(&ga, &gb);
+        let (mut ca, mut cb) = (vec![f32::NAN; cols], vec![f32::NAN; cols]);
+        Reference.col_sums(rows, cols, &x, 0.0, &mut ca);
+        Fast.col_sums(rows, cols, &x, 0.0, &mut cb);
+        prop_assert_eq!(&ca, &cb);
+        if cols >= 2 {
+            let labels: Vec<u32> = (0..rows).map(|i| ((seed >> (i % 60)) as usize % cols) as u32).collect();
+            let (mut za, mut zb) = (x.clone(), x.clone());
+            let la = Reference.softmax_xent(rows, cols, &mut za, &labels, 0.25);
+            let lb = Fast.softmax_xent(rows, cols, &mut zb, &labels, 0.25);
+            prop_assert!((la - lb).abs() <= 1e-5 * (1.0 + la.abs()), "{} vs {}", la, lb);
+            for (u, v) in za.iter().zip(&zb) {
+                prop_assert!((u - v).abs() <= 1e-5 * (1.0 + u.abs()), "{} vs {}", u, v);
+            }
+            let (mut sa, mut sb) = (x.clone(), x.clone());
+            Reference.softmax_rows(rows, cols, &mut sa);
+            Fast.softmax_rows(rows, cols, &mut sb);
+            for (u, v) in sa.iter().zip(&sb) {
+                prop_assert!((u - v).abs() <= 1e-6 + 1e-5 * u.abs(), "{} vs {}", u, v);
+            }
+        }
+    }
+
+    /// A whole MLP loss + gradient on Fast vs Reference: relative 1e-4 (SGEMM accumulates in
+    /// a different order).
+    #[test]
+    fn mlp_gradient_fast_vs_reference(batch in 1usize..40, hidden in 1usize..50, seed in any::<u64>()) {
+        let m = Mlp::new(&[17, hidden, 5], Activation::Relu, true, Task::Classification).unwrap();
+        let mut p = vec![0f32; m.num_params()];
+        m.init(&mut p, seed).unwrap();
+        let x = vals(seed ^ 9, batch * 17, 1.0);
+        let labels: Vec<u32> = (0..batch).map(|i| (i * 7 % 5) as u32).collect();
+        let mut s = vec![0f32; m.scratch_len(batch)];
+        let (mut ga, mut gb) = (vec![0f32; p.len()], vec![0f32; p.len()]);
+        let la = m.loss_grad(&Reference, &p, &x, &labels, batch, &mut s, &mut ga).unwrap();
+        let lb = m.loss_grad(&Fast, &p, &x, &labels, batch, &mut s, &mut gb).unwrap();
+        prop_assert!((la - lb).abs() <= 1e-4 * (1.0 + la.abs()));
+        let gmax = ga.iter().fold(0f32, |a, v| a.max(v.abs()));
+        for (u, v) in ga.iter().zip(&gb) {
+            prop_assert!((u - v).abs() <= 1e-4 * (gmax + 1e-3), "{} vs {}", u, v);
+        }
+    }
+}
+
+#[test]
+fn fused_step_rejects_bad_lengths() {
+    let mut o: Adam<f32, Vec<f32>> = Optim::owned(AdamConfig::default(), 4).unwrap();
+    let mut p = [0f32; 4];
+    assert!(step_fused(&mut o, &mut p, &[0.0; 3]).is_err());
+    assert_eq!(o.steps(), 0);
+    let _ = <AdamConfig as Rule>::KIND;
+    let _: Option<AdamW<f32, Vec<f32>>> = None;
+}
+
+mod elementwise {
+    use super::*;
+    use descent_core::optim::{AdagradConfig, RmsPropConfig, SgdConfig};
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(32))]
+
+        #[test]
+        fn fused_sgd_is_bitwise_core_sgd(n in lens(), momentum in prop_oneof![Just(0.0), Just(0.9)], nesterov in any::<bool>(), wd in prop_oneof![Just(0.0), Just(1e-3)], seed in any::<u64>()) {
+            let cfg = SgdConfig::default().lr(0.1).momentum(momentum).nesterov(nesterov && momentum > 0.0).weight_decay(wd);
+            let pool = rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap();
+            pool.install(|| same_as_core(cfg, &[GroupSpec::new(n / 2), GroupSpec::new(n - n / 2).lr(0.01)], 4, seed));
+        }
+
+        #[test]
+        fn fused_adagrad_and_rmsprop_are_bitwise_core(n in lens(), momentum in prop_oneof![Just(0.0), Just(0.5)], centered in any::<bool>(), seed in any::<u64>()) {
+            let pool = rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap();
+            pool.install(|| {
+                same_as_core(AdagradConfig::default().lr_decay(0.01), &[GroupSpec::new(n)], 4, seed);
+                same_as_core(RmsPropConfig::default().momentum(momentum).centered(centered), &[GroupSpec::new(n)], 4, seed);
+            });
+        }
+    }
+}

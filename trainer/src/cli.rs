@@ -1,0 +1,381 @@
+//! The command line: `descent train | eval | sweep`, parsed with clap's derive API.
+//!
+//! Every `train` flag can also be set in a TOML file given with `--config FILE.toml`, whose keys
+//! are the long flag names (`batch-size = 100`, `hidden = [512, 512]`); flags on the command line
+//! override the file (see [`crate::config`]).
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+/// Train models by gradient descent.
+#[derive(Debug, Parser)]
+#[command(name = "descent", version, about, args_override_self = true)]
+pub struct Cli {
+    /// What to do (default: `train`).
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Train a model (the default subcommand).
+    Train(Box<TrainArgs>),
+    /// Evaluate a saved checkpoint on a data split.
+    Eval(EvalArgs),
+    /// Grid or random search over hyperparameters, trials in parallel.
+    Sweep(Box<SweepArgs>),
+}
+
+/// Model families.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ModelKind {
+    /// Linear regression (one linear layer, mean squared error).
+    Linear,
+    /// Softmax regression (one linear layer, cross-entropy).
+    Softmax,
+    /// Multi-layer perceptron (`--hidden` widths, `--activation`).
+    Mlp,
+}
+
+/// When the learning-rate schedule advances.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Interval {
+    /// After every epoch (PyTorch's usual `scheduler.step()` placement).
+    Epoch,
+    /// After every optimizer step.
+    Step,
+}
+
+/// Which implementation of the dense operations to use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OpsKind {
+    /// SIMD + rayon kernels (descent-kernels).
+    Fast,
+    /// Scalar reference loops (descent-core).
+    Reference,
+}
+
+/// Everything `descent train` accepts. Defaults train an MLP on the embedded UCI digits.
+#[derive(Debug, Clone, Args, serde::Serialize, serde::Deserialize)]
+pub struct TrainArgs {
+    /// TOML file whose keys are these flags' long names; command-line flags override it.
+    #[arg(long, value_name = "FILE.toml")]
+    pub config: Option<PathBuf>,
+
+    // ---- data ----
+    /// Data set: digits (embedded UCI, default), iris, wine, breast-cancer, diabetes,
+    /// synthetic-linear, mnist, fashion-mnist, kmnist, or a .csv file. Features are scaled
+    /// with statistics of the training split.
+    #[arg(long, default_value = "digits")]
+    pub dataset: String,
+    /// Directory holding downloaded data files (mnist, fashion-mnist).
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Fraction of the training data held out for validation (in [0, 1)).
+    #[arg(long, default_value_t = 0.1)]
+    pub val_fraction: f64,
+    /// Fraction held out for testing when the data set has no test split (in [0, 1)).
+    #[arg(long, default_value_t = 0.2)]
+    pub test_fraction: f64,
+    /// Mini-batch sampling: shuffle (each epoch), replacement or sequential.
+    #[arg(long, default_value = "shuffle")]
+    pub sampling: String,
+    /// Drop the last incomplete mini-batch of each epoch.
+    #[arg(long)]
+    pub drop_last: bool,
+    /// synthetic-linear: number of samples N.
+    #[arg(long, default_value_t = 500)]
+    pub synthetic_n: usize,
+    /// synthetic-linear: number of features M.
+    #[arg(long, default_value_t = 2)]
+    pub synthetic_m: usize,
+    /// synthetic-linear: noise standard deviation sigma.
+    #[arg(long, default_value_t = 0.001)]
+    pub synthetic_sigma: f64,
+
+    // ---- model ----
+    /// Model family (default: mlp for classification, linear for regression).
+    #[arg(long, value_enum)]
+    pub model: Option<ModelKind>,
+    /// Hidden layer widths of the MLP, comma separated (e.g. 512,512).
+    #[arg(long, value_delimiter = ',', default_value = "128")]
+    pub hidden: Vec<usize>,
+    /// Hidden activation: relu, tanh, sigmoid or identity.
+    #[arg(long, default_value = "relu")]
+    pub activation: String,
+    /// Dense-operation implementation.
+    #[arg(long, value_enum, default_value_t = OpsKind::Fast)]
+    pub ops: OpsKind,
+
+    // ---- optimizer (PyTorch names) ----
+    /// Optimizer: sgd, adam, adamw, adagrad, rmsprop, adadelta, adamax, nadam, radam.
+    #[arg(long, default_value = "adam")]
+    pub optimizer: String,
+    /// Learning rate (default: the optimizer's PyTorch default).
+    #[arg(long)]
+    pub lr: Option<f64>,
+    /// SGD / RMSprop momentum.
+    #[arg(long)]
+    pub momentum: Option<f64>,
+    /// SGD dampening.
+    #[arg(long)]
+    pub dampening: Option<f64>,
+    /// SGD Nesterov momentum.
+    #[arg(long)]
+    pub nesterov: bool,
+    /// Weight decay (L2 penalty folded into the gradient; decoupled for AdamW).
+    #[arg(long)]
+    pub weight_decay: Option<f64>,
+    /// Adam-family betas, `beta1,beta2`.
+    #[arg(long, value_delimiter = ',', num_args = 2)]
+    pub betas: Option<Vec<f64>>,
+    /// Term added to denominators for numerical stability.
+    #[arg(long)]
+    pub eps: Option<f64>,
+    /// Adam / AdamW AMSGrad variant.
+    #[arg(long)]
+    pub amsgrad: bool,
+    /// RMSprop smoothing constant alpha.
+    #[arg(long)]
+    pub alpha: Option<f64>,
+    /// RMSprop centered variant.
+    #[arg(long)]
+    pub centered: bool,
+    /// Adadelta coefficient rho.
+    #[arg(long)]
+    pub rho: Option<f64>,
+    /// Adagrad learning-rate decay.
+    #[arg(long)]
+    pub lr_decay: Option<f64>,
+    /// Adagrad initial accumulator value.
+    #[arg(long)]
+    pub initial_accumulator_value: Option<f64>,
+    /// NAdam momentum decay.
+    #[arg(long)]
+    pub momentum_decay: Option<f64>,
+    /// NAdam / RAdam decoupled weight decay.
+    #[arg(long)]
+    pub decoupled_weight_decay: bool,
+    /// Maximize the objective instead of minimizing it.
+    #[arg(long)]
+    pub maximize: bool,
+
+    // ---- schedule ----
+    /// LR scheduler by PyTorch class name (StepLR, CosineAnnealingLR, ReduceLROnPlateau, ...).
+    #[arg(long)]
+    pub scheduler: Option<String>,
+    /// Scheduler keyword arguments with PyTorch's names: `step_size=10,gamma=0.5`
+    /// (lists with `;`: `milestones=30;80`).
+    #[arg(long, value_name = "K=V,...")]
+    pub sched_args: Option<String>,
+    /// When the scheduler advances (ReduceLROnPlateau always steps at each evaluation).
+    #[arg(long, value_enum, default_value_t = Interval::Epoch)]
+    pub sched_interval: Interval,
+
+    // ---- clipping and regularization ----
+    /// Clip the gradient's total norm to this value (`clip_grad_norm_`).
+    #[arg(long)]
+    pub clip_grad_norm: Option<f64>,
+    /// Norm type for `--clip-grad-norm` (2 = Euclidean; `inf` allowed).
+    #[arg(long, default_value_t = 2.0)]
+    pub norm_type: f64,
+    /// Clamp every gradient element to [-v, v] (`clip_grad_value_`).
+    #[arg(long)]
+    pub clip_grad_value: Option<f64>,
+    /// L1 penalty `l1 * sum |w|` added to the loss.
+    #[arg(long)]
+    pub l1: Option<f64>,
+    /// L2 penalty `l2/2 * sum w^2` added to the loss.
+    #[arg(long)]
+    pub l2: Option<f64>,
+
+    // ---- loop ----
+    /// Number of epochs (default 40 unless --iters is given).
+    #[arg(long, conflicts_with = "iters")]
+    pub epochs: Option<u64>,
+    /// Number of optimizer steps (instead of --epochs).
+    #[arg(long)]
+    pub iters: Option<u64>,
+    /// Mini-batch size.
+    #[arg(long, default_value_t = 32)]
+    pub batch_size: usize,
+    /// Also evaluate every N steps (always at the end of each epoch).
+    #[arg(long, value_name = "N")]
+    pub eval_every: Option<u64>,
+    /// Random seed (initialization, shuffling, splits).
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Worker threads for the rayon pool (default: all cores).
+    #[arg(long)]
+    pub threads: Option<usize>,
+
+    // ---- early stopping ----
+    /// Stop after this many evaluations without validation-loss improvement.
+    #[arg(long)]
+    pub patience: Option<u64>,
+    /// Minimum decrease of the validation loss that counts as an improvement.
+    #[arg(long, default_value_t = 0.0)]
+    pub min_delta: f64,
+    /// At the end, restore the parameters with the best validation loss.
+    #[arg(long)]
+    pub restore_best: bool,
+
+    // ---- checkpoints and outputs ----
+    /// Directory for checkpoints (`last.safetensors`, `best.safetensors`).
+    #[arg(long, value_name = "DIR")]
+    pub checkpoint_dir: Option<PathBuf>,
+    /// Save a checkpoint every N steps (default: at every evaluation).
+    #[arg(long, value_name = "N")]
+    pub checkpoint_every: Option<u64>,
+    /// Resume from `<checkpoint-dir>/last.safetensors`.
+    #[arg(long, requires = "checkpoint_dir")]
+    pub resume: bool,
+    /// Write metrics to this file (.csv or .jsonl).
+    #[arg(long, value_name = "FILE")]
+    pub metrics: Option<PathBuf>,
+    /// Plot loss and accuracy curves to this file (.png or .svg).
+    #[arg(long, value_name = "FILE")]
+    pub plot: Option<PathBuf>,
+    /// Write a JSON summary of the run to this file.
+    #[arg(long, value_name = "FILE")]
+    pub summary_json: Option<PathBuf>,
+    /// Never show the progress bar.
+    #[arg(long)]
+    pub no_progress: bool,
+    /// Print only the final line.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+/// `descent eval`: evaluate a checkpoint.
+#[derive(Debug, Clone, Args)]
+pub struct EvalArgs {
+    /// The checkpoint file (.safetensors) written by `descent train`.
+    #[arg(long, value_name = "FILE")]
+    pub checkpoint: PathBuf,
+    /// Which split to evaluate: train, val or test.
+    #[arg(long, default_value = "test")]
+    pub split: String,
+    /// Override the data directory recorded in the checkpoint.
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Write the result as JSON to this file.
+    #[arg(long, value_name = "FILE")]
+    pub summary_json: Option<PathBuf>,
+    /// Worker threads for the rayon pool.
+    #[arg(long)]
+    pub threads: Option<usize>,
+}
+
+/// Search strategies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Search {
+    /// Every combination of the listed values.
+    Grid,
+    /// `--trials` independent draws.
+    Random,
+}
+
+/// `descent sweep`: hyperparameter search; the `train` flags set the base configuration.
+#[derive(Debug, Clone, Args)]
+pub struct SweepArgs {
+    /// Search strategy.
+    #[arg(long, value_enum, default_value_t = Search::Grid)]
+    pub search: Search,
+    /// A searched flag: `lr=0.1,0.01` (grid values or random choices), or for random search
+    /// `lr=log:1e-4:1e-1`, `momentum=uniform:0:0.99`, `batch-size=int:16:128`. Repeatable.
+    #[arg(long = "param", value_name = "FLAG=SPEC", required = true)]
+    pub params: Vec<String>,
+    /// Number of random-search trials.
+    #[arg(long, default_value_t = 16)]
+    pub trials: usize,
+    /// Trials run at the same time (default: all cores).
+    #[arg(long)]
+    pub parallel: Option<usize>,
+    /// Seed of the random search (trials keep the base --seed).
+    #[arg(long, default_value_t = 0)]
+    pub sweep_seed: u64,
+    /// Write the leaderboard as CSV to this file.
+    #[arg(long, value_name = "FILE")]
+    pub leaderboard: Option<PathBuf>,
+    /// The base training configuration.
+    #[command(flatten)]
+    pub train: TrainArgs,
+}
+
+/// Insert `train` when no subcommand is given (`descent`, `descent --epochs 5`).
+pub fn with_default_subcommand(mut argv: Vec<String>) -> Vec<String> {
+    let needs = match argv.get(1).map(String::as_str) {
+        None => true,
+        Some("-h" | "--help" | "-V" | "--version" | "help") => false,
+        Some(a) => a.starts_with('-'),
+    };
+    if needs {
+        argv.insert(1.min(argv.len()), "train".into());
+    }
+    argv
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn command_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn default_subcommand_is_train() {
+        let a = with_default_subcommand(vec!["descent".into()]);
+        assert_eq!(a, ["descent", "train"]);
+        let a = with_default_subcommand(vec!["descent".into(), "--lr".into(), "1".into()]);
+        assert_eq!(a[1], "train");
+        let a = with_default_subcommand(vec!["descent".into(), "eval".into()]);
+        assert_eq!(a[1], "eval");
+    }
+
+    #[test]
+    fn spec_flags_parse() {
+        let cli = Cli::try_parse_from([
+            "descent",
+            "train",
+            "--dataset",
+            "fashion-mnist",
+            "--model",
+            "mlp",
+            "--hidden",
+            "512,512",
+            "--optimizer",
+            "sgd",
+            "--lr",
+            "0.1",
+            "--momentum",
+            "0.9",
+            "--batch-size",
+            "100",
+            "--iters",
+            "3000",
+            "--eval-every",
+            "500",
+            "--seed",
+            "0",
+            "--summary-json",
+            "out.json",
+            "--lr",
+            "0.2",
+        ])
+        .unwrap();
+        let Command::Train(t) = cli.command else {
+            panic!("not train")
+        };
+        assert_eq!(t.hidden, [512, 512]);
+        assert_eq!(t.lr, Some(0.2), "later flags override earlier ones");
+        assert_eq!(t.iters, Some(3000));
+    }
+}

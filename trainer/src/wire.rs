@@ -1,0 +1,265 @@
+//! Wiring: build a run's [`Parts`] (data splits, model, batch order, optimizer, scheduler,
+//! initialized parameters) from `descent train`'s arguments, using the data layer
+//! (`crate::data`, `crate::loader`) and descent-core's models, losses and regularizers.
+
+use crate::checkpoint::LayerShape;
+use crate::cli::{ModelKind, OpsKind, TrainArgs};
+use crate::data::{load_named, LoadOptions};
+use crate::error::{Error, Result};
+use crate::loader::{Loader, Sampling};
+use crate::task::{BatchOrder, BatchTargets, Net, Splits};
+use crate::train::Parts;
+use descent_core::model::{Mlp, Task};
+use descent_core::{Activation, Ops, Reference};
+
+/// A descent-core [`Mlp`] (linear / softmax regression / MLP) with its dense-operation
+/// implementation and a scratch buffer, as a [`Net`].
+#[derive(Debug, Clone)]
+pub struct CoreNet<O> {
+    mlp: Mlp,
+    ops: O,
+    scratch: Vec<f32>,
+}
+
+impl<O> CoreNet<O> {
+    /// Wrap `mlp`, computing with `ops`.
+    pub fn new(mlp: Mlp, ops: O) -> Self {
+        Self {
+            mlp,
+            ops,
+            scratch: Vec::new(),
+        }
+    }
+
+    /// Grow the scratch buffer for `rows` rows; returns the length needed.
+    fn reserve(&mut self, rows: usize) -> usize {
+        let need = self.mlp.scratch_len(rows);
+        if self.scratch.len() < need {
+            self.scratch.resize(need, 0.0);
+        }
+        need
+    }
+}
+
+fn model_err(e: descent_core::Error) -> Error {
+    Error::core("model", e)
+}
+
+impl<O: Ops<f32> + Send> Net for CoreNet<O> {
+    fn layers(&self) -> Vec<LayerShape> {
+        self.mlp
+            .dims()
+            .windows(2)
+            .map(|w| LayerShape {
+                fan_in: w[0],
+                fan_out: w[1],
+            })
+            .collect()
+    }
+
+    fn outputs(&self) -> usize {
+        self.mlp.outputs()
+    }
+
+    fn init(&mut self, params: &mut [f32], seed: u64) -> Result<()> {
+        self.mlp.init(params, seed).map_err(model_err)
+    }
+
+    fn loss_grad(
+        &mut self,
+        params: &[f32],
+        x: &[f32],
+        y: BatchTargets<'_>,
+        rows: usize,
+        grad: &mut [f32],
+    ) -> Result<f32> {
+        let mlp = self.mlp;
+        let need = self.reserve(rows);
+        let scratch = &mut self.scratch[..need];
+        match y {
+            BatchTargets::Labels(l) => mlp.loss_grad(&self.ops, params, x, l, rows, scratch, grad),
+            BatchTargets::Values(t) => {
+                mlp.loss_grad_regression(&self.ops, params, x, t, rows, scratch, grad)
+            }
+        }
+        .map_err(model_err)
+    }
+
+    fn forward(&mut self, params: &[f32], x: &[f32], rows: usize, out: &mut [f32]) -> Result<()> {
+        let mlp = self.mlp;
+        let need = self.reserve(rows);
+        let o = mlp
+            .forward(&self.ops, params, x, rows, &mut self.scratch[..need])
+            .map_err(model_err)?;
+        out[..o.len()].copy_from_slice(o);
+        Ok(())
+    }
+}
+
+/// The model family a run uses: `--model`, or mlp for classification and linear for
+/// regression.
+pub fn model_kind(args: &TrainArgs, data: &Splits) -> ModelKind {
+    args.model
+        .unwrap_or(if data.train.targets.is_classification() {
+            ModelKind::Mlp
+        } else {
+            ModelKind::Linear
+        })
+}
+
+/// Name of the model family.
+pub fn model_name(args: &TrainArgs, data: &Splits) -> String {
+    match model_kind(args, data) {
+        ModelKind::Linear => "linear",
+        ModelKind::Softmax => "softmax",
+        ModelKind::Mlp => "mlp",
+    }
+    .to_string()
+}
+
+/// Load, split and scale the data set named by `--dataset` (the data layer's
+/// [`load_named`](crate::data::load_named)).
+pub fn load_data(args: &TrainArgs) -> Result<Splits> {
+    let opts = LoadOptions {
+        data_dir: args.data_dir.clone(),
+        val_fraction: args.val_fraction,
+        test_fraction: args.test_fraction,
+        seed: args.seed,
+        synthetic: (args.synthetic_n, args.synthetic_m, args.synthetic_sigma),
+        ..LoadOptions::default()
+    };
+    load_named(&args.dataset, &opts)
+        .map_err(|e| Error::usage(format!("--dataset {}: {e}", args.dataset)))
+}
+
+/// Build the model for `data`: `linear` (one layer, MSE; needs real-valued targets),
+/// `softmax` (one layer, cross-entropy; needs class labels) or `mlp` (`--hidden` widths,
+/// `--activation`, the loss the targets call for).
+pub fn build_net(args: &TrainArgs, data: &Splits) -> Result<Box<dyn Net>> {
+    let kind = model_kind(args, data);
+    let classify = data.train.targets.is_classification();
+    let task = if classify {
+        Task::Classification
+    } else {
+        Task::Regression
+    };
+    let (inputs, outputs) = (data.features, data.train.targets.width());
+    let act = Activation::from_name(&args.activation).ok_or_else(|| {
+        Error::usage(format!(
+            "--activation {}: expected relu, tanh, sigmoid or identity",
+            args.activation
+        ))
+    })?;
+    let mut dims = vec![inputs];
+    match kind {
+        ModelKind::Linear if classify => {
+            return Err(Error::usage(format!(
+            "--model linear: --dataset {} is a classification data set; use --model softmax or mlp",
+            args.dataset
+        )))
+        }
+        ModelKind::Softmax if !classify => {
+            return Err(Error::usage(format!(
+                "--model softmax: --dataset {} is a regression data set; use --model linear or mlp",
+                args.dataset
+            )))
+        }
+        ModelKind::Linear | ModelKind::Softmax => {}
+        ModelKind::Mlp => dims.extend_from_slice(&args.hidden),
+    }
+    dims.push(outputs);
+    let mlp = Mlp::new(&dims, act, true, task).map_err(|e| {
+        Error::core(
+            format!(
+                "--model {} with layer widths {dims:?}",
+                model_name(args, data)
+            ),
+            e,
+        )
+    })?;
+    Ok(match args.ops {
+        OpsKind::Reference => Box::new(CoreNet::new(mlp, Reference)),
+        OpsKind::Fast => Box::new(CoreNet::new(mlp, descent_kernels::Fast)),
+    })
+}
+
+/// The mini-batch order over the training split (the data layer's
+/// [`Loader`](crate::loader::Loader)).
+pub fn build_order(args: &TrainArgs, data: &Splits) -> Result<Box<dyn BatchOrder>> {
+    let sampling = Sampling::from_name(&args.sampling).ok_or_else(|| {
+        Error::usage(format!(
+            "--sampling {}: expected shuffle, replacement or sequential",
+            args.sampling
+        ))
+    })?;
+    let l = Loader::new(
+        data.train.rows,
+        args.batch_size,
+        sampling,
+        args.drop_last,
+        args.seed,
+    )
+    .map_err(|e| Error::usage(e.to_string()))?;
+    Ok(Box::new(l))
+}
+
+/// Add `l1 * Σ|θ| + l2/2 * Σθ²` over every parameter (weights and biases, as PyTorch's
+/// `weight_decay`) to the loss (returned) and its (sub)gradient to `grad`, with descent-core's
+/// [`L1Penalty`](descent_core::regularize::L1Penalty) /
+/// [`L2Penalty`](descent_core::regularize::L2Penalty).
+pub fn penalty(params: &[f32], grad: &mut [f32], l1: f64, l2: f64) -> Result<f64> {
+    use descent_core::regularize::{L1Penalty, L2Penalty};
+    let mut total = 0f64;
+    if l1 > 0.0 {
+        let p = L1Penalty::new(l1 as f32).map_err(|e| Error::core("--l1", e))?;
+        total += p
+            .accumulate_grad(params, grad)
+            .map_err(|e| Error::core("--l1", e))? as f64;
+    }
+    if l2 > 0.0 {
+        let p = L2Penalty::new(l2 as f32).map_err(|e| Error::core("--l2", e))?;
+        total += p
+            .accumulate_grad(params, grad)
+            .map_err(|e| Error::core("--l2", e))? as f64;
+    }
+    Ok(total)
+}
+
+/// Everything a run needs, built and initialized from `args`.
+pub fn build(args: &TrainArgs) -> Result<Parts> {
+    crate::train::validate(args)?;
+    // Hyperparameters first: a bad one fails before any data is read.
+    let probe = crate::optimizer::build(args, 0)?;
+    if let Some(name) = &args.scheduler {
+        let lr0 = probe.lr(0).map_err(|e| Error::core("optimizer", e))?;
+        crate::schedule::build(name, args.sched_args.as_deref(), lr0)?;
+    }
+    let data = load_data(args)?;
+    let mut net = build_net(args, &data)?;
+    let order = build_order(args, &data)?;
+    let mut params = vec![0f32; net.n_params()];
+    net.init(&mut params, args.seed)?;
+    let opt = crate::optimizer::build(args, params.len())?;
+    let lr0 = opt.lr(0).map_err(|e| Error::core("optimizer", e))?;
+    let sched = match &args.scheduler {
+        Some(name) => Some(crate::schedule::build(
+            name,
+            args.sched_args.as_deref(),
+            lr0,
+        )?),
+        None => {
+            if args.sched_args.is_some() {
+                return Err(Error::usage("--sched-args needs --scheduler"));
+            }
+            None
+        }
+    };
+    Ok(Parts {
+        data,
+        net,
+        order,
+        opt,
+        sched,
+        params,
+    })
+}

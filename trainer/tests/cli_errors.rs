@@ -1,0 +1,117 @@
+//! Bad input to the `descent` binary: one-line error on stderr, exit status 2, no panic.
+
+use std::process::Command;
+
+fn descent(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_descent"))
+        .args(args)
+        .output()
+        .expect("run descent");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn assert_usage_error(args: &[&str], needle: &str) {
+    let (code, _out, err) = descent(args);
+    assert_eq!(code, 2, "{args:?}: stderr {err}");
+    assert_eq!(
+        err.trim_end().lines().count(),
+        1,
+        "{args:?}: not one line: {err}"
+    );
+    assert!(err.starts_with("error: "), "{args:?}: {err}");
+    assert!(err.contains(needle), "{args:?}: {err} lacks {needle}");
+    assert!(!err.contains("panicked"), "{err}");
+}
+
+fn tmp(name: &str, text: &str) -> String {
+    let d = std::env::temp_dir().join(format!("descent-cli-errors-{}", std::process::id()));
+    std::fs::create_dir_all(&d).unwrap();
+    let p = d.join(name);
+    std::fs::write(&p, text).unwrap();
+    p.display().to_string()
+}
+
+#[test]
+fn unknown_flag() {
+    assert_usage_error(&["train", "--learning-rate", "0.1"], "--learning-rate");
+    assert_usage_error(&["--bogus"], "--bogus");
+}
+
+#[test]
+fn invalid_values() {
+    assert_usage_error(&["train", "--lr", "fast"], "fast");
+    assert_usage_error(&["train", "--batch-size", "0"], "--batch-size");
+    assert_usage_error(&["train", "--optimizer", "lion"], "lion");
+    assert_usage_error(&["train", "--optimizer", "sgd", "--lr=-0.5"], "lr");
+    assert_usage_error(
+        &["train", "--optimizer", "adam", "--momentum", "0.9"],
+        "--momentum",
+    );
+    assert_usage_error(
+        &["train", "--optimizer", "adam", "--betas", "0.9,1.5"],
+        "betas",
+    );
+    assert_usage_error(&["train", "--scheduler", "warp"], "warp");
+    assert_usage_error(
+        &[
+            "train",
+            "--scheduler",
+            "StepLR",
+            "--sched-args",
+            "gamma=0.5",
+        ],
+        "step_size",
+    );
+    assert_usage_error(&["train", "--epochs", "3", "--iters", "5"], "--iters");
+    assert_usage_error(&["train", "--metrics", "m.txt"], "m.txt");
+    assert_usage_error(&["train", "--plot", "p.gif"], "p.gif");
+    assert_usage_error(&["train", "--resume"], "--checkpoint-dir");
+}
+
+#[test]
+fn config_file_errors_name_file_and_key() {
+    let p = tmp("unknown.toml", "lr = 0.1\nlearning_rate = 0.2\n");
+    assert_usage_error(&["train", "--config", &p], "learning_rate");
+    assert_usage_error(&["train", "--config", &p], "unknown.toml");
+    let p = tmp("badvalue.toml", "batch-size = \"many\"\n");
+    assert_usage_error(&["train", "--config", &p], "badvalue.toml");
+    let p = tmp("broken.toml", "lr = \n");
+    assert_usage_error(&["train", "--config", &p], "broken.toml");
+    assert_usage_error(
+        &["train", "--config", "/nonexistent/c.toml"],
+        "/nonexistent/c.toml",
+    );
+}
+
+#[test]
+fn unreadable_checkpoint() {
+    assert_usage_error(
+        &["eval", "--checkpoint", "/nonexistent/x.safetensors"],
+        "/nonexistent/x.safetensors",
+    );
+    let p = tmp("garbage.safetensors", "this is not a checkpoint");
+    assert_usage_error(&["eval", "--checkpoint", &p], "garbage.safetensors");
+}
+
+#[test]
+fn sweep_errors() {
+    assert_usage_error(&["sweep", "--param", "warp=1,2"], "warp");
+    assert_usage_error(
+        &["sweep", "--search", "grid", "--param", "lr=log:1e-3:1e-1"],
+        "grid",
+    );
+}
+
+#[test]
+fn help_and_version_succeed() {
+    let (code, out, _) = descent(&["--help"]);
+    assert_eq!(code, 0);
+    assert!(out.contains("train") && out.contains("sweep"));
+    let (code, out, _) = descent(&["train", "--help"]);
+    assert_eq!(code, 0);
+    assert!(out.contains("--clip-grad-norm"));
+}

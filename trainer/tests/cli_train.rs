@@ -1,0 +1,211 @@
+//! End-to-end runs of the `descent` binary: default digits run, bitwise resume, eval of a
+//! checkpoint, outputs, regression pipeline and sweeps.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn descent(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_descent"))
+        .args(args)
+        .output()
+        .expect("run descent");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn ok(args: &[&str]) -> String {
+    let (code, out, err) = descent(args);
+    assert_eq!(code, 0, "{args:?} failed: {err}");
+    assert!(!err.contains("panicked"), "{err}");
+    out
+}
+
+fn tmpdir(tag: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("descent-cli-train-{tag}-{}", std::process::id()));
+    std::fs::remove_dir_all(&d).ok();
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+fn json(p: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap()
+}
+
+fn safetensors_bytes_after_header(p: &Path) -> Vec<u8> {
+    // Compare the tensor data region only (metadata holds timings).
+    let b = std::fs::read(p).unwrap();
+    let n = u64::from_le_bytes(b[..8].try_into().unwrap()) as usize;
+    b[8 + n..].to_vec()
+}
+
+#[test]
+fn default_run_trains_digits_to_95_percent() {
+    let d = tmpdir("default");
+    let summary = d.join("s.json");
+    let out = ok(&["--summary-json", s(&summary)]);
+    assert!(out.contains("test accuracy"), "{out}");
+    let v = json(&summary);
+    let acc = v["test_accuracy"].as_f64().unwrap();
+    assert!(acc >= 0.95, "test accuracy {acc}");
+    for k in [
+        "test_loss",
+        "train_seconds",
+        "samples_per_second",
+        "steps",
+        "epochs",
+    ] {
+        assert!(v[k].is_number(), "summary lacks {k}: {v}");
+    }
+}
+
+#[test]
+fn resume_continues_bitwise_identically() {
+    let common = [
+        "train",
+        "--optimizer",
+        "sgd",
+        "--lr",
+        "0.05",
+        "--momentum",
+        "0.9",
+        "--batch-size",
+        "32",
+        "--eval-every",
+        "25",
+        "--scheduler",
+        "StepLR",
+        "--sched-args",
+        "step_size=2,gamma=0.8",
+        "--seed",
+        "3",
+        "--quiet",
+    ];
+    let a = tmpdir("straight");
+    let b = tmpdir("resumed");
+    let mut straight = common.to_vec();
+    straight.extend(["--iters", "120", "--checkpoint-dir", s(&a)]);
+    ok(&straight);
+    let mut first = common.to_vec();
+    first.extend(["--iters", "60", "--checkpoint-dir", s(&b)]);
+    ok(&first);
+    let mut second = common.to_vec();
+    second.extend(["--iters", "120", "--checkpoint-dir", s(&b), "--resume"]);
+    ok(&second);
+    assert_eq!(
+        safetensors_bytes_after_header(&a.join("last.safetensors")),
+        safetensors_bytes_after_header(&b.join("last.safetensors"))
+    );
+}
+
+#[test]
+fn eval_reproduces_the_test_accuracy_and_outputs_are_written() {
+    let d = tmpdir("eval");
+    let summary = d.join("train.json");
+    let metrics = d.join("m.csv");
+    let plot = d.join("curves.svg");
+    ok(&[
+        "train",
+        "--epochs",
+        "3",
+        "--checkpoint-dir",
+        s(&d),
+        "--summary-json",
+        s(&summary),
+        "--metrics",
+        s(&metrics),
+        "--plot",
+        s(&plot),
+        "--quiet",
+    ]);
+    let t = json(&summary);
+    let ev = d.join("eval.json");
+    ok(&[
+        "eval",
+        "--checkpoint",
+        s(&d.join("last.safetensors")),
+        "--summary-json",
+        s(&ev),
+    ]);
+    let e = json(&ev);
+    assert_eq!(e["accuracy"], t["test_accuracy"]);
+    let csv = std::fs::read_to_string(&metrics).unwrap();
+    assert!(csv.lines().count() >= 4, "{csv}");
+    assert!(std::fs::read_to_string(&plot).unwrap().contains("<svg"));
+}
+
+#[test]
+fn config_file_sets_flags() {
+    let d = tmpdir("config");
+    let cfg = d.join("run.toml");
+    std::fs::write(
+        &cfg,
+        "optimizer = \"sgd\"\nlr = 0.1\nmomentum = 0.9\nhidden = [32]\niters = 40\nquiet = true\n",
+    )
+    .unwrap();
+    let summary = d.join("s.json");
+    ok(&["train", "--config", s(&cfg), "--summary-json", s(&summary)]);
+    let v = json(&summary);
+    assert_eq!(v["optimizer"], "SGD");
+    assert_eq!(v["steps"], 40);
+}
+
+#[test]
+fn synthetic_linear_regression_reaches_the_least_squares_optimum() {
+    let d = tmpdir("linear");
+    let summary = d.join("s.json");
+    ok(&[
+        "train",
+        "--dataset",
+        "synthetic-linear",
+        "--optimizer",
+        "sgd",
+        "--lr",
+        "0.1",
+        "--epochs",
+        "60",
+        "--summary-json",
+        s(&summary),
+        "--quiet",
+    ]);
+    let v = json(&summary);
+    let ls = &v["least_squares"];
+    assert!(ls["distance_to_optimum"].as_f64().unwrap() < 1e-2, "{v}");
+    assert!(ls["distance_to_true"].as_f64().unwrap() < 1e-2, "{v}");
+}
+
+#[test]
+fn sweep_ranks_trials_and_writes_a_leaderboard() {
+    let d = tmpdir("sweep");
+    let lb = d.join("lb.csv");
+    let out = ok(&[
+        "sweep",
+        "--param",
+        "lr=0.1,0.01",
+        "--param",
+        "batch-size=32,64",
+        "--epochs",
+        "2",
+        "--optimizer",
+        "sgd",
+        "--parallel",
+        "2",
+        "--leaderboard",
+        s(&lb),
+    ]);
+    assert!(out.contains("rank"), "{out}");
+    let csv = std::fs::read_to_string(&lb).unwrap();
+    assert_eq!(csv.lines().count(), 5, "{csv}");
+    let losses: Vec<f64> = csv
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').nth(4).unwrap().parse().unwrap())
+        .collect();
+    assert!(losses.windows(2).all(|w| w[0] <= w[1]), "{losses:?}");
+}
