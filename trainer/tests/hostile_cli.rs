@@ -410,3 +410,54 @@ fn kill_9_then_resume_matches_an_uninterrupted_run_bit_for_bit() {
         "parameters after kill -9 + --resume differ from the uninterrupted run"
     );
 }
+
+/// Found while writing this suite: outputs are written by temp-file-and-rename
+/// (`checkpoint::write_atomic`), which *replaces* whatever the path names — as root,
+/// `--summary-json /dev/full` turned /dev/full into a regular file. A destination that exists
+/// and is not a regular file (device, FIFO) must be written into or refused, never replaced.
+/// (Tested with a FIFO, which any user can create, and a reader draining it.)
+#[test]
+fn outputs_never_replace_a_special_file() {
+    use std::os::unix::fs::FileTypeExt;
+    let d = fresh_dir("fifo");
+    let fifo = d.join("summary.json");
+    let made = Command::new("mkfifo").arg(&fifo).status().expect("mkfifo");
+    assert!(made.success());
+    let reader = {
+        let fifo = fifo.clone();
+        // Blocks until a writer opens the FIFO; left behind if nobody ever does.
+        std::thread::spawn(move || std::fs::read(&fifo).map(|b| b.len()))
+    };
+    let o = descent(&[
+        "train",
+        "--dataset",
+        "iris",
+        "--iters",
+        "20",
+        "--eval-every",
+        "10",
+        "--summary-json",
+        s(&fifo),
+        "--no-progress",
+        "--quiet",
+    ]);
+    assert!(
+        !o.stderr.contains("panicked at") && o.code != Some(101),
+        "{}",
+        o.stderr
+    );
+    let ft = std::fs::symlink_metadata(&fifo).unwrap().file_type();
+    assert!(
+        ft.is_fifo(),
+        "--summary-json replaced the FIFO at {} with a {:?} (exit {:?})",
+        fifo.display(),
+        ft,
+        o.code
+    );
+    if o.code == Some(0) {
+        assert!(
+            reader.join().unwrap().unwrap() > 0,
+            "nothing was written into the FIFO"
+        );
+    }
+}
