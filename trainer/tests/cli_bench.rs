@@ -8,9 +8,16 @@ fn bench_quick_reports_every_kernel_with_json() {
         .args(["bench", "--quick", "--threads", "2", "--json", "-"])
         .output()
         .expect("run descent bench");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let text = String::from_utf8(out.stdout).unwrap();
-    assert!(text.contains("f32 FMA peak") && text.contains("of limit"), "{text}");
+    assert!(
+        text.contains("f32 FMA peak") && text.contains("of limit"),
+        "{text}"
+    );
     let json = &text[text.find("\n{").expect("JSON after the table") + 1..];
     let v: serde_json::Value = serde_json::from_str(json).unwrap();
     assert!(v["fma_peak_1"].as_f64().unwrap() > 0.0);
@@ -21,7 +28,9 @@ fn bench_quick_reports_every_kernel_with_json() {
         let value = r["value"].as_f64().unwrap();
         assert!(value.is_finite() && value > 0.0, "{r}");
     }
-    assert!(rows.iter().any(|r| r["kernel"].as_str().unwrap().starts_with("fused Adam")));
+    assert!(rows
+        .iter()
+        .any(|r| r["kernel"].as_str().unwrap().starts_with("fused Adam")));
 }
 
 #[test]
