@@ -165,7 +165,7 @@ pub fn build(args: &TrainArgs, n: usize) -> Result<BoxedOptimizer> {
     Ok(match name.as_str() {
         "sgd" => {
             let d = SgdConfig::default();
-            make!(SgdConfig {
+            make!(fused SgdConfig {
                 momentum: args.momentum.unwrap_or(d.momentum),
                 dampening: args.dampening.unwrap_or(d.dampening),
                 nesterov: args.nesterov,
@@ -192,7 +192,7 @@ pub fn build(args: &TrainArgs, n: usize) -> Result<BoxedOptimizer> {
         }
         "adagrad" => {
             let d = AdagradConfig::default();
-            make!(AdagradConfig {
+            make!(fused AdagradConfig {
                 lr_decay: args.lr_decay.unwrap_or(d.lr_decay),
                 initial_accumulator_value: args
                     .initial_accumulator_value
@@ -203,7 +203,7 @@ pub fn build(args: &TrainArgs, n: usize) -> Result<BoxedOptimizer> {
         }
         "rmsprop" => {
             let d = RmsPropConfig::default();
-            make!(RmsPropConfig {
+            make!(fused RmsPropConfig {
                 alpha: args.alpha.unwrap_or(d.alpha),
                 eps: args.eps.unwrap_or(d.eps),
                 momentum: args.momentum.unwrap_or(d.momentum),
@@ -274,8 +274,11 @@ mod tests {
 
     #[test]
     fn fused_adam_steps_bitwise_like_core() {
-        for name in ["adam", "adamw"] {
-            let fast = args(&["--optimizer", name, "--lr", "0.01", "--weight-decay", "0.1"]);
+        for name in ["adam", "adamw", "sgd", "adagrad", "rmsprop"] {
+            let mut fast = args(&["--optimizer", name, "--lr", "0.01", "--weight-decay", "0.1"]);
+            if name == "sgd" || name == "rmsprop" {
+                fast.momentum = Some(0.9);
+            }
             let mut reference = fast.clone();
             reference.ops = OpsKind::Reference;
             let n = 1037;
