@@ -55,7 +55,7 @@ fn real_main() -> Result<()> {
                     s.samples_per_second
                 ),
                 None => println!(
-                    "test loss: {} ({} steps, {:.2}s)",
+                    "test loss: {:.6e} ({} steps, {:.2}s)",
                     s.test_loss.or(s.val_loss).unwrap_or(s.train_loss),
                     s.steps,
                     s.train_seconds

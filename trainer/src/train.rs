@@ -391,6 +391,17 @@ fn restore(dir: &Path, parts: &mut Parts) -> Result<(LoopState, Option<Vec<f32>>
     Ok((state, best))
 }
 
+/// Where the last good checkpoint is, for divergence messages.
+fn kept_note(dir: Option<&Path>) -> String {
+    match dir {
+        Some(d) if last_path(d).exists() => {
+            format!("; the last good checkpoint is {}", last_path(d).display())
+        }
+        Some(_) => "; no checkpoint had been written yet".to_string(),
+        None => String::new(),
+    }
+}
+
 fn fmt_metrics(name: &str, m: &SplitMetrics) -> String {
     match m.accuracy {
         Some(a) => format!("{name} loss {:.4} acc {:.2}%", m.loss, 100.0 * a),
@@ -607,8 +618,9 @@ pub fn run(args: &TrainArgs, mut parts: Parts, opts: RunOptions) -> Result<Summa
             if !watched.is_finite() {
                 bar.abandon();
                 return Err(Error::Diverged(format!(
-                    "training diverged: evaluation loss is {watched} at step {}",
-                    st.step
+                    "training diverged: evaluation loss is {watched} at step {}; try a smaller --lr{}",
+                    st.step,
+                    kept_note(dir)
                 )));
             }
             if !regular {
