@@ -231,7 +231,7 @@ pub fn build(args: &TrainArgs) -> Result<Parts> {
     // Hyperparameters first: a bad one fails before any data is read.
     let probe = crate::optimizer::build(args, 0)?;
     if let Some(name) = &args.scheduler {
-        let lr0 = probe.lr(0).map_err(|e| Error::core("optimizer", e))?;
+        let lr0 = probe.lr();
         crate::schedule::build(name, args.sched_args.as_deref(), lr0)?;
     }
     let data = load_data(args)?;
@@ -240,7 +240,7 @@ pub fn build(args: &TrainArgs) -> Result<Parts> {
     let mut params = vec![0f32; net.n_params()];
     net.init(&mut params, args.seed)?;
     let opt = crate::optimizer::build(args, params.len())?;
-    let lr0 = opt.lr(0).map_err(|e| Error::core("optimizer", e))?;
+    let lr0 = opt.lr();
     let sched = match &args.scheduler {
         Some(name) => Some(crate::schedule::build(
             name,
