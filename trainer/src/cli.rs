@@ -113,9 +113,9 @@ pub struct TrainArgs {
 
     // ---- optimizer (PyTorch names) ----
     /// Optimizer: sgd, adam, adamw, adagrad, rmsprop, adadelta, adamax, nadam, radam, lbfgs,
-    /// random-search.
-    #[arg(long, default_value = "adam")]
-    pub optimizer: String,
+    /// random-search (default: adam for classification; sgd with --lr 0.05 for regression).
+    #[arg(long)]
+    pub optimizer: Option<String>,
     /// Learning rate (default: the optimizer's PyTorch default).
     #[arg(long)]
     pub lr: Option<f64>,

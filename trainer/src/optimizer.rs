@@ -269,13 +269,13 @@ fn betas(a: &TrainArgs, default: (f64, f64)) -> (f64, f64) {
     }
 }
 
-/// Build the optimizer named by `args.optimizer` for `n` parameters.
+/// Build the optimizer named by `args.optimizer` (Adam when unset) for `n` parameters.
 pub fn build(args: &TrainArgs, n: usize) -> Result<BoxedOptimizer> {
-    let name = args.optimizer.to_ascii_lowercase();
+    let given = args.optimizer.as_deref().unwrap_or("adam");
+    let name = given.to_ascii_lowercase();
     if !NAMES.contains(&name.as_str()) {
         return Err(Error::usage(format!(
-            "--optimizer {}: unknown optimizer, expected one of {}",
-            args.optimizer,
+            "--optimizer {given}: unknown optimizer, expected one of {}",
             NAMES.join(", ")
         )));
     }
