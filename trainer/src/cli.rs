@@ -25,6 +25,22 @@ pub enum Command {
     Eval(EvalArgs),
     /// Grid or random search over hyperparameters, trials in parallel.
     Sweep(Box<SweepArgs>),
+    /// Quick throughput report: this machine's limits, then each kernel as a fraction of them.
+    Bench(BenchArgs),
+}
+
+/// `descent bench` flags.
+#[derive(Debug, Clone, clap::Args)]
+pub struct BenchArgs {
+    /// Smaller sizes and fewer repetitions (seconds instead of ~a minute).
+    #[arg(long)]
+    pub quick: bool,
+    /// Threads for the "all threads" rows (default: all available cores).
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Also write the report as JSON to FILE (`-` for standard output).
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<std::path::PathBuf>,
 }
 
 /// Model families.

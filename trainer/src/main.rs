@@ -39,6 +39,25 @@ fn real_main() -> Result<()> {
         }
     };
     match cli.command {
+        Command::Bench(args) => {
+            if args.threads == Some(0) {
+                return Err(Error::usage("--threads 0: expected a positive integer"));
+            }
+            let report = descent_trainer::bench::run(descent_trainer::bench::BenchOptions {
+                quick: args.quick,
+                threads: args.threads,
+            });
+            print!("{}", descent_trainer::bench::format_table(&report));
+            if let Some(path) = &args.json {
+                let json = descent_trainer::bench::to_json(&report);
+                if path.as_os_str() == "-" {
+                    println!("{json}");
+                } else {
+                    std::fs::write(path, json + "\n")
+                        .map_err(|e| Error::Runtime(format!("{}: {e}", path.display())))?;
+                }
+            }
+        }
         Command::Train(args) => {
             threads(args.threads)?;
             train::validate(&args)?;
