@@ -128,9 +128,10 @@ pub struct TrainArgs {
     pub ops: OpsKind,
 
     // ---- optimizer (PyTorch names) ----
-    /// Optimizer: sgd, adam, adamw, adagrad, rmsprop, adadelta, adamax, nadam, radam.
-    #[arg(long, default_value = "adam")]
-    pub optimizer: String,
+    /// Optimizer: sgd, adam, adamw, adagrad, rmsprop, adadelta, adamax, nadam, radam, lbfgs,
+    /// random-search (default: adam for classification; sgd with --lr 0.05 for regression).
+    #[arg(long)]
+    pub optimizer: Option<String>,
     /// Learning rate (default: the optimizer's PyTorch default).
     #[arg(long)]
     pub lr: Option<f64>,
@@ -179,6 +180,27 @@ pub struct TrainArgs {
     /// Maximize the objective instead of minimizing it.
     #[arg(long)]
     pub maximize: bool,
+    /// L-BFGS: iterations per step.
+    #[arg(long)]
+    pub max_iter: Option<usize>,
+    /// L-BFGS: loss evaluations per step.
+    #[arg(long)]
+    pub max_eval: Option<usize>,
+    /// L-BFGS: first-order optimality tolerance.
+    #[arg(long)]
+    pub tolerance_grad: Option<f64>,
+    /// L-BFGS: tolerance on loss / parameter changes.
+    #[arg(long)]
+    pub tolerance_change: Option<f64>,
+    /// L-BFGS: number of curvature pairs kept.
+    #[arg(long)]
+    pub history_size: Option<usize>,
+    /// L-BFGS: line search, `strong_wolfe` or none.
+    #[arg(long)]
+    pub line_search_fn: Option<String>,
+    /// Random search: perturbation scale sigma (its learning rate).
+    #[arg(long)]
+    pub sigma: Option<f64>,
 
     // ---- schedule ----
     /// LR scheduler by PyTorch class name (StepLR, CosineAnnealingLR, ReduceLROnPlateau, ...).
