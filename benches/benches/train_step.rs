@@ -2,6 +2,9 @@
 //! descent-core's scalar `Reference` ops and with descent-kernels' `Fast` ops: throughput in
 //! samples per second (criterion's elem/s).
 //!
+//! Also one epoch of Fashion-MNIST (600 steps of batch 100 through the shuffling loader, with
+//! the row gather), when `/usr/share/datasets/fashion-mnist` is installed.
+//!
 //! `cargo bench -p descent-benches --bench train_step` (`TRAIN_BENCH_SECS`, default 2 s).
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
@@ -84,6 +87,51 @@ fn bench(c: &mut Criterion) {
             b.iter(|| step(&Reference, &mut s, &mut opt))
         });
     }
+    g.finish();
+    fashion_epoch(c, secs);
+}
+
+fn fashion_epoch(c: &mut Criterion, secs: f64) {
+    use descent_trainer::data::{load_named, LoadOptions, Targets};
+    use descent_trainer::loader::{Loader, Sampling};
+    let opts = LoadOptions {
+        val_fraction: 0.0,
+        ..Default::default()
+    };
+    let data = match load_named("fashion-mnist", &opts) {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("skipping the Fashion-MNIST epoch bench: {e}");
+            return;
+        }
+    };
+    let train = data.train;
+    let Targets::Labels { y, .. } = &train.targets else {
+        return;
+    };
+    let batch = 100;
+    let mut s = setup(&[784, 100, 10], batch);
+    let cfg = SgdConfig::default().lr(0.1).momentum(0.9);
+    let mut opt = Optim::owned(cfg, s.params.len()).unwrap();
+    let mut loader = Loader::new(train.rows, batch, Sampling::Shuffle, true, 0).unwrap();
+    let mut g = c.benchmark_group("fashion_mnist_epoch");
+    g.measurement_time(Duration::from_secs_f64(secs.max(3.0)))
+        .sample_size(10);
+    g.throughput(Throughput::Elements(train.rows as u64));
+    g.bench_function("784-100-10/b100/fast", |b| {
+        b.iter(|| {
+            for _ in 0..loader.batches_per_epoch() {
+                let idx = loader.next_batch();
+                s.x.clear();
+                s.labels.clear();
+                for &i in idx {
+                    s.x.extend_from_slice(train.row(i));
+                    s.labels.push(y[i]);
+                }
+                step(&Fast, &mut s, &mut opt);
+            }
+        })
+    });
     g.finish();
 }
 

@@ -25,6 +25,22 @@ pub enum Command {
     Eval(EvalArgs),
     /// Grid or random search over hyperparameters, trials in parallel.
     Sweep(Box<SweepArgs>),
+    /// Quick throughput report: this machine's limits, then each kernel as a fraction of them.
+    Bench(BenchArgs),
+}
+
+/// `descent bench` flags.
+#[derive(Debug, Clone, clap::Args)]
+pub struct BenchArgs {
+    /// Smaller sizes and fewer repetitions (seconds instead of ~a minute).
+    #[arg(long)]
+    pub quick: bool,
+    /// Threads for the "all threads" rows (default: all available cores).
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Also write the report as JSON to FILE (`-` for standard output).
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<std::path::PathBuf>,
 }
 
 /// Model families.
@@ -112,9 +128,10 @@ pub struct TrainArgs {
     pub ops: OpsKind,
 
     // ---- optimizer (PyTorch names) ----
-    /// Optimizer: sgd, adam, adamw, adagrad, rmsprop, adadelta, adamax, nadam, radam.
-    #[arg(long, default_value = "adam")]
-    pub optimizer: String,
+    /// Optimizer: sgd, adam, adamw, adagrad, rmsprop, adadelta, adamax, nadam, radam, lbfgs,
+    /// random-search (default: adam for classification; sgd with --lr 0.05 for regression).
+    #[arg(long)]
+    pub optimizer: Option<String>,
     /// Learning rate (default: the optimizer's PyTorch default).
     #[arg(long)]
     pub lr: Option<f64>,
@@ -163,6 +180,27 @@ pub struct TrainArgs {
     /// Maximize the objective instead of minimizing it.
     #[arg(long)]
     pub maximize: bool,
+    /// L-BFGS: iterations per step.
+    #[arg(long)]
+    pub max_iter: Option<usize>,
+    /// L-BFGS: loss evaluations per step.
+    #[arg(long)]
+    pub max_eval: Option<usize>,
+    /// L-BFGS: first-order optimality tolerance.
+    #[arg(long)]
+    pub tolerance_grad: Option<f64>,
+    /// L-BFGS: tolerance on loss / parameter changes.
+    #[arg(long)]
+    pub tolerance_change: Option<f64>,
+    /// L-BFGS: number of curvature pairs kept.
+    #[arg(long)]
+    pub history_size: Option<usize>,
+    /// L-BFGS: line search, `strong_wolfe` or none.
+    #[arg(long)]
+    pub line_search_fn: Option<String>,
+    /// Random search: perturbation scale sigma (its learning rate).
+    #[arg(long)]
+    pub sigma: Option<f64>,
 
     // ---- schedule ----
     /// LR scheduler by PyTorch class name (StepLR, CosineAnnealingLR, ReduceLROnPlateau, ...).

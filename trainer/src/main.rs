@@ -39,26 +39,48 @@ fn real_main() -> Result<()> {
         }
     };
     match cli.command {
+        Command::Bench(args) => {
+            if args.threads == Some(0) {
+                return Err(Error::usage("--threads 0: expected a positive integer"));
+            }
+            let report = descent_trainer::bench::run(descent_trainer::bench::BenchOptions {
+                quick: args.quick,
+                threads: args.threads,
+            });
+            print!("{}", descent_trainer::bench::format_table(&report));
+            if let Some(path) = &args.json {
+                let json = descent_trainer::bench::to_json(&report);
+                if path.as_os_str() == "-" {
+                    println!("{json}");
+                } else {
+                    std::fs::write(path, json + "\n")
+                        .map_err(|e| Error::Runtime(format!("{}: {e}", path.display())))?;
+                }
+            }
+        }
         Command::Train(args) => {
             threads(args.threads)?;
             train::validate(&args)?;
             let parts = wire::build(&args)?;
             let s = train::run(&args, parts, train::RunOptions::default())?;
-            match s.test_accuracy {
-                Some(_) => println!(
-                    "test accuracy: {} (test loss {:.4}, {} steps, {:.2} epochs, {:.2}s, {:.0} samples/s)",
-                    pct(s.test_accuracy),
-                    s.test_loss.unwrap_or(f64::NAN),
+            // Report the test split; without one, the validation (else training) split.
+            let (split, loss, acc) = match (s.test_loss, s.val_loss) {
+                (Some(l), _) => ("test", l, s.test_accuracy),
+                (None, Some(l)) => ("val", l, s.val_accuracy),
+                (None, None) => ("train", s.train_loss, s.train_accuracy),
+            };
+            match acc {
+                Some(a) => println!(
+                    "{split} accuracy: {} ({split} loss {loss:.4}, {} steps, {:.2} epochs, {:.2}s, {:.0} samples/s)",
+                    pct(Some(a)),
                     s.steps,
                     s.epochs,
                     s.train_seconds,
                     s.samples_per_second
                 ),
                 None => println!(
-                    "test loss: {} ({} steps, {:.2}s)",
-                    s.test_loss.or(s.val_loss).unwrap_or(s.train_loss),
-                    s.steps,
-                    s.train_seconds
+                    "{split} loss: {loss:.6e} ({} steps, {:.2} epochs, {:.2}s)",
+                    s.steps, s.epochs, s.train_seconds
                 ),
             }
             if let Some(ls) = &s.least_squares {

@@ -8,19 +8,158 @@ use crate::cli::OpsKind;
 use crate::cli::TrainArgs;
 use crate::error::{Error, Result};
 use descent_core::optim::{
-    AdadeltaConfig, AdagradConfig, AdamConfig, AdamWConfig, AdamaxConfig, Group, NAdamConfig,
-    Optim, Optimizer, OptimizerKind, RAdamConfig, RmsPropConfig, SgdConfig,
+    AdadeltaConfig, AdagradConfig, AdamConfig, AdamWConfig, AdamaxConfig, Group, Lbfgs,
+    LbfgsConfig, LineSearch, NAdamConfig, Optim, Optimizer, OptimizerKind, RAdamConfig,
+    RandomSearch, RandomSearchConfig, RmsPropConfig, SgdConfig,
 };
 use descent_core::Result as CoreResult;
 use descent_kernels::fused::{step_fused, FusedRule};
 
 /// Names accepted by `--optimizer`.
 pub const NAMES: &[&str] = &[
-    "sgd", "adam", "adamw", "adagrad", "rmsprop", "adadelta", "adamax", "nadam", "radam",
+    "sgd",
+    "adam",
+    "adamw",
+    "adagrad",
+    "rmsprop",
+    "adadelta",
+    "adamax",
+    "nadam",
+    "radam",
+    "lbfgs",
+    "random-search",
 ];
 
-/// A boxed optimizer over f32 parameters.
-pub type BoxedOptimizer = Box<dyn Optimizer<f32> + Send>;
+/// What the training loop steps: a first-order optimizer, L-BFGS or random search behind one
+/// closure-driven interface (`eval(θ, grad)` returns the loss at θ and writes its gradient).
+pub trait Stepper: Send {
+    /// PyTorch's class name (`SGD`, `Adam`, `LBFGS`, ...; `RandomSearch`).
+    fn torch_name(&self) -> &'static str;
+    /// The learning rate (random search: σ).
+    fn lr(&self) -> f64;
+    /// Set the learning rate (as an LR scheduler does).
+    fn set_lr(&mut self, lr: f64) -> CoreResult<()>;
+    /// The state as bytes.
+    fn export(&self) -> CoreResult<Vec<u8>>;
+    /// Restore [`Stepper::export`]'s bytes.
+    fn import(&mut self, bytes: &[u8]) -> CoreResult<()>;
+    /// One step. Returns the loss at the starting point; a first-order optimizer does not
+    /// move when that loss is not finite.
+    fn step(
+        &mut self,
+        params: &mut [f32],
+        grad: &mut [f32],
+        eval: &mut dyn FnMut(&[f32], &mut [f32]) -> f32,
+    ) -> CoreResult<f32>;
+}
+
+/// A boxed [`Stepper`].
+pub type BoxedOptimizer = Box<dyn Stepper>;
+
+/// A first-order optimizer as a [`Stepper`].
+pub struct FirstOrder(pub Box<dyn Optimizer<f32> + Send>);
+
+impl Stepper for FirstOrder {
+    fn torch_name(&self) -> &'static str {
+        self.0.kind().torch_name()
+    }
+    fn lr(&self) -> f64 {
+        self.0.lr(0).unwrap_or(f64::NAN)
+    }
+    fn set_lr(&mut self, lr: f64) -> CoreResult<()> {
+        self.0.set_lr_all(lr)
+    }
+    fn export(&self) -> CoreResult<Vec<u8>> {
+        let mut b = vec![0u8; self.0.state_bytes_len()];
+        let n = self.0.export_state(&mut b)?;
+        b.truncate(n);
+        Ok(b)
+    }
+    fn import(&mut self, bytes: &[u8]) -> CoreResult<()> {
+        self.0.import_state(bytes)
+    }
+    fn step(
+        &mut self,
+        params: &mut [f32],
+        grad: &mut [f32],
+        eval: &mut dyn FnMut(&[f32], &mut [f32]) -> f32,
+    ) -> CoreResult<f32> {
+        let loss = eval(params, grad);
+        if loss.is_finite() {
+            self.0.step(params, grad)?;
+        }
+        Ok(loss)
+    }
+}
+
+/// `torch.optim.LBFGS` as a [`Stepper`] (each step re-evaluates the mini-batch).
+pub struct LbfgsStepper(pub Lbfgs<f32, Vec<f32>>);
+
+impl Stepper for LbfgsStepper {
+    fn torch_name(&self) -> &'static str {
+        "LBFGS"
+    }
+    fn lr(&self) -> f64 {
+        self.0.lr()
+    }
+    fn set_lr(&mut self, lr: f64) -> CoreResult<()> {
+        self.0.set_lr(lr)
+    }
+    fn export(&self) -> CoreResult<Vec<u8>> {
+        let mut b = vec![0u8; self.0.state_bytes_len()];
+        let n = self.0.export_state(&mut b)?;
+        b.truncate(n);
+        Ok(b)
+    }
+    fn import(&mut self, bytes: &[u8]) -> CoreResult<()> {
+        self.0.import_state(bytes)
+    }
+    fn step(
+        &mut self,
+        params: &mut [f32],
+        _grad: &mut [f32],
+        eval: &mut dyn FnMut(&[f32], &mut [f32]) -> f32,
+    ) -> CoreResult<f32> {
+        self.0.step(params, |p, g| eval(p, g))
+    }
+}
+
+/// Derivative-free random search as a [`Stepper`] (σ plays the learning rate).
+pub struct RandomStepper {
+    rs: RandomSearch<f32>,
+    scratch: Vec<f32>,
+    grad: Vec<f32>,
+}
+
+impl Stepper for RandomStepper {
+    fn torch_name(&self) -> &'static str {
+        "RandomSearch"
+    }
+    fn lr(&self) -> f64 {
+        self.rs.sigma()
+    }
+    fn set_lr(&mut self, lr: f64) -> CoreResult<()> {
+        self.rs.set_sigma(lr)
+    }
+    fn export(&self) -> CoreResult<Vec<u8>> {
+        let mut b = vec![0u8; self.rs.state_bytes_len()];
+        let n = self.rs.export_state(&mut b)?;
+        b.truncate(n);
+        Ok(b)
+    }
+    fn import(&mut self, bytes: &[u8]) -> CoreResult<()> {
+        self.rs.import_state(bytes)
+    }
+    fn step(
+        &mut self,
+        params: &mut [f32],
+        _grad: &mut [f32],
+        eval: &mut dyn FnMut(&[f32], &mut [f32]) -> f32,
+    ) -> CoreResult<f32> {
+        let g = &mut self.grad;
+        self.rs.step(params, &mut self.scratch, |p| eval(p, g))
+    }
+}
 
 /// A core optimizer whose steps run through descent-kernels' fused, vectorized and parallel
 /// update (bitwise equal to core's, on the same state, so checkpoints are interchangeable).
@@ -88,6 +227,15 @@ fn given_flags(a: &TrainArgs) -> Vec<(&'static str, bool)> {
         ),
         ("momentum-decay", a.momentum_decay.is_some()),
         ("decoupled-weight-decay", a.decoupled_weight_decay),
+        ("max-iter", a.max_iter.is_some()),
+        ("max-eval", a.max_eval.is_some()),
+        ("tolerance-grad", a.tolerance_grad.is_some()),
+        ("tolerance-change", a.tolerance_change.is_some()),
+        ("history-size", a.history_size.is_some()),
+        ("line-search-fn", a.line_search_fn.is_some()),
+        ("sigma", a.sigma.is_some()),
+        ("weight-decay", a.weight_decay.is_some()),
+        ("maximize", a.maximize),
     ]
 }
 
@@ -101,6 +249,15 @@ fn allowed(name: &str) -> &'static [&'static str] {
         "adamax" => &["betas", "eps"],
         "nadam" => &["betas", "eps", "momentum-decay", "decoupled-weight-decay"],
         "radam" => &["betas", "eps", "decoupled-weight-decay"],
+        "lbfgs" => &[
+            "max-iter",
+            "max-eval",
+            "tolerance-grad",
+            "tolerance-change",
+            "history-size",
+            "line-search-fn",
+        ],
+        "random-search" => &["sigma"],
         _ => &[],
     }
 }
@@ -112,19 +269,21 @@ fn betas(a: &TrainArgs, default: (f64, f64)) -> (f64, f64) {
     }
 }
 
-/// Build the optimizer named by `args.optimizer` for `n` parameters.
+/// Build the optimizer named by `args.optimizer` (Adam when unset) for `n` parameters.
 pub fn build(args: &TrainArgs, n: usize) -> Result<BoxedOptimizer> {
-    let name = args.optimizer.to_ascii_lowercase();
+    let given = args.optimizer.as_deref().unwrap_or("adam");
+    let name = given.to_ascii_lowercase();
     if !NAMES.contains(&name.as_str()) {
         return Err(Error::usage(format!(
-            "--optimizer {}: unknown optimizer, expected one of {}",
-            args.optimizer,
+            "--optimizer {given}: unknown optimizer, expected one of {}",
             NAMES.join(", ")
         )));
     }
     let ok = allowed(&name);
+    let first_order = !matches!(name.as_str(), "lbfgs" | "random-search");
     for (flag, on) in given_flags(args) {
-        if on && !ok.contains(&flag) {
+        let common = first_order && (flag == "weight-decay" || flag == "maximize");
+        if on && !common && !ok.contains(&flag) {
             return Err(Error::usage(format!(
                 "--{flag} does not apply to --optimizer {name} (its flags: lr, weight-decay, maximize, {})",
                 ok.join(", ")
@@ -143,7 +302,7 @@ pub fn build(args: &TrainArgs, n: usize) -> Result<BoxedOptimizer> {
                 c.weight_decay = wd;
             }
             c.maximize = args.maximize;
-            Box::new(Optim::owned(c, n).map_err(core)?) as BoxedOptimizer
+            Box::new(FirstOrder(Box::new(Optim::owned(c, n).map_err(core)?))) as BoxedOptimizer
         }};
         (fused $cfg:expr) => {{
             let mut c = $cfg;
@@ -155,17 +314,18 @@ pub fn build(args: &TrainArgs, n: usize) -> Result<BoxedOptimizer> {
             }
             c.maximize = args.maximize;
             let o = Optim::owned(c, n).map_err(core)?;
-            if args.ops == OpsKind::Fast {
-                Box::new(Fused(o)) as BoxedOptimizer
+            let inner: Box<dyn Optimizer<f32> + Send> = if args.ops == OpsKind::Fast {
+                Box::new(Fused(o))
             } else {
-                Box::new(o) as BoxedOptimizer
-            }
+                Box::new(o)
+            };
+            Box::new(FirstOrder(inner)) as BoxedOptimizer
         }};
     }
     Ok(match name.as_str() {
         "sgd" => {
             let d = SgdConfig::default();
-            make!(SgdConfig {
+            make!(fused SgdConfig {
                 momentum: args.momentum.unwrap_or(d.momentum),
                 dampening: args.dampening.unwrap_or(d.dampening),
                 nesterov: args.nesterov,
@@ -192,7 +352,7 @@ pub fn build(args: &TrainArgs, n: usize) -> Result<BoxedOptimizer> {
         }
         "adagrad" => {
             let d = AdagradConfig::default();
-            make!(AdagradConfig {
+            make!(fused AdagradConfig {
                 lr_decay: args.lr_decay.unwrap_or(d.lr_decay),
                 initial_accumulator_value: args
                     .initial_accumulator_value
@@ -203,7 +363,7 @@ pub fn build(args: &TrainArgs, n: usize) -> Result<BoxedOptimizer> {
         }
         "rmsprop" => {
             let d = RmsPropConfig::default();
-            make!(RmsPropConfig {
+            make!(fused RmsPropConfig {
                 alpha: args.alpha.unwrap_or(d.alpha),
                 eps: args.eps.unwrap_or(d.eps),
                 momentum: args.momentum.unwrap_or(d.momentum),
@@ -237,6 +397,47 @@ pub fn build(args: &TrainArgs, n: usize) -> Result<BoxedOptimizer> {
                 ..d
             })
         }
+        "lbfgs" => {
+            let d = LbfgsConfig::default();
+            let line_search_fn = match args.line_search_fn.as_deref() {
+                None | Some("none") | Some("None") => LineSearch::None,
+                Some("strong_wolfe") | Some("strong-wolfe") => LineSearch::StrongWolfe,
+                Some(other) => {
+                    return Err(Error::usage(format!(
+                        "--line-search-fn {other}: expected strong_wolfe or none"
+                    )))
+                }
+            };
+            let c = LbfgsConfig {
+                lr: args.lr.unwrap_or(d.lr),
+                max_iter: args.max_iter.unwrap_or(d.max_iter),
+                max_eval: args.max_eval.or(d.max_eval),
+                tolerance_grad: args.tolerance_grad.unwrap_or(d.tolerance_grad),
+                tolerance_change: args.tolerance_change.unwrap_or(d.tolerance_change),
+                history_size: args.history_size.unwrap_or(d.history_size),
+                line_search_fn,
+            };
+            Box::new(LbfgsStepper(Lbfgs::owned(c, n).map_err(core)?))
+        }
+        "random-search" => {
+            let d = RandomSearchConfig::default();
+            if args.lr.is_some() {
+                return Err(Error::usage(
+                    "--lr does not apply to --optimizer random-search (its step size is --sigma)",
+                ));
+            }
+            let c = RandomSearchConfig {
+                sigma: args.sigma.unwrap_or(d.sigma),
+                seed: args.seed,
+                ..d
+            };
+            let rs = RandomSearch::new(c, n).map_err(core)?;
+            Box::new(RandomStepper {
+                rs,
+                scratch: vec![0.0; RandomSearch::<f32>::scratch_len(n)],
+                grad: vec![0.0; n],
+            })
+        }
         _ => {
             let d = RAdamConfig::default();
             make!(RAdamConfig {
@@ -264,36 +465,70 @@ mod tests {
         }
     }
 
+    fn quad(p: &[f32], g: &mut [f32]) -> f32 {
+        // f(θ) = Σ (θ_i - 1)², ∇f = 2(θ - 1)
+        let mut f = 0.0;
+        for (gi, &pi) in g.iter_mut().zip(p) {
+            *gi = 2.0 * (pi - 1.0);
+            f += (pi - 1.0) * (pi - 1.0);
+        }
+        f
+    }
+
     #[test]
-    fn every_name_builds_with_defaults() {
+    fn every_name_builds_with_defaults_and_descends() {
         for n in NAMES {
-            let o = build(&args(&["--optimizer", n]), 10).unwrap();
-            assert_eq!(o.n_params(), 10);
+            let mut a = args(&["--optimizer", n]);
+            if *n != "random-search" {
+                a.lr = Some(if *n == "lbfgs" { 1.0 } else { 0.05 });
+            }
+            if *n == "adadelta" {
+                a.lr = Some(1.0);
+            }
+            let mut o = build(&a, 10).unwrap();
+            let mut p = vec![0f32; 10];
+            let mut g = vec![0f32; 10];
+            let first = o.step(&mut p, &mut g, &mut quad).unwrap();
+            let mut last = first;
+            for _ in 0..50 {
+                last = o.step(&mut p, &mut g, &mut quad).unwrap();
+            }
+            assert!(last < first, "{n}: {first} -> {last}");
+            let state = o.export().unwrap();
+            let mut fresh = build(&a, 10).unwrap();
+            fresh.import(&state).unwrap();
+            assert_eq!(fresh.export().unwrap(), state, "{n}");
         }
     }
 
     #[test]
-    fn fused_adam_steps_bitwise_like_core() {
-        for name in ["adam", "adamw"] {
-            let fast = args(&["--optimizer", name, "--lr", "0.01", "--weight-decay", "0.1"]);
+    fn fused_steps_bitwise_like_core() {
+        for name in ["adam", "adamw", "sgd", "adagrad", "rmsprop"] {
+            let mut fast = args(&["--optimizer", name, "--lr", "0.01", "--weight-decay", "0.1"]);
+            if name == "sgd" || name == "rmsprop" {
+                fast.momentum = Some(0.9);
+            }
             let mut reference = fast.clone();
             reference.ops = OpsKind::Reference;
             let n = 1037;
             let (mut a, mut b) = (build(&fast, n).unwrap(), build(&reference, n).unwrap());
             let mut pa: Vec<f32> = (0..n).map(|i| (i as f32 * 0.37).sin()).collect();
             let mut pb = pa.clone();
+            let mut ga = vec![0f32; n];
+            let mut gb = vec![0f32; n];
             for t in 0..5 {
-                let g: Vec<f32> = (0..n).map(|i| ((i + t) as f32 * 0.11).cos()).collect();
-                a.step(&mut pa, &g).unwrap();
-                b.step(&mut pb, &g).unwrap();
+                let mut f = |_: &[f32], g: &mut [f32]| {
+                    for (i, gi) in g.iter_mut().enumerate() {
+                        *gi = ((i + t) as f32 * 0.11).cos();
+                    }
+                    1.0
+                };
+                a.step(&mut pa, &mut ga, &mut f).unwrap();
+                b.step(&mut pb, &mut gb, &mut f).unwrap();
             }
             let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
             assert_eq!(bits(&pa), bits(&pb), "{name}");
-            let mut sa = vec![0u8; a.state_bytes_len()];
-            let mut sb = vec![0u8; b.state_bytes_len()];
-            a.export_state(&mut sa).unwrap();
-            b.export_state(&mut sb).unwrap();
-            assert_eq!(sa, sb);
+            assert_eq!(a.export().unwrap(), b.export().unwrap());
         }
     }
 
@@ -304,8 +539,10 @@ mod tests {
             3,
         )
         .unwrap();
-        assert_eq!(o.lr(0).unwrap(), 0.25);
-        assert_eq!(o.kind().torch_name(), "SGD");
+        assert_eq!(o.lr(), 0.25);
+        assert_eq!(o.torch_name(), "SGD");
+        let o = build(&args(&["--optimizer", "lbfgs", "--history-size", "5"]), 3).unwrap();
+        assert_eq!(o.torch_name(), "LBFGS");
     }
 
     #[test]
@@ -320,5 +557,13 @@ mod tests {
         assert!(e.to_string().contains("lr"), "{e}");
         assert_eq!(e.exit_code(), 2);
         assert!(build(&args(&["--optimizer", "lion"]), 3).is_err());
+        assert!(build(&args(&["--optimizer", "lbfgs", "--weight-decay", "0.1"]), 3).is_err());
+        assert!(build(&args(&["--optimizer", "random-search", "--lr", "0.1"]), 3).is_err());
+        assert!(build(
+            &args(&["--optimizer", "lbfgs", "--line-search-fn", "armijo"]),
+            3
+        )
+        .is_err());
+        assert!(build(&args(&["--optimizer", "sgd", "--sigma", "0.1"]), 3).is_err());
     }
 }

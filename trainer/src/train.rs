@@ -289,12 +289,10 @@ impl Saver<'_> {
             serde_json::to_string(state)
                 .map_err(|e| Error::Runtime(format!("checkpoint state: {e}")))?,
         );
-        let mut ob = vec![0u8; parts.opt.state_bytes_len()];
-        let n = parts
+        let ob = parts
             .opt
-            .export_state(&mut ob)
+            .export()
             .map_err(|e| Error::core("exporting optimizer state", e))?;
-        ob.truncate(n);
         c.meta.insert("optimizer".into(), to_hex(&ob));
         if let Some(s) = &parts.sched {
             c.meta.insert("scheduler".into(), to_hex(&s.save_to_vec()));
@@ -343,7 +341,7 @@ fn restore(dir: &Path, parts: &mut Parts) -> Result<(LoopState, Option<Vec<f32>>
         .map_err(|e| Error::io(&path, format!("bad `state` metadata: {e}")))?;
     let bad = |what: &str| Error::io(&path, format!("bad `{what}` metadata (not hex)"));
     let ob = from_hex(c.meta("optimizer", &path)?).ok_or_else(|| bad("optimizer"))?;
-    parts.opt.import_state(&ob).map_err(|e| {
+    parts.opt.import(&ob).map_err(|e| {
         Error::io(
             &path,
             format!("optimizer state does not fit this run (different --optimizer or model?): {e}"),
@@ -389,6 +387,17 @@ fn restore(dir: &Path, parts: &mut Parts) -> Result<(LoopState, Option<Vec<f32>>
         None
     };
     Ok((state, best))
+}
+
+/// Where the last good checkpoint is, for divergence messages.
+fn kept_note(dir: Option<&Path>) -> String {
+    match dir {
+        Some(d) if last_path(d).exists() => {
+            format!("; the last good checkpoint is {}", last_path(d).display())
+        }
+        Some(_) => "; no checkpoint had been written yet".to_string(),
+        None => String::new(),
+    }
 }
 
 fn fmt_metrics(name: &str, m: &SplitMetrics) -> String {
@@ -440,7 +449,7 @@ pub fn run(args: &TrainArgs, mut parts: Parts, opts: RunOptions) -> Result<Summa
     if let Some(s) = &parts.sched {
         parts
             .opt
-            .set_lr_all(s.lr())
+            .set_lr(s.lr())
             .map_err(|e| Error::core("--scheduler", e))?;
     }
     let mut metrics = match &args.metrics {
@@ -488,39 +497,47 @@ pub fn run(args: &TrainArgs, mut parts: Parts, opts: RunOptions) -> Result<Summa
             Targets::Labels { .. } => BatchTargets::Labels(&yl),
             Targets::Values { .. } => BatchTargets::Values(&yv),
         };
-        let mut loss = parts
-            .net
-            .loss_grad(&parts.params, &xb, y, rows, &mut grad)? as f64;
-        if l1 > 0.0 || l2 > 0.0 {
-            loss += crate::wire::penalty(&parts.params, &mut grad, l1, l2)?;
+        // loss(θ) and its gradient on this mini-batch, with the penalty and clipping; the
+        // optimizer calls it once (first-order) or several times (L-BFGS, random search).
+        let mut failure: Option<Error> = None;
+        let net = &mut parts.net;
+        let mut eval = |p: &[f32], g: &mut [f32]| -> f32 {
+            let r = (|| -> Result<f32> {
+                let mut loss = net.loss_grad(p, &xb, y, rows, g)?;
+                if l1 > 0.0 || l2 > 0.0 {
+                    loss += crate::wire::penalty(p, g, l1, l2)? as f32;
+                }
+                if loss.is_finite() {
+                    if let Some(v) = args.clip_grad_value {
+                        descent_core::optim::clip_grad_value(g, v)
+                            .map_err(|e| Error::core("--clip-grad-value", e))?;
+                    }
+                    if let Some(m) = args.clip_grad_norm {
+                        descent_core::optim::clip_grad_norm(g, m, args.norm_type)
+                            .map_err(|e| Error::core("--clip-grad-norm", e))?;
+                    }
+                }
+                Ok(loss)
+            })();
+            r.unwrap_or_else(|e| {
+                failure.get_or_insert(e);
+                f32::NAN
+            })
+        };
+        let stepped = parts.opt.step(&mut parts.params, &mut grad, &mut eval);
+        if let Some(e) = failure {
+            return Err(e);
         }
+        let loss = stepped.map_err(|e| Error::core("optimizer step", e))? as f64;
         if !loss.is_finite() {
             bar.abandon();
-            let kept = match dir {
-                Some(d) if last_path(d).exists() => {
-                    format!("; the last good checkpoint is {}", last_path(d).display())
-                }
-                Some(_) => "; no checkpoint had been written yet".to_string(),
-                None => String::new(),
-            };
             return Err(Error::Diverged(format!(
-                "training diverged: loss is {loss} at step {} (epoch {}); try a smaller --lr{kept}",
+                "training diverged: loss is {loss} at step {} (epoch {}); try a smaller --lr{}",
                 st.step + 1,
-                st.epoch + 1
+                st.epoch + 1,
+                kept_note(dir)
             )));
         }
-        if let Some(v) = args.clip_grad_value {
-            descent_core::optim::clip_grad_value(&mut grad, v)
-                .map_err(|e| Error::core("--clip-grad-value", e))?;
-        }
-        if let Some(m) = args.clip_grad_norm {
-            descent_core::optim::clip_grad_norm(&mut grad, m, args.norm_type)
-                .map_err(|e| Error::core("--clip-grad-norm", e))?;
-        }
-        parts
-            .opt
-            .step(&mut parts.params, &grad)
-            .map_err(|e| Error::core("optimizer step", e))?;
         st.step += 1;
         st.batch_in_epoch += 1;
         st.batch_loss_sum += loss;
@@ -542,7 +559,7 @@ pub fn run(args: &TrainArgs, mut parts: Parts, opts: RunOptions) -> Result<Summa
                     .map_err(|e| Error::core(format!("--scheduler {}", s.name()), e))?;
                 parts
                     .opt
-                    .set_lr_all(s.lr())
+                    .set_lr(s.lr())
                     .map_err(|e| Error::core("--scheduler", e))?;
             }
         }
@@ -552,7 +569,7 @@ pub fn run(args: &TrainArgs, mut parts: Parts, opts: RunOptions) -> Result<Summa
             bar.set_message(format!(
                 "loss {:.4}  lr {:.3e}  {:.0} samples/s",
                 loss,
-                parts.opt.lr(0).unwrap_or(f64::NAN),
+                parts.opt.lr(),
                 samples_since as f64 / secs
             ));
             bar.set_position(st.step);
@@ -565,7 +582,7 @@ pub fn run(args: &TrainArgs, mut parts: Parts, opts: RunOptions) -> Result<Summa
         let regular = epoch_end || args.eval_every.is_some_and(|k| st.step % k == 0);
         let eval_due = regular || st.step == total;
         if eval_due {
-            let lr = parts.opt.lr(0).unwrap_or(f64::NAN);
+            let lr = parts.opt.lr();
             let train = evaluate(&mut *parts.net, &parts.params, &parts.data.train, features)?;
             let val = match &parts.data.val {
                 Some(v) => Some(evaluate(&mut *parts.net, &parts.params, v, features)?),
@@ -607,8 +624,9 @@ pub fn run(args: &TrainArgs, mut parts: Parts, opts: RunOptions) -> Result<Summa
             if !watched.is_finite() {
                 bar.abandon();
                 return Err(Error::Diverged(format!(
-                    "training diverged: evaluation loss is {watched} at step {}",
-                    st.step
+                    "training diverged: evaluation loss is {watched} at step {}; try a smaller --lr{}",
+                    st.step,
+                    kept_note(dir)
                 )));
             }
             if !regular {
@@ -651,7 +669,7 @@ pub fn run(args: &TrainArgs, mut parts: Parts, opts: RunOptions) -> Result<Summa
                         .map_err(|e| Error::core("ReduceLROnPlateau", e))?;
                     parts
                         .opt
-                        .set_lr_all(s.lr())
+                        .set_lr(s.lr())
                         .map_err(|e| Error::core("--scheduler", e))?;
                 }
             }
@@ -704,7 +722,7 @@ pub fn run(args: &TrainArgs, mut parts: Parts, opts: RunOptions) -> Result<Summa
     let summary = Summary {
         dataset: parts.data.name.clone(),
         model: crate::wire::model_name(args, &parts.data),
-        optimizer: parts.opt.kind().torch_name().to_string(),
+        optimizer: parts.opt.torch_name().to_string(),
         params: parts.params.len(),
         steps: st.step,
         epochs: st.step as f64 / per_epoch as f64,
@@ -781,9 +799,10 @@ mod tests {
         let mut params = vec![0f32; net.n_params()];
         net.init(&mut params, a.seed).unwrap();
         let opt = crate::optimizer::build(a, params.len()).unwrap();
-        let sched = a.scheduler.as_ref().map(|s| {
-            crate::schedule::build(s, a.sched_args.as_deref(), opt.lr(0).unwrap()).unwrap()
-        });
+        let sched = a
+            .scheduler
+            .as_ref()
+            .map(|s| crate::schedule::build(s, a.sched_args.as_deref(), opt.lr()).unwrap());
         Parts {
             order: Box::new(
                 crate::loader::Loader::new(90, a.batch_size, Default::default(), false, a.seed)

@@ -225,22 +225,45 @@ pub fn penalty(params: &[f32], grad: &mut [f32], l1: f64, l2: f64) -> Result<f64
     Ok(total)
 }
 
+/// The default optimizer for `data` when `--optimizer` is not given: Adam (PyTorch's
+/// defaults) for classification; SGD with lr 0.05 (unless `--lr`) for regression, whose
+/// standardized least-squares problems it solves quickly.
+pub fn with_default_optimizer(args: &TrainArgs, data: &Splits) -> TrainArgs {
+    let mut a = args.clone();
+    if data.train.targets.is_classification() {
+        a.optimizer = Some("adam".into());
+    } else {
+        a.optimizer = Some("sgd".into());
+        a.lr = a.lr.or(Some(0.05));
+    }
+    a
+}
+
 /// Everything a run needs, built and initialized from `args`.
 pub fn build(args: &TrainArgs) -> Result<Parts> {
     crate::train::validate(args)?;
-    // Hyperparameters first: a bad one fails before any data is read.
-    let probe = crate::optimizer::build(args, 0)?;
-    if let Some(name) = &args.scheduler {
-        let lr0 = probe.lr(0).map_err(|e| Error::core("optimizer", e))?;
-        crate::schedule::build(name, args.sched_args.as_deref(), lr0)?;
+    // Hyperparameters first: a bad one fails before any data is read (with the default
+    // optimizer, which depends on the data, after loading).
+    if args.optimizer.is_some() {
+        let probe = crate::optimizer::build(args, 0)?;
+        if let Some(name) = &args.scheduler {
+            crate::schedule::build(name, args.sched_args.as_deref(), probe.lr())?;
+        }
     }
     let data = load_data(args)?;
+    let resolved;
+    let args = if args.optimizer.is_none() {
+        resolved = with_default_optimizer(args, &data);
+        &resolved
+    } else {
+        args
+    };
     let mut net = build_net(args, &data)?;
     let order = build_order(args, &data)?;
     let mut params = vec![0f32; net.n_params()];
     net.init(&mut params, args.seed)?;
     let opt = crate::optimizer::build(args, params.len())?;
-    let lr0 = opt.lr(0).map_err(|e| Error::core("optimizer", e))?;
+    let lr0 = opt.lr();
     let sched = match &args.scheduler {
         Some(name) => Some(crate::schedule::build(
             name,

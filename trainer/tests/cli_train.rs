@@ -209,3 +209,119 @@ fn sweep_ranks_trials_and_writes_a_leaderboard() {
         .collect();
     assert!(losses.windows(2).all(|w| w[0] <= w[1]), "{losses:?}");
 }
+
+#[test]
+fn divergence_exits_3_with_a_clear_message_and_keeps_the_last_good_checkpoint() {
+    let d = tmpdir("diverge");
+    // A sane first epoch writes a checkpoint; the resumed run with a huge lr then diverges.
+    ok(&[
+        "train",
+        "--epochs",
+        "1",
+        "--checkpoint-dir",
+        s(&d),
+        "--quiet",
+    ]);
+    let before = std::fs::read(d.join("last.safetensors")).unwrap();
+    let (code, _, err) = descent(&[
+        "train",
+        "--optimizer",
+        "sgd",
+        "--lr",
+        "1e30",
+        "--epochs",
+        "3",
+        "--checkpoint-dir",
+        s(&d),
+        "--quiet",
+    ]);
+    assert_eq!(code, 3, "{err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    assert!(
+        err.contains("diverged") && err.contains("last good checkpoint"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read(d.join("last.safetensors")).unwrap(), before);
+    let leftovers: Vec<_> = std::fs::read_dir(&d)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".tmp"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+#[test]
+fn early_stopping_ends_the_run() {
+    let d = tmpdir("early");
+    let summary = d.join("s.json");
+    ok(&[
+        "train",
+        "--epochs",
+        "200",
+        "--patience",
+        "2",
+        "--min-delta",
+        "1000",
+        "--restore-best",
+        "--summary-json",
+        s(&summary),
+        "--quiet",
+    ]);
+    let v = json(&summary);
+    assert_eq!(v["stopped_early"], true);
+    assert_eq!(v["epochs"].as_f64().unwrap(), 3.0);
+    assert_eq!(v["best_step"], v["steps"].as_u64().unwrap() / 3);
+    assert_eq!(v["restored_best"], true);
+}
+
+#[test]
+fn random_sweep_png_plot_and_jsonl_metrics() {
+    let d = tmpdir("random");
+    let lb = d.join("lb.csv");
+    let out = ok(&[
+        "sweep",
+        "--search",
+        "random",
+        "--trials",
+        "3",
+        "--param",
+        "lr=log:1e-3:1e-2",
+        "--param",
+        "hidden=32,64",
+        "--epochs",
+        "1",
+        "--leaderboard",
+        s(&lb),
+    ]);
+    assert_eq!(out.lines().count(), 4, "{out}");
+    assert_eq!(std::fs::read_to_string(&lb).unwrap().lines().count(), 4);
+    let png = d.join("c.png");
+    let jl = d.join("m.jsonl");
+    ok(&[
+        "train",
+        "--epochs",
+        "2",
+        "--plot",
+        s(&png),
+        "--metrics",
+        s(&jl),
+        "--quiet",
+    ]);
+    assert_eq!(&std::fs::read(&png).unwrap()[..4], b"\x89PNG");
+    let lines: Vec<serde_json::Value> = std::fs::read_to_string(&jl)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2);
+    assert_eq!(lines[1]["step"], lines[0]["step"].as_u64().unwrap() * 2);
+}
+
+#[test]
+fn no_subcommand_means_train() {
+    let a = ok(&["--epochs", "1", "--quiet"]);
+    let b = ok(&["train", "--epochs", "1", "--quiet"]);
+    assert!(a.starts_with("test accuracy"), "{a}");
+    // Same numbers (the timing part differs).
+    assert_eq!(a.split(',').next(), b.split(',').next());
+}

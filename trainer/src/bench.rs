@@ -1,0 +1,323 @@
+//! `descent bench`: a quick throughput report that first measures this machine's own limits
+//! (f32 FMA peak, streaming bandwidth) and then gives every kernel's figure as a percentage of
+//! the limit that bounds it, on one thread and on all threads of the pool.
+//!
+//! Every figure is the median of several timed repetitions after a warm-up.
+
+use descent_core::optim::{AdamConfig, Optim};
+use descent_core::{Activation, Mlp, Task};
+use descent_kernels::fused::step_fused;
+use descent_kernels::peak::{best_isa, fma_peak_gflops, stream_bandwidth_gbs};
+use descent_kernels::{sgemm, Fast};
+use serde::Serialize;
+use std::time::{Duration, Instant};
+
+/// What to measure.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BenchOptions {
+    /// Smaller sizes and fewer repetitions (a few seconds in all).
+    pub quick: bool,
+    /// Threads for the "all threads" column (default: the machine's available parallelism).
+    pub threads: Option<usize>,
+}
+
+/// One line of the report.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BenchRow {
+    /// What was measured, e.g. `sgemm 1024x1024x1024`.
+    pub kernel: String,
+    /// Threads it ran on.
+    pub threads: usize,
+    /// The measured figure (median).
+    pub value: f64,
+    /// Its unit (`GFLOP/s`, `GB/s`, `samples/s`).
+    pub unit: String,
+    /// The machine limit it is compared with, in the same unit (0 when none applies).
+    pub limit: f64,
+    /// `100 * value / limit` (NaN when no limit applies).
+    pub percent_of_limit: f64,
+}
+
+/// The whole report.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BenchReport {
+    /// Vector instruction set the FMA peak was measured with.
+    pub isa: String,
+    /// CPU model name when known.
+    pub cpu: String,
+    /// Threads of the "all threads" measurements.
+    pub threads: usize,
+    /// f32 FMA peak, GFLOP/s, on one thread.
+    pub fma_peak_1: f64,
+    /// f32 FMA peak, GFLOP/s, on all threads.
+    pub fma_peak_all: f64,
+    /// Streaming bandwidth (Adam's access pattern), GB/s, one thread.
+    pub stream_1: f64,
+    /// Streaming bandwidth, GB/s, all threads.
+    pub stream_all: f64,
+    /// Kernel figures.
+    pub rows: Vec<BenchRow>,
+}
+
+fn median_secs(reps: usize, mut f: impl FnMut()) -> f64 {
+    f(); // warm-up
+    let mut t: Vec<f64> = (0..reps.max(1))
+        .map(|_| {
+            let s = Instant::now();
+            f();
+            s.elapsed().as_secs_f64()
+        })
+        .collect();
+    t.sort_by(f64::total_cmp);
+    t[t.len() / 2].max(1e-12)
+}
+
+fn cpu_model() -> String {
+    std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split(':').nth(1))
+                .map(|m| m.trim().to_string())
+        })
+        .unwrap_or_else(|| std::env::consts::ARCH.to_string())
+}
+
+fn row(kernel: String, threads: usize, value: f64, unit: &str, limit: f64) -> BenchRow {
+    BenchRow {
+        kernel,
+        threads,
+        value,
+        unit: unit.into(),
+        limit,
+        percent_of_limit: if limit > 0.0 {
+            100.0 * value / limit
+        } else {
+            f64::NAN
+        },
+    }
+}
+
+/// Measure the machine and the kernels.
+pub fn run(opts: BenchOptions) -> BenchReport {
+    let all = opts
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+        .max(1);
+    let (reps, per_rep) = if opts.quick {
+        (3, Duration::from_millis(20))
+    } else {
+        (7, Duration::from_millis(100))
+    };
+    let isa = best_isa();
+    let pools: Vec<(usize, rayon::ThreadPool)> = [1, all]
+        .into_iter()
+        .enumerate()
+        .filter(|&(i, t)| i == 0 || t > 1)
+        .map(|(_, t)| {
+            (
+                t,
+                rayon::ThreadPoolBuilder::new()
+                    .num_threads(t)
+                    .build()
+                    .expect("thread pool"),
+            )
+        })
+        .collect();
+    let stream_n = if opts.quick { 1 << 21 } else { 10_000_000 };
+    let mut peaks = Vec::new();
+    for (t, pool) in &pools {
+        peaks.push(pool.install(|| {
+            (
+                fma_peak_gflops(isa, *t, per_rep, reps),
+                stream_bandwidth_gbs(stream_n, *t > 1, reps),
+            )
+        }));
+    }
+    let (p1, s1) = peaks[0];
+    let (pa, sa) = *peaks.last().expect("at least one pool");
+    let mut rows = Vec::new();
+    let sq = if opts.quick { 512 } else { 1024 };
+    // (label, m, k, n, transa, transb)
+    let shapes = [
+        (format!("sgemm {sq}x{sq}x{sq}"), sq, sq, sq, false, false),
+        (
+            "sgemm 100x784x100 (MLP forward, B^T)".to_string(),
+            100,
+            784,
+            100,
+            false,
+            true,
+        ),
+        (
+            "sgemm 100x100x784 (weight grad, A^T)".to_string(),
+            100,
+            100,
+            784,
+            true,
+            false,
+        ),
+        (
+            "sgemm 100x100x10 (MLP forward, B^T)".to_string(),
+            100,
+            100,
+            10,
+            false,
+            true,
+        ),
+    ];
+    for (t, pool) in &pools {
+        let peak = if *t == 1 { p1 } else { pa };
+        let bw = if *t == 1 { s1 } else { sa };
+        pool.install(|| {
+            for (label, m, k, n, ta, tb) in &shapes {
+                let (m, k, n) = (*m, *k, *n);
+                let a: Vec<f32> = (0..m * k).map(|i| (i % 7) as f32 * 0.1).collect();
+                let b: Vec<f32> = (0..k * n).map(|i| (i % 5) as f32 * 0.1).collect();
+                let mut c = vec![0f32; m * n];
+                let (lda, ldb) = (if *ta { m } else { k }, if *tb { k } else { n });
+                let flops = 2.0 * (m * n * k) as f64;
+                let inner = ((2e8 / flops).ceil() as usize).clamp(1, 1000);
+                let s = median_secs(reps, || {
+                    for _ in 0..inner {
+                        sgemm(*ta, *tb, m, n, k, 1.0, &a, lda, &b, ldb, 0.0, &mut c, n);
+                    }
+                });
+                rows.push(row(
+                    label.clone(),
+                    *t,
+                    flops * inner as f64 / s / 1e9,
+                    "GFLOP/s",
+                    peak,
+                ));
+            }
+            let n_adam = if opts.quick { 1 << 20 } else { 10_000_000 };
+            let grads: Vec<f32> = (0..n_adam).map(|i| (i % 97) as f32 * 1e-3).collect();
+            let mut p = vec![0.5f32; n_adam];
+            let mut opt =
+                Optim::<f32, _, Vec<f32>>::owned(AdamConfig::default(), n_adam).expect("adam");
+            let s = median_secs(reps, || {
+                step_fused(&mut opt, &mut p, &grads).expect("lengths match")
+            });
+            rows.push(row(
+                format!("fused Adam {n_adam} params"),
+                *t,
+                28.0 * n_adam as f64 / s / 1e9,
+                "GB/s",
+                bw,
+            ));
+            let model = Mlp::new(
+                &[784, 100, 10],
+                Activation::Relu,
+                true,
+                Task::Classification,
+            )
+            .expect("mlp");
+            let batch = 100;
+            let mut params = vec![0f32; model.num_params()];
+            model.init(&mut params, 0).expect("init");
+            let x: Vec<f32> = (0..batch * 784)
+                .map(|i| ((i * 31) % 256) as f32 / 255.0)
+                .collect();
+            let y: Vec<u32> = (0..batch as u32).map(|i| i % 10).collect();
+            let mut grad = vec![0f32; params.len()];
+            let mut scratch = vec![0f32; model.scratch_len(batch)];
+            let mut opt = Optim::<f32, _, Vec<f32>>::owned(AdamConfig::default(), params.len())
+                .expect("adam");
+            let steps = if opts.quick { 20 } else { 100 };
+            let s = median_secs(reps, || {
+                for _ in 0..steps {
+                    model
+                        .loss_grad(&Fast, &params, &x, &y, batch, &mut scratch, &mut grad)
+                        .expect("shapes");
+                    step_fused(&mut opt, &mut params, &grad).expect("lengths");
+                }
+            });
+            // forward 2*B*784*100 + 2*B*100*10, backward: weight grads (same) + dX of layer 2.
+            let flops =
+                2.0 * batch as f64 * (2.0 * 784.0 * 100.0 + 3.0 * 100.0 * 10.0) * steps as f64;
+            rows.push(row(
+                "train step 784-100-10 b100 (GFLOP/s)".into(),
+                *t,
+                flops / s / 1e9,
+                "GFLOP/s",
+                peak,
+            ));
+            rows.push(row(
+                "train step 784-100-10 b100".into(),
+                *t,
+                (batch * steps) as f64 / s,
+                "samples/s",
+                0.0,
+            ));
+        });
+    }
+    BenchReport {
+        isa: isa.name().into(),
+        cpu: cpu_model(),
+        threads: all,
+        fma_peak_1: p1,
+        fma_peak_all: pa,
+        stream_1: s1,
+        stream_all: sa,
+        rows,
+    }
+}
+
+/// The report as an aligned text table.
+pub fn format_table(r: &BenchReport) -> String {
+    let mut s = format!(
+        "machine: {} ({}), {} thread(s)\nlimits:  f32 FMA peak {:.1} GFLOP/s (1 thread), {:.1} GFLOP/s ({} threads); stream {:.1} GB/s (1 thread), {:.1} GB/s ({} threads)\n\n",
+        r.cpu, r.isa, r.threads, r.fma_peak_1, r.fma_peak_all, r.threads, r.stream_1, r.stream_all, r.threads
+    );
+    s += &format!(
+        "{:<42} {:>7} {:>14} {:<10} {:>9}\n",
+        "kernel", "threads", "value", "unit", "of limit"
+    );
+    for row in &r.rows {
+        let pct = if row.percent_of_limit.is_finite() {
+            format!("{:.0}%", row.percent_of_limit)
+        } else {
+            "-".into()
+        };
+        s += &format!(
+            "{:<42} {:>7} {:>14.1} {:<10} {:>9}\n",
+            row.kernel, row.threads, row.value, row.unit, pct
+        );
+    }
+    s
+}
+
+/// The report as pretty JSON.
+pub fn to_json(r: &BenchReport) -> String {
+    serde_json::to_string_pretty(r).expect("report serializes")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rows_and_formats() {
+        let r = row("k".into(), 1, 50.0, "GB/s", 200.0);
+        assert_eq!(r.percent_of_limit, 25.0);
+        assert!(row("k".into(), 1, 1.0, "samples/s", 0.0)
+            .percent_of_limit
+            .is_nan());
+        let rep = BenchReport {
+            isa: "x".into(),
+            cpu: "cpu".into(),
+            threads: 2,
+            fma_peak_1: 1.0,
+            fma_peak_all: 2.0,
+            stream_1: 3.0,
+            stream_all: 4.0,
+            rows: vec![r],
+        };
+        let t = format_table(&rep);
+        assert!(t.contains("25%") && t.contains("GB/s"), "{t}");
+        let j: serde_json::Value = serde_json::from_str(&to_json(&rep)).unwrap();
+        assert_eq!(j["rows"][0]["percent_of_limit"], 25.0);
+    }
+}
