@@ -68,7 +68,7 @@ for t in "${targets[@]}"; do
     else
         failed=1
         artifact=$(sed -n 's/.*Test unit written to \(.*\)$/\1/p' "$log" | tail -n1)
-        kind=$(grep -m1 -oE 'panicked at [^ ]+|ERROR: libFuzzer: [a-z -]+|ERROR: AddressSanitizer: [a-z-]+' "$log" || true)
+        kind=$(grep -m1 -oE 'panicked at [^ ]+|ERROR: libFuzzer: [a-z -]+[0-9]*( seconds)?|ERROR: AddressSanitizer: [a-z-]+' "$log" || true)
         summary+=("fuzz $t: FAILED (exit $rc) ${kind:-see log} ${artifact:+artifact $artifact}")
         # The panic message and the input, readable.
         grep -m1 -A3 'panicked at' "$log" || tail -n 40 "$log"

@@ -1,10 +1,12 @@
 //! `descent_kernels::sgemm` against a naive f64 triple loop on arbitrary small problems.
 //!
-//! Shapes m, n, k < 72 (crossing 64-wide tiles), both transposes, padded leading dimensions,
+//! Shapes m, n, k < 72 (crossing 64-wide tiles), sometimes up to 300 (cache blocks, threads), both transposes, padded leading dimensions,
 //! alpha/beta including 0, ±1 and arbitrary finite values, optional NaN/inf in C. Checks:
 //! every C(i, j) within a k-scaled forward error bound of the f64 result
 //! `|ĉ − c| ≤ 4 (k + 2) u (|α| Σ|a||b| + |β||c₀|)`, beta == 0 never reads C (NaN in C must not
-//! leak), beta != 0 propagates NaN from C, and padding between rows of C is never written.
+//! leak), beta != 0 propagates NaN from C, alpha == 0 or k == 0 never reads A or B, slices of
+//! the exact minimum length are enough (AddressSanitizer checks every access), and padding
+//! between rows of C is never written.
 #![no_main]
 
 use arbitrary::Arbitrary;
@@ -29,6 +31,15 @@ struct Input {
     /// tiny or huge magnitudes.
     a_vals: Vec<f32>,
     b_vals: Vec<f32>,
+    /// Slices of exactly the documented minimum `(rows − 1)·ld + cols` (AddressSanitizer then
+    /// catches any read or write past the last element).
+    tight: bool,
+    /// Leading dimension 0 for matrices with at most one row (allowed: it is never used).
+    zero_ld: bool,
+    /// NaN in A and B: must not be read when alpha == 0 or k == 0.
+    poison_ab: bool,
+    /// Sizes up to 300 (past the cache blocks and the parallel threshold) instead of < 72.
+    big: bool,
 }
 
 #[derive(Arbitrary, Debug, Clone, Copy)]
@@ -84,24 +95,45 @@ fuzz_target!(|inp: Input| {
     // Row-major storage: op(A) is m×k; A is stored m×k (lda ≥ k) or, transposed, k×m (lda ≥ m).
     let (a_rows, a_cols) = if ta { (k, m) } else { (m, k) };
     let (b_rows, b_cols) = if tb { (n, k) } else { (k, n) };
-    let lda = a_cols.max(1) + inp.pad_a as usize % 5;
-    let ldb = b_cols.max(1) + inp.pad_b as usize % 5;
-    let ldc = n.max(1) + inp.pad_c as usize % 5;
+    let ld = |rows: usize, cols: usize, pad: u8| {
+        if inp.zero_ld && rows <= 1 {
+            0
+        } else {
+            cols.max(1) + pad as usize % 5
+        }
+    };
+    let lda = ld(a_rows, a_cols, inp.pad_a);
+    let ldb = ld(b_rows, b_cols, inp.pad_b);
+    let ldc = ld(m, n, inp.pad_c);
+    let stored = |rows: usize, cols: usize, ld: usize| {
+        if rows == 0 || cols == 0 {
+            0
+        } else if inp.tight {
+            (rows - 1) * ld + cols
+        } else {
+            rows * ld.max(cols)
+        }
+    };
     let mut rng = Rng(inp.seed | 1);
-    let mut a: Vec<f32> = (0..a_rows * lda).map(|_| rng.next()).collect();
-    let mut b: Vec<f32> = (0..b_rows * ldb).map(|_| rng.next()).collect();
+    let mut a: Vec<f32> = (0..stored(a_rows, a_cols, lda))
+        .map(|_| rng.next())
+        .collect();
+    let mut b: Vec<f32> = (0..stored(b_rows, b_cols, ldb))
+        .map(|_| rng.next())
+        .collect();
     for (d, &s) in a.iter_mut().zip(&inp.a_vals) {
         *d = clean(s);
     }
     for (d, &s) in b.iter_mut().zip(&inp.b_vals) {
         *d = clean(s);
     }
-    let c0: Vec<f32> = (0..m * ldc).map(|_| rng.next()).collect();
-    let mut c0 = c0;
+    let mut c0: Vec<f32> = (0..stored(m, n, ldc)).map(|_| rng.next()).collect();
     const SENTINEL: f32 = -7.25e30;
     for i in 0..m {
         for j in n..ldc {
-            c0[i * ldc + j] = SENTINEL;
+            if let Some(x) = c0.get_mut(i * ldc + j) {
+                *x = SENTINEL;
+            }
         }
     }
     let mut poisoned = vec![false; c0.len()];
@@ -113,6 +145,11 @@ fuzz_target!(|inp: Input| {
         }
     }
     let (alpha, beta) = (inp.alpha.value(), inp.beta.value());
+    let ab_unread = alpha == 0.0 || k == 0;
+    if inp.poison_ab && ab_unread {
+        a.iter_mut().step_by(3).for_each(|x| *x = f32::NAN);
+        b.iter_mut().step_by(2).for_each(|x| *x = f32::INFINITY);
+    }
 
     let mut c = c0.clone();
     descent_kernels::sgemm(ta, tb, m, n, k, alpha, &a, lda, &b, ldb, beta, &mut c, ldc);
@@ -124,9 +161,11 @@ fuzz_target!(|inp: Input| {
         for j in 0..n {
             let idx = i * ldc + j;
             let (mut dot, mut mag) = (0.0f64, 0.0f64);
-            for p in 0..k {
-                dot += at(i, p) * bt(p, j);
-                mag += (at(i, p) * bt(p, j)).abs();
+            if !ab_unread {
+                for p in 0..k {
+                    dot += at(i, p) * bt(p, j);
+                    mag += (at(i, p) * bt(p, j)).abs();
+                }
             }
             let got = c[idx];
             let cij = f64::from(c0[idx]);
@@ -162,7 +201,7 @@ fuzz_target!(|inp: Input| {
                 );
             }
         }
-        for j in n..ldc {
+        for j in (n..ldc).filter(|j| i * ldc + j < c.len()) {
             assert_eq!(
                 c[i * ldc + j].to_bits(),
                 SENTINEL.to_bits(),
