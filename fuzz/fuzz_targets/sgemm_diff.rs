@@ -88,7 +88,7 @@ fn clean(x: f32) -> f32 {
 
 fuzz_target!(|inp: Input| {
     let dim = |x: u8| {
-        if inp.big && inp.seed % 8 == 0 {
+        if inp.big && inp.seed.is_multiple_of(8) {
             x as usize * 7 % 300
         } else {
             x as usize % 72
