@@ -364,8 +364,10 @@ fn tensor_bits(p: &Path) -> Vec<(String, Vec<usize>, Vec<u32>)> {
 #[test]
 fn kill_9_then_resume_matches_an_uninterrupted_run_bit_for_bit() {
     let args = |dir: &Path| {
-        let mut a = run_args(dir, "3000");
-        a.extend(["--checkpoint-every".into(), "7".into()]);
+        // Long enough that it cannot finish within milliseconds of its first checkpoint even
+        // on fast storage (the kill lands right after that checkpoint).
+        let mut a = run_args(dir, "12000");
+        a.extend(["--checkpoint-every".into(), "13".into()]);
         a
     };
     let straight = fresh_dir("straight");
@@ -389,7 +391,7 @@ fn kill_9_then_resume_matches_an_uninterrupted_run_bit_for_bit() {
         );
         std::thread::sleep(Duration::from_millis(2));
     }
-    std::thread::sleep(Duration::from_millis(30));
+    std::thread::sleep(Duration::from_millis(5));
     let still_running = child.try_wait().unwrap().is_none();
     child.kill().unwrap();
     child.wait().unwrap();
