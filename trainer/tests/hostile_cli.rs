@@ -1,0 +1,463 @@
+//! Hostile input to the `descent` binary: malformed data files, corrupt and truncated
+//! checkpoints, unwritable outputs, and `kill -9` in the middle of training.
+//!
+//! Every failure must be a clear one-line `error: ...` on stderr and a non-zero exit status
+//! that is not a panic (no "panicked at", status != 101), and must leave the previous
+//! checkpoint byte for byte as it was. A run killed with SIGKILL and resumed must end with
+//! exactly the parameters of an uninterrupted run.
+//!
+//! Write failures: the tests run as root, so `chmod` cannot make a directory unwritable.
+//! They use paths the kernel refuses for everyone instead: a checkpoint directory *under a
+//! regular file* (ENOTDIR), outputs under `/proc/self/` (no file can be created there), and a
+//! checkpoint destination occupied by a non-empty directory (the atomic rename fails).
+//! `/dev/full` is deliberately not used: outputs written by temp-file-and-rename would replace
+//! the device node with a regular file (reported as a bug).
+
+#[path = "fixtures/hostile/mod.rs"]
+mod hostile;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use descent_trainer::checkpoint::{to_hex, Checkpoint};
+use hostile::*;
+
+struct Out {
+    code: Option<i32>,
+    stderr: String,
+}
+
+fn descent(args: &[&str]) -> Out {
+    let out = Command::new(env!("CARGO_BIN_EXE_descent"))
+        .args(args)
+        .output()
+        .expect("run descent");
+    Out {
+        code: out.status.code(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+/// A clean failure: non-zero exit that is not a panic, one `error:` line containing `expect`.
+fn assert_clean_failure(case: &str, o: &Out, expect: &str) {
+    assert!(
+        !o.stderr.contains("panicked at"),
+        "{case}: panicked:\n{}",
+        o.stderr
+    );
+    match o.code {
+        Some(0) => panic!("{case}: succeeded although it should fail"),
+        Some(101) => panic!("{case}: exit status 101 (panic):\n{}", o.stderr),
+        None => panic!("{case}: killed by a signal:\n{}", o.stderr),
+        Some(_) => {}
+    }
+    let err = o.stderr.trim_end();
+    assert!(err.starts_with("error: "), "{case}: stderr `{err}`");
+    assert_one_line(case, err, expect);
+}
+
+const QUICK: [&str; 4] = ["--epochs", "1", "--no-progress", "--quiet"];
+
+#[test]
+fn malformed_idx_sets_fail_cleanly() {
+    for f in idx_fixtures() {
+        let d = write_idx_fixture(&fresh_dir(f.case), &f);
+        let mut a = vec!["train", "--dataset", "mnist", "--data-dir", s(&d)];
+        a.extend(QUICK);
+        assert_clean_failure(f.case, &descent(&a), f.expect);
+    }
+    // The baseline trains.
+    let d = fresh_dir("idx-ok");
+    write_valid_idx(&d);
+    let mut a = vec!["train", "--dataset", "mnist", "--data-dir", s(&d)];
+    a.extend(QUICK);
+    let o = descent(&a);
+    assert_eq!(o.code, Some(0), "valid IDX set: {}", o.stderr);
+}
+
+#[test]
+fn malformed_csv_files_fail_cleanly() {
+    let d = fresh_dir("csv");
+    for f in csv_fixtures() {
+        let p = write_csv_fixture(&d, &f);
+        let mut a = vec!["train", "--dataset", s(&p)];
+        a.extend(QUICK);
+        assert_clean_failure(f.case, &descent(&a), f.expect);
+    }
+    let p = d.join("ok.csv");
+    std::fs::write(&p, valid_csv()).unwrap();
+    let mut a = vec!["train", "--dataset", s(&p)];
+    a.extend(QUICK);
+    let o = descent(&a);
+    assert_eq!(o.code, Some(0), "valid CSV: {}", o.stderr);
+}
+
+/// Arguments of the small checkpointed run the checkpoint tests start from.
+fn run_args(dir: &Path, iters: &str) -> Vec<String> {
+    [
+        "train",
+        "--dataset",
+        "iris",
+        "--optimizer",
+        "adam",
+        "--lr",
+        "0.01",
+        "--scheduler",
+        "StepLR",
+        "--sched-args",
+        "step_size=1,gamma=0.9",
+        "--eval-every",
+        "20",
+        "--seed",
+        "5",
+        "--iters",
+        iters,
+        "--checkpoint-dir",
+        s(dir),
+        "--no-progress",
+        "--quiet",
+    ]
+    .map(String::from)
+    .to_vec()
+}
+
+fn run(args: &[String]) -> Out {
+    descent(&args.iter().map(String::as_str).collect::<Vec<_>>())
+}
+
+/// A directory holding the checkpoints of 40 steps.
+fn trained_dir(tag: &str) -> PathBuf {
+    let d = fresh_dir(tag);
+    let o = run(&run_args(&d, "40"));
+    assert_eq!(o.code, Some(0), "baseline run: {}", o.stderr);
+    assert!(d.join("last.safetensors").is_file());
+    d
+}
+
+/// The valid checkpoint with one metadata entry replaced (or removed when `value` is None).
+fn with_meta(valid: &[u8], key: &str, value: Option<&str>) -> Vec<u8> {
+    let mut c = Checkpoint::from_bytes(valid, Path::new("x")).unwrap();
+    match value {
+        Some(v) => c.meta.insert(key.into(), v.into()),
+        None => c.meta.remove(key),
+    };
+    c.to_bytes().unwrap()
+}
+
+#[test]
+fn corrupt_checkpoints_fail_resume_and_eval_cleanly_and_stay_untouched() {
+    let d = trained_dir("ckpt");
+    let last = d.join("last.safetensors");
+    let valid = std::fs::read(&last).unwrap();
+    let mut flipped = valid.clone();
+    flipped[12] ^= 0x5a; // inside the JSON header
+    let mut tensor_tail = valid.clone();
+    let n = tensor_tail.len();
+    tensor_tail.truncate(n - 3);
+    let c = Checkpoint::from_bytes(&valid, Path::new("x")).unwrap();
+    let mut wrong_shape = c.clone();
+    wrong_shape.tensors[0].1 = vec![1, wrong_shape.tensors[0].2.len()];
+    let huge_steps = {
+        let st = c.meta["state"].clone();
+        st.replacen("\"step\":", "\"step\":18446744073709551615,\"_x\":", 1)
+    };
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        ("empty", vec![], "last.safetensors"),
+        (
+            "truncated-half",
+            valid[..valid.len() / 2].to_vec(),
+            "last.safetensors",
+        ),
+        ("truncated-tail", tensor_tail, "last.safetensors"),
+        (
+            "garbage",
+            b"not a checkpoint at all".to_vec(),
+            "last.safetensors",
+        ),
+        ("header-bit-flip", flipped, "last.safetensors"),
+        (
+            "header-length-huge",
+            {
+                let mut b = valid.clone();
+                b[..8].copy_from_slice(&u64::MAX.to_le_bytes());
+                b
+            },
+            "last.safetensors",
+        ),
+        (
+            "not-descent",
+            with_meta(&valid, "format", Some("pytorch")),
+            "descent checkpoint",
+        ),
+        (
+            "future-version",
+            with_meta(&valid, "format_version", Some("99")),
+            "version",
+        ),
+        ("no-state", with_meta(&valid, "state", None), "state"),
+        (
+            "state-not-json",
+            with_meta(&valid, "state", Some("{oops")),
+            "last.safetensors",
+        ),
+        (
+            "optimizer-not-hex",
+            with_meta(&valid, "optimizer", Some("zz")),
+            "optimizer",
+        ),
+        (
+            "optimizer-garbage",
+            with_meta(&valid, "optimizer", Some(&to_hex(b"DSOP garbage"))),
+            "optimizer",
+        ),
+        (
+            "scheduler-garbage",
+            with_meta(&valid, "scheduler", Some(&to_hex(&[1, 2, 3]))),
+            "scheduler",
+        ),
+        (
+            "loader-garbage",
+            with_meta(&valid, "loader", Some(&to_hex(b"DSLD"))),
+            "loader",
+        ),
+        (
+            "wrong-shape",
+            wrong_shape.to_bytes().unwrap(),
+            "last.safetensors",
+        ),
+    ];
+    // A step counter far beyond --iters is not necessarily an error (a finished run resumed has
+    // nothing left to do), but it must not panic or overflow.
+    std::fs::write(&last, with_meta(&valid, "state", Some(&huge_steps))).unwrap();
+    let mut a = run_args(&d, "80");
+    a.push("--resume".into());
+    let o = run(&a);
+    assert!(
+        !o.stderr.contains("panicked at") && o.code != Some(101) && o.code.is_some(),
+        "resume/state-huge-step: {:?} {}",
+        o.code,
+        o.stderr
+    );
+    for (case, bytes, expect) in cases {
+        std::fs::write(&last, &bytes).unwrap();
+        let mut a = run_args(&d, "80");
+        a.push("--resume".into());
+        let o = run(&a);
+        assert_clean_failure(&format!("resume/{case}"), &o, expect);
+        assert_eq!(
+            std::fs::read(&last).unwrap(),
+            bytes,
+            "resume/{case}: the checkpoint was modified by a failed resume"
+        );
+        let o = descent(&["eval", "--checkpoint", s(&last)]);
+        if case.starts_with("state")
+            || case.starts_with("optimizer")
+            || case.starts_with("scheduler")
+            || case.starts_with("loader")
+            || case == "no-state"
+        {
+            // `eval` needs only the parameters and the config: these may evaluate fine.
+            assert!(
+                !o.stderr.contains("panicked at") && o.code != Some(101),
+                "eval/{case}: {}",
+                o.stderr
+            );
+        } else {
+            assert_clean_failure(&format!("eval/{case}"), &o, "last.safetensors");
+        }
+    }
+}
+
+#[test]
+fn unwritable_outputs_fail_cleanly() {
+    let d = fresh_dir("unwritable");
+    let file = d.join("a-regular-file");
+    std::fs::write(&file, b"x").unwrap();
+    // Checkpoint directory below a regular file: ENOTDIR for everyone, root included.
+    let under_file = file.join("ckpt");
+    let o = run(&run_args(&under_file, "40"));
+    assert_clean_failure("checkpoint-dir under a file", &o, "a-regular-file");
+    // Outputs in /proc: no file can be created there, root included. (Not /dev/full: outputs
+    // written with the atomic temp-file-and-rename would replace the device node itself.)
+    for flag in ["--metrics", "--summary-json", "--plot"] {
+        let target = match flag {
+            "--metrics" => "/proc/self/descent-metrics.csv",
+            "--summary-json" => "/proc/self/descent-summary.json",
+            _ => "/proc/self/descent-plot.svg",
+        };
+        let o = descent(&[
+            "train",
+            "--dataset",
+            "iris",
+            "--iters",
+            "40",
+            "--eval-every",
+            "20",
+            flag,
+            target,
+            "--no-progress",
+            "--quiet",
+        ]);
+        assert_clean_failure(&format!("{flag} {target}"), &o, target);
+        let under = file.join("out");
+        let o = descent(&[
+            "train",
+            "--dataset",
+            "iris",
+            "--iters",
+            "40",
+            "--eval-every",
+            "20",
+            flag,
+            s(&under),
+            "--no-progress",
+            "--quiet",
+        ]);
+        assert_clean_failure(&format!("{flag} under a file"), &o, "a-regular-file");
+    }
+}
+
+#[test]
+fn failed_checkpoint_write_keeps_the_previous_checkpoint() {
+    let d = trained_dir("keep");
+    let last = d.join("last.safetensors");
+    let before = std::fs::read(&last).unwrap();
+    // best.safetensors occupied by a non-empty directory: the next save of the best
+    // parameters (written before last.safetensors at an evaluation) cannot be renamed there.
+    let best = d.join("best.safetensors");
+    std::fs::remove_file(&best).unwrap();
+    std::fs::create_dir(&best).unwrap();
+    std::fs::write(best.join("occupied"), b"x").unwrap();
+    let mut a = run_args(&d, "200");
+    a.push("--resume".into());
+    let o = run(&a);
+    assert_clean_failure("best.safetensors occupied", &o, "best.safetensors");
+    assert_eq!(
+        std::fs::read(&last).unwrap(),
+        before,
+        "last.safetensors changed"
+    );
+    let leftovers: Vec<_> = std::fs::read_dir(&d)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".tmp"))
+        .collect();
+    assert!(
+        leftovers.is_empty(),
+        "temporary files left behind: {leftovers:?}"
+    );
+}
+
+fn tensor_bits(p: &Path) -> Vec<(String, Vec<usize>, Vec<u32>)> {
+    let c = Checkpoint::load(p).unwrap();
+    c.tensors
+        .into_iter()
+        .map(|(n, s, v)| (n, s, v.into_iter().map(f32::to_bits).collect()))
+        .collect()
+}
+
+#[test]
+fn kill_9_then_resume_matches_an_uninterrupted_run_bit_for_bit() {
+    let args = |dir: &Path| {
+        let mut a = run_args(dir, "3000");
+        a.extend(["--checkpoint-every".into(), "7".into()]);
+        a
+    };
+    let straight = fresh_dir("straight");
+    let o = run(&args(&straight));
+    assert_eq!(o.code, Some(0), "uninterrupted run: {}", o.stderr);
+
+    let killed = fresh_dir("killed");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_descent"))
+        .args(args(&killed))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Wait for a few checkpoints, then SIGKILL (Child::kill sends SIGKILL on Unix).
+    let last = killed.join("last.safetensors");
+    let t0 = Instant::now();
+    while !last.is_file() {
+        assert!(
+            t0.elapsed() < Duration::from_secs(60),
+            "no checkpoint after 60 s"
+        );
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    std::thread::sleep(Duration::from_millis(30));
+    let still_running = child.try_wait().unwrap().is_none();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(
+        still_running,
+        "the run finished before it could be killed; make it longer"
+    );
+    let mid = Checkpoint::load(&last).expect("the checkpoint left by the killed run loads");
+    assert!(mid.meta.contains_key("state"));
+
+    let mut a = args(&killed);
+    a.push("--resume".into());
+    let o = run(&a);
+    assert_eq!(o.code, Some(0), "resume after kill -9: {}", o.stderr);
+    assert_eq!(
+        tensor_bits(&killed.join("last.safetensors")),
+        tensor_bits(&straight.join("last.safetensors")),
+        "parameters after kill -9 + --resume differ from the uninterrupted run"
+    );
+}
+
+/// Found while writing this suite: outputs are written by temp-file-and-rename
+/// (`checkpoint::write_atomic`), which *replaces* whatever the path names — as root,
+/// `--summary-json /dev/full` turned /dev/full into a regular file. A destination that exists
+/// and is not a regular file (device, FIFO) must be written into or refused, never replaced.
+/// (Tested with a FIFO, which any user can create, and a reader draining it.)
+#[test]
+fn outputs_never_replace_a_special_file() {
+    use std::os::unix::fs::FileTypeExt;
+    let d = fresh_dir("fifo");
+    let fifo = d.join("summary.json");
+    let made = Command::new("mkfifo").arg(&fifo).status().expect("mkfifo");
+    assert!(made.success());
+    let reader = {
+        let fifo = fifo.clone();
+        // Blocks until a writer opens the FIFO; left behind if nobody ever does.
+        std::thread::spawn(move || std::fs::read(&fifo).map(|b| b.len()))
+    };
+    let o = descent(&[
+        "train",
+        "--dataset",
+        "iris",
+        "--iters",
+        "20",
+        "--eval-every",
+        "10",
+        "--summary-json",
+        s(&fifo),
+        "--no-progress",
+        "--quiet",
+    ]);
+    assert!(
+        !o.stderr.contains("panicked at") && o.code != Some(101),
+        "{}",
+        o.stderr
+    );
+    let ft = std::fs::symlink_metadata(&fifo).unwrap().file_type();
+    assert!(
+        ft.is_fifo(),
+        "--summary-json replaced the FIFO at {} with a {:?} (exit {:?})",
+        fifo.display(),
+        ft,
+        o.code
+    );
+    if o.code == Some(0) {
+        assert!(
+            reader.join().unwrap().unwrap() > 0,
+            "nothing was written into the FIFO"
+        );
+    }
+}
