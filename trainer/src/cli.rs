@@ -244,6 +244,10 @@ pub struct TrainArgs {
     /// Also evaluate every N steps (always at the end of each epoch).
     #[arg(long, value_name = "N")]
     pub eval_every: Option<u64>,
+    /// Training-set metrics at each evaluation use the first N training rows (0: all rows).
+    /// Validation and test splits are always evaluated whole.
+    #[arg(long, value_name = "N", default_value_t = 10_000)]
+    pub train_eval_rows: usize,
     /// Random seed (initialization, shuffling, splits).
     #[arg(long, default_value_t = 0)]
     pub seed: u64,

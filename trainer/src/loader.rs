@@ -179,10 +179,22 @@ impl Loader {
             return Err(DataError::new("loader state: unknown version; expected 1"));
         }
         let (epoch, pos, batches) = (u(8), u(16), u(24));
-        if pos > self.n as u64 {
+        // Positions are batch boundaries (or the end of the split when the last batch is
+        // partial); counters stay far from overflow.
+        let end = if self.drop_last {
+            (self.batches_per_epoch() * self.batch) as u64
+        } else {
+            self.n as u64
+        };
+        if pos > end || (pos % self.batch as u64 != 0 && pos != end) {
             return Err(DataError::new(format!(
-                "loader state: position {pos} beyond the {} training rows",
-                self.n
+                "loader state: position {pos} is not a batch boundary of {} training rows in batches of {}",
+                self.n, self.batch
+            )));
+        }
+        if epoch > 1 << 53 || batches > 1 << 53 {
+            return Err(DataError::new(format!(
+                "loader state: epoch {epoch} / batch count {batches} implausibly large (more than 2^53)"
             )));
         }
         self.epoch = epoch;

@@ -121,14 +121,32 @@ pub fn evaluate(
     split: &Split,
     features: usize,
 ) -> Result<SplitMetrics> {
+    evaluate_rows(net, params, split, features, split.rows)
+}
+
+/// [`evaluate`] on the first `limit` rows of `split` (all rows when `limit` is 0 or larger
+/// than the split): `descent train` measures training-set metrics on a fixed prefix
+/// (`--train-eval-rows`) so that evaluation does not dominate the run on large data sets.
+pub fn evaluate_rows(
+    net: &mut dyn Net,
+    params: &[f32],
+    split: &Split,
+    features: usize,
+    limit: usize,
+) -> Result<SplitMetrics> {
     const CHUNK: usize = 512;
+    let n_rows = if limit == 0 {
+        split.rows
+    } else {
+        limit.min(split.rows)
+    };
     let width = net.outputs();
     let mut out = vec![0f32; CHUNK * width];
     let mut loss = 0f64;
     let mut correct = 0usize;
     let mut start = 0;
-    while start < split.rows {
-        let rows = CHUNK.min(split.rows - start);
+    while start < n_rows {
+        let rows = CHUNK.min(n_rows - start);
         let x = &split.x[start * features..(start + rows) * features];
         let o = &mut out[..rows * width];
         net.forward(params, x, rows, o)?;
@@ -159,7 +177,7 @@ pub fn evaluate(
         }
         start += rows;
     }
-    let n = split.rows.max(1) as f64;
+    let n = n_rows.max(1) as f64;
     Ok(match &split.targets {
         Targets::Labels { .. } => SplitMetrics {
             loss: loss / n,
@@ -583,7 +601,13 @@ pub fn run(args: &TrainArgs, mut parts: Parts, opts: RunOptions) -> Result<Summa
         let eval_due = regular || st.step == total;
         if eval_due {
             let lr = parts.opt.lr();
-            let train = evaluate(&mut *parts.net, &parts.params, &parts.data.train, features)?;
+            let train = evaluate_rows(
+                &mut *parts.net,
+                &parts.params,
+                &parts.data.train,
+                features,
+                args.train_eval_rows,
+            )?;
             let val = match &parts.data.val {
                 Some(v) => Some(evaluate(&mut *parts.net, &parts.params, v, features)?),
                 None => None,
@@ -699,7 +723,13 @@ pub fn run(args: &TrainArgs, mut parts: Parts, opts: RunOptions) -> Result<Summa
     let fin = if let (false, Some(r)) = (restored, &last_eval) {
         (r.train, r.val, r.test)
     } else {
-        let train = evaluate(&mut *parts.net, &parts.params, &parts.data.train, features)?;
+        let train = evaluate_rows(
+            &mut *parts.net,
+            &parts.params,
+            &parts.data.train,
+            features,
+            args.train_eval_rows,
+        )?;
         let val = match &parts.data.val {
             Some(v) => Some(evaluate(&mut *parts.net, &parts.params, v, features)?),
             None => None,
@@ -771,6 +801,29 @@ mod tests {
             })
             .collect();
         Split::new("fixture", x, d, Targets::Values { y, outputs: 1 }).unwrap()
+    }
+
+    #[test]
+    fn evaluate_rows_uses_the_prefix() {
+        use descent_core::{Activation, Mlp, Reference, Task};
+        let sp = split(40, 3, 7);
+        let mlp = Mlp::new(&[3, 4, 1], Activation::Tanh, true, Task::Regression).unwrap();
+        let mut net = crate::wire::CoreNet::new(mlp, Reference);
+        let mut params = vec![0f32; mlp.num_params()];
+        mlp.init(&mut params, 1).unwrap();
+        let all = evaluate(&mut net, &params, &sp, 3).unwrap();
+        assert_eq!(evaluate_rows(&mut net, &params, &sp, 3, 0).unwrap(), all);
+        assert_eq!(evaluate_rows(&mut net, &params, &sp, 3, 99).unwrap(), all);
+        let mut head = sp.clone();
+        head.rows = 10;
+        head.x.truncate(30);
+        if let Targets::Values { y, .. } = &mut head.targets {
+            y.truncate(10);
+        }
+        assert_eq!(
+            evaluate_rows(&mut net, &params, &sp, 3, 10).unwrap(),
+            evaluate(&mut net, &params, &head, 3).unwrap()
+        );
     }
 
     fn args(v: &[&str]) -> TrainArgs {

@@ -460,7 +460,7 @@ impl<T: Float, S: AsRef<[T]> + AsMut<[T]>> Lbfgs<T, S> {
             &mut counters,
             |c| {
                 let (len, start) = (super::state::counter(c, 1), super::state::counter(c, 2));
-                len <= h && start < h
+                len <= h && start < h && super::state::counter(c, 0) <= super::state::MAX_STEPS
             },
             &mut self.buf.as_mut()[..len],
             bytes,

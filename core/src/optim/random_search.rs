@@ -156,6 +156,13 @@ impl<T: Float> RandomSearch<T> {
             &mut best,
             bytes,
         )?;
+        // The stream is restored by replaying its draws: refuse counts that would take more
+        // than ~2^32 draws (seconds) rather than hang.
+        if steps.saturating_mul(self.draws_per_step()) > 1 << 32 {
+            return Err(crate::Error::BadState {
+                reason: "step count too large to replay the random stream (more than 2^32 draws)",
+            });
+        }
         if counters[1] > steps {
             return Err(crate::Error::BadState {
                 reason: "more accepted steps than steps",

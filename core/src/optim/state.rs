@@ -29,6 +29,9 @@ pub const MAGIC: [u8; 4] = *b"DSOP";
 /// Current format version.
 pub const VERSION: u16 = 1;
 const HEADER: usize = 40;
+/// Largest step count (and L-BFGS evaluation count) a state may claim: 2^53. A real run never
+/// gets near it, and refusing more keeps every `+ 1` on the counters from overflowing.
+pub const MAX_STEPS: u64 = 1 << 53;
 const GROUP_BYTES: usize = 24;
 const CHECKSUM: usize = 8;
 
@@ -196,6 +199,9 @@ pub(crate) fn decode<T: Float>(
     let h = read_header(bytes)?;
     if h.kind != kind {
         return bad("state belongs to a different optimizer");
+    }
+    if h.steps > MAX_STEPS {
+        return bad("step count implausibly large (more than 2^53)");
     }
     if h.elem_bytes as usize != T::BYTES {
         return bad("state has a different dtype");

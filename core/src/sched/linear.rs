@@ -33,10 +33,10 @@ impl LinearLR {
     pub fn new(base_lr: f64, start_factor: f64, end_factor: f64, total_iters: u64) -> Result<Self> {
         check_lr("lr", base_lr)?;
         check_arg(
-            start_factor > 0.0 && start_factor <= 1.0,
+            (f64::MIN_POSITIVE..=1.0).contains(&start_factor),
             "start_factor",
             start_factor,
-            "in (0, 1]",
+            "in (0, 1] and not subnormal",
         )?;
         check_arg(
             (0.0..=1.0).contains(&end_factor),

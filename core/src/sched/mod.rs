@@ -357,11 +357,20 @@ const KIND_PLATEAU: u8 = 21;
 impl Scheduler {
     /// The lr in effect for the current step.
     #[inline]
+    ///
+    /// Never negative: PyTorch's chainable formulas can round to a tiny negative value where
+    /// the schedule reaches 0 (e.g. `LinearLR` with `end_factor = 0` gives -2e-18); that is
+    /// reported as 0, which every optimizer accepts.
     pub fn lr(&self) -> f64 {
-        match self {
+        let lr = match self {
             Scheduler::Schedule(s) => s.lr(),
             Scheduler::Sequential(s) => s.lr(),
             Scheduler::ReduceLROnPlateau(s) => s.lr(),
+        };
+        if lr < 0.0 {
+            0.0
+        } else {
+            lr
         }
     }
 
@@ -493,6 +502,10 @@ impl Scheduler {
             kind => Scheduler::Schedule(Schedule::decode_kind(kind, &mut r)?),
         };
         r.finish()?;
+        // A step count that cannot advance (`last_epoch + 1` overflowing) is corrupt.
+        if s.last_epoch() > 1 << 53 {
+            return Err(bad("last_epoch implausibly large (more than 2^53)"));
+        }
         Ok(s)
     }
 }

@@ -124,6 +124,12 @@ impl OneCycleLR {
             "finite and > 0",
         )?;
         let initial_lr = max_lr / div_factor;
+        check_arg(
+            initial_lr.is_finite() && (initial_lr / final_div_factor).is_finite(),
+            "div_factor",
+            div_factor,
+            "large enough that max_lr / div_factor / final_div_factor is finite",
+        )?;
         let mut s = OneCycleLR {
             max_lr,
             total_steps,

@@ -55,6 +55,12 @@ fn adam_fused(
         let (p, g) = (&mut params[r.clone()], &grads[r.clone()]);
         let (m, v) = (&mut m_all[r.clone()], &mut v_all[r.clone()]);
         let c = chunk_len(p.len());
+        if c >= p.len() {
+            // One chunk: run here, without touching the rayon pool.
+            let vm = amsgrad.then(|| &mut vmax_all[r]);
+            with_simd(level, || step.apply(p, g, m, v, vm));
+            continue;
+        }
         if amsgrad {
             let vm = &mut vmax_all[r];
             p.par_chunks_mut(c)

@@ -38,6 +38,16 @@ fn chunked<R: Rule + Sync>(
             };
             with_simd(level, || rule.update(t, &[sub], p, g, s));
         };
+        if c >= p.len() {
+            // One chunk: run here, without touching the rayon pool.
+            let s = if slots == 1 {
+                &mut state[r]
+            } else {
+                &mut [][..]
+            };
+            one(p, g, s);
+            continue;
+        }
         if slots == 1 {
             let s = &mut state[r];
             p.par_chunks_mut(c)
