@@ -236,6 +236,21 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         .ok_or_else(|| Error::io(path, "not a file path"))?
         .to_string_lossy()
         .into_owned();
+    // Only a regular file (or nothing) is replaced by rename. A directory is an error; any
+    // other existing file (a FIFO, /dev/stdout, /dev/full ...) is written in place, so that
+    // running as root can never swap a device node for a regular file.
+    if let Ok(meta) = std::fs::metadata(path) {
+        if meta.is_dir() {
+            return Err(Error::io(path, "is a directory; expected a file path"));
+        }
+        if !meta.is_file() {
+            let written = std::fs::OpenOptions::new()
+                .write(true)
+                .open(path)
+                .and_then(|mut f| f.write_all(bytes).and_then(|_| f.flush()));
+            return written.map_err(|e| Error::io(path, format!("cannot write: {e}")));
+        }
+    }
     let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
     let result = (|| -> std::io::Result<()> {
         let mut f = std::fs::OpenOptions::new()
