@@ -256,3 +256,22 @@ fn one_cycle_with_subnormal_div_factor_never_reports_nan() {
         }
     }
 }
+
+/// Found by `sched_state_import` after the NaN fixes: a schedule whose arguments overflow the
+/// initial lr (lr0 = 4e175 over c = 3e-293 in lr0/(c+t)) was built, and its save did not load.
+/// Construction now refuses a non-finite initial lr; `load` refuses only NaN.
+#[test]
+fn scheduler_with_overflowing_initial_lr_is_refused_at_construction() {
+    use descent_core::sched::Scheduler;
+    let r = Scheduler::from_pairs("InverseTime", 4.034880275012163e175, &[("c", 3.0e-293)]);
+    assert!(
+        matches!(r, Err(Error::InvalidArgument { name: "lr", .. })),
+        "{r:?}"
+    );
+    // A finite schedule that later overflows to +inf still saves and loads.
+    let mut s = Scheduler::from_pairs("ExponentialLR", 1e300, &[("gamma", 1.0e10)]).unwrap();
+    s.step().unwrap();
+    assert!(s.lr().is_infinite());
+    let blob = s.save_to_vec();
+    assert!(Scheduler::load(&blob).is_ok());
+}

@@ -488,8 +488,22 @@ impl Scheduler {
     /// an optimizer whose initial lr is `lr0`. `SequentialLR` takes
     /// `schedulers = Value::Schedulers(&[...])` (each built with the same `lr0`) and
     /// `milestones = Value::List(&[...])`. Errors as in [`Schedule::from_spec`]; an unknown
-    /// name is `InvalidArgument { name: "scheduler", .. }`.
+    /// name is `InvalidArgument { name: "scheduler", .. }`; arguments whose initial lr is not
+    /// finite (e.g. an lr0 near `f64::MAX` over a tiny factor) are `InvalidArgument { name:
+    /// "lr", .. }`.
     pub fn from_spec(lr0: f64, spec: &Spec) -> Result<Self> {
+        let s = Self::build_spec(lr0, spec)?;
+        let lr = s.lr();
+        check_arg(
+            lr.is_finite(),
+            "lr",
+            lr,
+            "a finite initial learning rate (the scheduler's arguments overflow it)",
+        )?;
+        Ok(s)
+    }
+
+    fn build_spec(lr0: f64, spec: &Spec) -> Result<Self> {
         let p = spec.params;
         match spec.name {
             "SequentialLR" => {

@@ -506,8 +506,8 @@ impl Scheduler {
         if s.last_epoch() > 1 << 53 {
             return Err(bad("last_epoch implausibly large (more than 2^53)"));
         }
-        if !s.lr().is_finite() {
-            return Err(bad("the stored schedule's lr is not finite"));
+        if s.lr().is_nan() {
+            return Err(bad("the stored schedule's lr is NaN"));
         }
         Ok(s)
     }
