@@ -5,12 +5,16 @@
 //! SGD with momentum: read p, g, b; write p, b... counted as 20), so criterion's GB/s is the
 //! achieved bandwidth. Threads follow the global rayon pool (`RAYON_NUM_THREADS`).
 //!
+//! `slices` is `fused::adam_step` on plain buffers; `stream` moves the same bytes with no
+//! arithmetic, split over the pool like the fused update.
+//!
 //! `cargo bench -p descent-benches --bench fused` (`FUSED_BENCH_SECS` sets the measurement
 //! time, default 1 s).
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use descent_core::optim::{AdamConfig, Optim, Optimizer, SgdConfig};
-use descent_kernels::fused::step_fused;
+use descent_kernels::fused::{adam_step, step_fused, AdamParams};
+use rayon::prelude::*;
 use std::hint::black_box;
 use std::time::Duration;
 
@@ -39,18 +43,50 @@ fn bench(c: &mut Criterion) {
         g.bench_with_input(BenchmarkId::new("fused", n), &n, |b, _| {
             b.iter(|| step_fused(&mut fused, black_box(&mut p), black_box(&grads)).unwrap())
         });
-        // The same bytes with no arithmetic: the ceiling for the update.
+        // The plain-slice API on its own buffers (same kernel, no optimizer wrapper).
+        let (mut sm, mut sv) = (vec![0f32; n], vec![0f32; n]);
+        let hp = AdamParams::default();
+        let mut t = 0u64;
+        g.bench_with_input(BenchmarkId::new("slices", n), &n, |b, _| {
+            b.iter(|| {
+                t += 1;
+                adam_step(
+                    black_box(&mut p),
+                    black_box(&grads),
+                    &mut sm,
+                    &mut sv,
+                    None,
+                    &hp,
+                    t,
+                )
+                .unwrap()
+            })
+        });
+        // The same bytes with no arithmetic (read p, g, m, v; write p, m, v), split over the
+        // rayon pool like the fused update: the ceiling for the update on this many threads.
         let (mut m, mut v) = (vec![0f32; n], vec![0f32; n]);
+        let threads = rayon::current_num_threads();
+        let chunk = if n < (1 << 16) || threads == 1 {
+            n
+        } else {
+            n.div_ceil(4 * threads)
+        };
         g.bench_with_input(BenchmarkId::new("stream", n), &n, |b, _| {
             b.iter(|| {
-                for (((p, &g), m), v) in
-                    p.iter_mut().zip(&grads).zip(m.iter_mut()).zip(v.iter_mut())
-                {
-                    let (mi, vi) = (*m, *v);
-                    *m = vi;
-                    *v = g;
-                    *p += mi;
-                }
+                p.par_chunks_mut(chunk)
+                    .zip(grads.par_chunks(chunk))
+                    .zip(m.par_chunks_mut(chunk))
+                    .zip(v.par_chunks_mut(chunk))
+                    .for_each(|(((p, g), m), v)| {
+                        for (((p, &g), m), v) in
+                            p.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut())
+                        {
+                            let (mi, vi) = (*m, *v);
+                            *m = vi;
+                            *v = g;
+                            *p += mi;
+                        }
+                    });
                 black_box(&mut p);
             })
         });
