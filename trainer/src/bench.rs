@@ -99,17 +99,51 @@ fn row(kernel: String, threads: usize, value: f64, unit: &str, limit: f64) -> Be
     }
 }
 
+/// Problem sizes and repetition counts of one run (private so tests can shrink them).
+#[derive(Debug, Clone, Copy)]
+struct Sizes {
+    reps: usize,
+    per_rep: Duration,
+    stream_n: usize,
+    sq: usize,
+    n_adam: usize,
+    steps: usize,
+}
+
+impl Sizes {
+    fn for_options(quick: bool) -> Self {
+        if quick {
+            Sizes {
+                reps: 3,
+                per_rep: Duration::from_millis(20),
+                stream_n: 1 << 21,
+                sq: 512,
+                n_adam: 1 << 20,
+                steps: 20,
+            }
+        } else {
+            Sizes {
+                reps: 7,
+                per_rep: Duration::from_millis(100),
+                stream_n: 10_000_000,
+                sq: 1024,
+                n_adam: 10_000_000,
+                steps: 100,
+            }
+        }
+    }
+}
+
 /// Measure the machine and the kernels.
 pub fn run(opts: BenchOptions) -> BenchReport {
-    let all = opts
-        .threads
+    run_sized(opts.threads, Sizes::for_options(opts.quick))
+}
+
+fn run_sized(threads: Option<usize>, sz: Sizes) -> BenchReport {
+    let all = threads
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
         .max(1);
-    let (reps, per_rep) = if opts.quick {
-        (3, Duration::from_millis(20))
-    } else {
-        (7, Duration::from_millis(100))
-    };
+    let (reps, per_rep) = (sz.reps, sz.per_rep);
     let isa = best_isa();
     let pools: Vec<(usize, rayon::ThreadPool)> = [1, all]
         .into_iter()
@@ -125,7 +159,7 @@ pub fn run(opts: BenchOptions) -> BenchReport {
             )
         })
         .collect();
-    let stream_n = if opts.quick { 1 << 21 } else { 10_000_000 };
+    let stream_n = sz.stream_n;
     let mut peaks = Vec::new();
     for (t, pool) in &pools {
         peaks.push(pool.install(|| {
@@ -138,7 +172,7 @@ pub fn run(opts: BenchOptions) -> BenchReport {
     let (p1, s1) = peaks[0];
     let (pa, sa) = *peaks.last().expect("at least one pool");
     let mut rows = Vec::new();
-    let sq = if opts.quick { 512 } else { 1024 };
+    let sq = sz.sq;
     // (label, m, k, n, transa, transb)
     let shapes = [
         (format!("sgemm {sq}x{sq}x{sq}"), sq, sq, sq, false, false),
@@ -166,6 +200,22 @@ pub fn run(opts: BenchOptions) -> BenchReport {
             false,
             true,
         ),
+        (
+            "sgemm 100x10x100 (input grad, NN)".to_string(),
+            100,
+            10,
+            100,
+            false,
+            false,
+        ),
+        (
+            "sgemm 10x100x100 (weight grad, A^T)".to_string(),
+            10,
+            100,
+            100,
+            true,
+            false,
+        ),
     ];
     for (t, pool) in &pools {
         let peak = if *t == 1 { p1 } else { pa };
@@ -192,7 +242,7 @@ pub fn run(opts: BenchOptions) -> BenchReport {
                     peak,
                 ));
             }
-            let n_adam = if opts.quick { 1 << 20 } else { 10_000_000 };
+            let n_adam = sz.n_adam;
             let grads: Vec<f32> = (0..n_adam).map(|i| (i % 97) as f32 * 1e-3).collect();
             let mut p = vec![0.5f32; n_adam];
             let mut opt =
@@ -225,7 +275,7 @@ pub fn run(opts: BenchOptions) -> BenchReport {
             let mut scratch = vec![0f32; model.scratch_len(batch)];
             let mut opt = Optim::<f32, _, Vec<f32>>::owned(AdamConfig::default(), params.len())
                 .expect("adam");
-            let steps = if opts.quick { 20 } else { 100 };
+            let steps = sz.steps;
             let s = median_secs(reps, || {
                 for _ in 0..steps {
                     model
@@ -319,5 +369,44 @@ mod tests {
         assert!(t.contains("25%") && t.contains("GB/s"), "{t}");
         let j: serde_json::Value = serde_json::from_str(&to_json(&rep)).unwrap();
         assert_eq!(j["rows"][0]["percent_of_limit"], 25.0);
+        assert_eq!(j["rows"][0]["kernel"], "k");
+        assert_eq!(j["threads"], 2);
+        // A row without a limit has no percentage: "-" in the table, null in JSON.
+        let mut rep = rep;
+        rep.rows = vec![row("train".into(), 1, 7.0, "samples/s", 0.0)];
+        let t = format_table(&rep);
+        let line = t.lines().last().unwrap();
+        assert!(line.trim_end().ends_with('-'), "{line}");
+        let j: serde_json::Value = serde_json::from_str(&to_json(&rep)).unwrap();
+        assert!(j["rows"][0]["percent_of_limit"].is_null());
+    }
+
+    #[test]
+    fn tiny_run_measures_positive_finite_figures() {
+        let sz = Sizes {
+            reps: 1,
+            per_rep: Duration::from_millis(1),
+            stream_n: 4096,
+            sq: 16,
+            n_adam: 4096,
+            steps: 1,
+        };
+        let r = run_sized(Some(2), sz);
+        assert_eq!(r.threads, 2);
+        for v in [r.fma_peak_1, r.fma_peak_all, r.stream_1, r.stream_all] {
+            assert!(v.is_finite() && v > 0.0, "{r:?}");
+        }
+        // 6 sgemm shapes + Adam + 2 training-step figures, on 1 and on 2 threads.
+        assert_eq!(r.rows.len(), 2 * 9);
+        for row in &r.rows {
+            assert!(row.value.is_finite() && row.value > 0.0, "{row:?}");
+            assert!(
+                row.limit == 0.0 || row.percent_of_limit.is_finite(),
+                "{row:?}"
+            );
+        }
+        assert!(r.rows.iter().any(|x| x.kernel == "sgemm 16x16x16"));
+        let t = format_table(&r);
+        assert_eq!(t.lines().count(), 3 + 1 + r.rows.len(), "{t}");
     }
 }
