@@ -104,6 +104,7 @@ fn row(kernel: String, threads: usize, value: f64, unit: &str, limit: f64) -> Be
 struct Sizes {
     reps: usize,
     per_rep: Duration,
+    peak_reps: usize,
     stream_n: usize,
     sq: usize,
     n_adam: usize,
@@ -115,7 +116,8 @@ impl Sizes {
         if quick {
             Sizes {
                 reps: 3,
-                per_rep: Duration::from_millis(20),
+                per_rep: Duration::from_millis(2),
+                peak_reps: 50,
                 stream_n: 1 << 21,
                 sq: 512,
                 n_adam: 1 << 20,
@@ -124,7 +126,8 @@ impl Sizes {
         } else {
             Sizes {
                 reps: 7,
-                per_rep: Duration::from_millis(100),
+                per_rep: Duration::from_millis(2),
+                peak_reps: 250,
                 stream_n: 10_000_000,
                 sq: 1024,
                 n_adam: 10_000_000,
@@ -143,7 +146,11 @@ fn run_sized(threads: Option<usize>, sz: Sizes) -> BenchReport {
     let all = threads
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
         .max(1);
-    let (reps, per_rep) = (sz.reps, sz.per_rep);
+    let reps = sz.reps;
+    // The peak is the best of many short bursts: on a shared machine a burst shorter than a
+    // scheduler time slice often runs uninterrupted, where a long one almost never does (the
+    // kernels below are timed in bursts of about a millisecond too, so they compare fairly).
+    let (peak_burst, peak_reps) = (sz.per_rep, sz.peak_reps);
     let isa = best_isa();
     let pools: Vec<(usize, rayon::ThreadPool)> = [1, all]
         .into_iter()
@@ -164,7 +171,7 @@ fn run_sized(threads: Option<usize>, sz: Sizes) -> BenchReport {
     for (t, pool) in &pools {
         peaks.push(pool.install(|| {
             (
-                fma_peak_gflops(isa, *t, per_rep, reps),
+                fma_peak_gflops(isa, *t, peak_burst, peak_reps),
                 stream_bandwidth_gbs(stream_n, *t > 1, reps),
             )
         }));
@@ -386,6 +393,7 @@ mod tests {
         let sz = Sizes {
             reps: 1,
             per_rep: Duration::from_millis(1),
+            peak_reps: 1,
             stream_n: 4096,
             sq: 16,
             n_adam: 4096,
