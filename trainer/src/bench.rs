@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 /// What to measure.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct BenchOptions {
-    /// Smaller sizes and fewer repetitions (a few seconds in all).
+    /// Smaller sizes and fewer repetitions (about a second in all; the full run takes seconds).
     pub quick: bool,
     /// Threads for the "all threads" column (default: the machine's available parallelism).
     pub threads: Option<usize>,
@@ -28,8 +28,10 @@ pub struct BenchRow {
     pub kernel: String,
     /// Threads it ran on.
     pub threads: usize,
-    /// The measured figure (median).
+    /// The measured figure (median of the repetitions).
     pub value: f64,
+    /// The figure of the fastest repetition; far above `value` when the machine is busy.
+    pub best: f64,
     /// Its unit (`GFLOP/s`, `GB/s`, `samples/s`).
     pub unit: String,
     /// The machine limit it is compared with, in the same unit (0 when none applies).
@@ -59,17 +61,27 @@ pub struct BenchReport {
     pub rows: Vec<BenchRow>,
 }
 
-fn median_secs(reps: usize, mut f: impl FnMut()) -> f64 {
+/// Seconds per repetition: the median and the fastest.
+#[derive(Debug, Clone, Copy)]
+struct Secs {
+    median: f64,
+    best: f64,
+}
+
+fn median_secs(reps: usize, mut f: impl FnMut()) -> Secs {
     f(); // warm-up
     let mut t: Vec<f64> = (0..reps.max(1))
         .map(|_| {
             let s = Instant::now();
             f();
-            s.elapsed().as_secs_f64()
+            s.elapsed().as_secs_f64().max(1e-12)
         })
         .collect();
     t.sort_by(f64::total_cmp);
-    t[t.len() / 2].max(1e-12)
+    Secs {
+        median: t[t.len() / 2],
+        best: t[0],
+    }
 }
 
 fn cpu_model() -> String {
@@ -84,11 +96,14 @@ fn cpu_model() -> String {
         .unwrap_or_else(|| std::env::consts::ARCH.to_string())
 }
 
-fn row(kernel: String, threads: usize, value: f64, unit: &str, limit: f64) -> BenchRow {
+/// A row for `work` units done per repetition (GFLOP, GB or samples) in `secs`.
+fn row(kernel: String, threads: usize, work: f64, secs: Secs, unit: &str, limit: f64) -> BenchRow {
+    let value = work / secs.median;
     BenchRow {
         kernel,
         threads,
         value,
+        best: work / secs.best,
         unit: unit.into(),
         limit,
         percent_of_limit: if limit > 0.0 {
@@ -115,7 +130,7 @@ impl Sizes {
     fn for_options(quick: bool) -> Self {
         if quick {
             Sizes {
-                reps: 3,
+                reps: 9,
                 per_rep: Duration::from_millis(2),
                 peak_reps: 50,
                 stream_n: 1 << 21,
@@ -125,7 +140,7 @@ impl Sizes {
             }
         } else {
             Sizes {
-                reps: 7,
+                reps: 21,
                 per_rep: Duration::from_millis(2),
                 peak_reps: 250,
                 stream_n: 10_000_000,
@@ -244,7 +259,8 @@ fn run_sized(threads: Option<usize>, sz: Sizes) -> BenchReport {
                 rows.push(row(
                     label.clone(),
                     *t,
-                    flops * inner as f64 / s / 1e9,
+                    flops * inner as f64 / 1e9,
+                    s,
                     "GFLOP/s",
                     peak,
                 ));
@@ -260,7 +276,8 @@ fn run_sized(threads: Option<usize>, sz: Sizes) -> BenchReport {
             rows.push(row(
                 format!("fused Adam {n_adam} params"),
                 *t,
-                28.0 * n_adam as f64 / s / 1e9,
+                28.0 * n_adam as f64 / 1e9,
+                s,
                 "GB/s",
                 bw,
             ));
@@ -297,14 +314,16 @@ fn run_sized(threads: Option<usize>, sz: Sizes) -> BenchReport {
             rows.push(row(
                 "train step 784-100-10 b100 (GFLOP/s)".into(),
                 *t,
-                flops / s / 1e9,
+                flops / 1e9,
+                s,
                 "GFLOP/s",
                 peak,
             ));
             rows.push(row(
                 "train step 784-100-10 b100".into(),
                 *t,
-                (batch * steps) as f64 / s,
+                (batch * steps) as f64,
+                s,
                 "samples/s",
                 0.0,
             ));
@@ -329,8 +348,8 @@ pub fn format_table(r: &BenchReport) -> String {
         r.cpu, r.isa, r.threads, r.fma_peak_1, r.fma_peak_all, r.threads, r.stream_1, r.stream_all, r.threads
     );
     s += &format!(
-        "{:<42} {:>7} {:>14} {:<10} {:>9}\n",
-        "kernel", "threads", "value", "unit", "of limit"
+        "{:<42} {:>7} {:>14} {:>14} {:<10} {:>9}\n",
+        "kernel", "threads", "median", "best", "unit", "of limit"
     );
     for row in &r.rows {
         let pct = if row.percent_of_limit.is_finite() {
@@ -339,8 +358,8 @@ pub fn format_table(r: &BenchReport) -> String {
             "-".into()
         };
         s += &format!(
-            "{:<42} {:>7} {:>14.1} {:<10} {:>9}\n",
-            row.kernel, row.threads, row.value, row.unit, pct
+            "{:<42} {:>7} {:>14.1} {:>14.1} {:<10} {:>9}\n",
+            row.kernel, row.threads, row.value, row.best, row.unit, pct
         );
     }
     s
@@ -357,9 +376,14 @@ mod tests {
 
     #[test]
     fn rows_and_formats() {
-        let r = row("k".into(), 1, 50.0, "GB/s", 200.0);
+        let secs = Secs {
+            median: 2.0,
+            best: 1.0,
+        };
+        let r = row("k".into(), 1, 100.0, secs, "GB/s", 200.0);
+        assert_eq!((r.value, r.best), (50.0, 100.0));
         assert_eq!(r.percent_of_limit, 25.0);
-        assert!(row("k".into(), 1, 1.0, "samples/s", 0.0)
+        assert!(row("k".into(), 1, 1.0, secs, "samples/s", 0.0)
             .percent_of_limit
             .is_nan());
         let rep = BenchReport {
@@ -376,11 +400,12 @@ mod tests {
         assert!(t.contains("25%") && t.contains("GB/s"), "{t}");
         let j: serde_json::Value = serde_json::from_str(&to_json(&rep)).unwrap();
         assert_eq!(j["rows"][0]["percent_of_limit"], 25.0);
+        assert_eq!(j["rows"][0]["best"], 100.0);
         assert_eq!(j["rows"][0]["kernel"], "k");
         assert_eq!(j["threads"], 2);
         // A row without a limit has no percentage: "-" in the table, null in JSON.
         let mut rep = rep;
-        rep.rows = vec![row("train".into(), 1, 7.0, "samples/s", 0.0)];
+        rep.rows = vec![row("train".into(), 1, 7.0, secs, "samples/s", 0.0)];
         let t = format_table(&rep);
         let line = t.lines().last().unwrap();
         assert!(line.trim_end().ends_with('-'), "{line}");
@@ -408,6 +433,7 @@ mod tests {
         assert_eq!(r.rows.len(), 2 * 9);
         for row in &r.rows {
             assert!(row.value.is_finite() && row.value > 0.0, "{row:?}");
+            assert!(row.best.is_finite() && row.best >= row.value, "{row:?}");
             assert!(
                 row.limit == 0.0 || row.percent_of_limit.is_finite(),
                 "{row:?}"
