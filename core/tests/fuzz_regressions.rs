@@ -184,6 +184,26 @@ fn linear_lr_with_subnormal_start_factor_never_reports_nan() {
     }
 }
 
+/// Found by `sched_state_import` in CI (same family as LinearLR's subnormal `start_factor`):
+/// ConstantLR accepted a subnormal `factor` (1.6e-317); `base_lr · factor` underflows to 0 and at
+/// `t = total_iters` the chainable restore `lr · (1/factor)` is `0 · ∞` = NaN. Construction now
+/// refuses a subnormal factor; a tiny normal one must stay NaN-free.
+#[test]
+fn constant_lr_with_tiny_factor_never_reports_nan() {
+    use descent_core::sched::Scheduler;
+    let pairs = |f: f64| [("factor", f), ("total_iters", 5.0)];
+    assert!(Scheduler::from_pairs("ConstantLR", 3.03e-294, &pairs(1.6216104e-317)).is_err());
+    let mut sched = Scheduler::from_pairs("ConstantLR", 3.03e-294, &pairs(f64::MIN_POSITIVE))
+        .expect("a normal factor is accepted");
+    for t in 0..21 {
+        assert!(
+            !sched.lr().is_nan(),
+            "step {t}: ConstantLR reports lr = NaN"
+        );
+        sched.step().unwrap();
+    }
+}
+
 /// Found by `sched_state_import`: `Scheduler::load` accepts `last_epoch = u64::MAX`; the next
 /// `step` does `last_epoch += 1` (constant.rs, and likewise in every schedule's `step`), which
 /// panics with "attempt to add with overflow" under overflow checks and wraps to 0 otherwise.
@@ -274,4 +294,54 @@ fn scheduler_with_overflowing_initial_lr_is_refused_at_construction() {
     assert!(s.lr().is_infinite());
     let blob = s.save_to_vec();
     assert!(Scheduler::load(&blob).is_ok());
+}
+
+/// Found by review after the ConstantLR fuzz crash (same family: legal-looking extremes giving
+/// NaN): CyclicLR with a cycle shorter than `2^53 / f64::MAX` (`step_size_up = 1e-320`) made
+/// `t / total` infinite and `x = ∞ − ∞`; `exp_range` with `gamma = 1e300` overflowed
+/// `gamma^t` to ∞ and multiplied it by `s = 0` at the foot of a cycle; CosineAnnealingLR with
+/// `eta_min = 1e308` overflowed `(base_lr − eta_min)·(1 − cos)`. Each now either is refused at
+/// construction or stays NaN-free.
+#[test]
+fn cyclic_and_cosine_extremes_never_report_nan() {
+    use descent_core::sched::{Scheduler, Spec, Value};
+    let cases: [(&str, f64, &[(&str, Value)]); 3] = [
+        (
+            "CyclicLR",
+            0.1,
+            &[
+                ("base_lr", Value::Num(0.1)),
+                ("max_lr", Value::Num(1.0)),
+                ("step_size_up", Value::Num(1e-320)),
+            ],
+        ),
+        (
+            "CyclicLR",
+            0.1,
+            &[
+                ("base_lr", Value::Num(0.1)),
+                ("max_lr", Value::Num(1.0)),
+                ("step_size_up", Value::Num(1.0)),
+                ("mode", Value::Str("exp_range")),
+                ("gamma", Value::Num(1e300)),
+            ],
+        ),
+        (
+            "CosineAnnealingLR",
+            1e-300,
+            &[("T_max", Value::Num(1.0)), ("eta_min", Value::Num(1e308))],
+        ),
+    ];
+    for (name, lr0, params) in cases {
+        let Ok(mut sched) = Scheduler::from_spec(lr0, &Spec { name, params }) else {
+            continue;
+        };
+        for t in 0..64 {
+            assert!(
+                !sched.lr().is_nan(),
+                "{name} {params:?}: lr = NaN at step {t}"
+            );
+            sched.step().unwrap();
+        }
+    }
 }

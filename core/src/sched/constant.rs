@@ -23,11 +23,17 @@ impl ConstantLR {
     /// Default `total_iters` (5).
     pub const DEFAULT_TOTAL_ITERS: u64 = 5;
 
-    /// Build for initial lr `base_lr`. Errors: `factor` outside `(0, 1]` (PyTorch allows 0 and
-    /// then divides by zero), `lr` not finite or negative.
+    /// Build for initial lr `base_lr`. Errors: `factor` outside `(0, 1]` or subnormal (PyTorch
+    /// allows 0 and then divides by zero; a subnormal factor makes `1/factor` infinite and the
+    /// restored lr `0 · ∞` = NaN), `lr` not finite or negative.
     pub fn new(base_lr: f64, factor: f64, total_iters: u64) -> Result<Self> {
         check_lr("lr", base_lr)?;
-        check_arg(factor > 0.0 && factor <= 1.0, "factor", factor, "in (0, 1]")?;
+        check_arg(
+            (f64::MIN_POSITIVE..=1.0).contains(&factor),
+            "factor",
+            factor,
+            "in (0, 1] and not subnormal",
+        )?;
         Ok(ConstantLR {
             base_lr,
             factor,
@@ -112,5 +118,7 @@ mod tests {
         assert_eq!(got, [0.5, 0.5, 1.0, 1.0]);
         assert!(ConstantLR::new(1.0, 0.0, 2).is_err());
         assert!(ConstantLR::new(1.0, 1.5, 2).is_err());
+        assert!(ConstantLR::new(1.0, 1.6e-317, 2).is_err());
+        assert!(ConstantLR::new(1.0, f64::MIN_POSITIVE, 2).is_ok());
     }
 }

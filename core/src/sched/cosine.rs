@@ -23,12 +23,17 @@ pub struct CosineAnnealingLR {
 }
 
 impl CosineAnnealingLR {
-    /// Build for initial lr `base_lr`. Errors: `lr` or `eta_min` not finite or negative,
-    /// `T_max == 0`.
+    /// Build for initial lr `base_lr`. Errors: `lr` or `eta_min` not finite or negative, or
+    /// either above `f64::MAX / 4` (the recursion's `(base_lr − eta_min)·(1 − cos)` would
+    /// overflow to ∞ and later give ∞ − ∞ = NaN), `T_max == 0`.
     pub fn new(base_lr: f64, t_max: u64, eta_min: f64) -> Result<Self> {
         check_lr("lr", base_lr)?;
         check_arg(t_max >= 1, "T_max", t_max as f64, ">= 1")?;
         check_lr("eta_min", eta_min)?;
+        let limit = f64::MAX / 4.0;
+        let why = "at most f64::MAX / 4 (larger values overflow the recursion)";
+        check_arg(base_lr <= limit, "lr", base_lr, why)?;
+        check_arg(eta_min <= limit, "eta_min", eta_min, why)?;
         Ok(CosineAnnealingLR {
             base_lr,
             t_max,

@@ -74,7 +74,8 @@ impl CyclicLR {
 
     /// Build with momentum cycling off. `step_size_down = None` means `step_size_up`.
     /// Errors: `base_lr`/`max_lr` not finite or negative, `step_size_up` not finite and `> 0`,
-    /// `step_size_down` not finite and `>= 0`, `gamma` not finite and `> 0`.
+    /// `step_size_down` not finite and `>= 0`, `gamma` not finite and `> 0`, and a cycle so short
+    /// (`up + down` below about `5e-293`) that `t / total` overflows before `t = 2^53`.
     pub fn new(
         base_lr: f64,
         max_lr: f64,
@@ -105,6 +106,14 @@ impl CyclicLR {
             "finite and > 0",
         )?;
         let total_size = step_size_up + down;
+        // t / total must stay finite for every step count a state can hold (up to 2^53);
+        // otherwise cycle = ∞ and x = ∞ − ∞ = NaN.
+        check_arg(
+            (crate::optim::state::MAX_STEPS as f64 / total_size).is_finite(),
+            "step_size_up",
+            step_size_up,
+            "large enough that step / (step_size_up + step_size_down) stays finite",
+        )?;
         Ok(CyclicLR {
             base_lr,
             max_lr,
@@ -153,7 +162,14 @@ impl CyclicLR {
     /// The lr in effect for the current step: `base_lr + (max_lr − base_lr)·s·scale`.
     pub fn lr(&self) -> f64 {
         let (s, scale) = self.position();
-        self.base_lr + (self.max_lr - self.base_lr) * s * scale
+        let amplitude = (self.max_lr - self.base_lr) * s;
+        // At the foot of a cycle (s = 0) the lr is base_lr even when exp_range's gamma^t has
+        // overflowed to ∞ (PyTorch computes 0·∞ = NaN there); elsewhere the same operation order.
+        if amplitude == 0.0 {
+            self.base_lr
+        } else {
+            self.base_lr + amplitude * scale
+        }
     }
 
     /// The momentum for the current step, `max_momentum − (max_momentum − base_momentum)·s·scale`,
@@ -163,7 +179,12 @@ impl CyclicLR {
             return None;
         }
         let (s, scale) = self.position();
-        Some(self.max_momentum - (self.max_momentum - self.base_momentum) * s * scale)
+        let amplitude = (self.max_momentum - self.base_momentum) * s;
+        if amplitude == 0.0 {
+            Some(self.max_momentum)
+        } else {
+            Some(self.max_momentum - amplitude * scale)
+        }
     }
 
     /// Number of `step` calls so far (`t`).
