@@ -305,7 +305,8 @@ fn scheduler_with_overflowing_initial_lr_is_refused_at_construction() {
 #[test]
 fn cyclic_and_cosine_extremes_never_report_nan() {
     use descent_core::sched::{Scheduler, Spec, Value};
-    let cases: [(&str, f64, &[(&str, Value)]); 3] = [
+    type Case<'a> = (&'a str, f64, &'a [(&'a str, Value<'a>)]);
+    let cases: [Case; 3] = [
         (
             "CyclicLR",
             0.1,
