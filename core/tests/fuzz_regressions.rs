@@ -346,3 +346,24 @@ fn cyclic_and_cosine_extremes_never_report_nan() {
         }
     }
 }
+
+/// Found by `sched_state_import` (local run): MultiStepLR with `lr = 0`, `gamma = 7.5e247` and
+/// the milestone 3 listed three times multiplied 0 by `gamma^3` = ∞ and reported NaN.
+#[test]
+fn multi_step_lr_of_zero_with_overflowing_gamma_power_stays_zero() {
+    use descent_core::sched::{Scheduler, Spec, Value};
+    let milestones = [55.0, 55.0, 55.0, 185.0, 185.0, 185.0, 3.0, 3.0, 3.0];
+    let params = [
+        ("milestones", Value::List(&milestones)),
+        ("gamma", Value::Num(7.474488825152835e247)),
+    ];
+    let spec = Spec {
+        name: "MultiStepLR",
+        params: &params,
+    };
+    let mut sched = Scheduler::from_spec(0.0, &spec).unwrap();
+    for t in 0..200 {
+        assert_eq!(sched.lr(), 0.0, "step {t}");
+        sched.step().unwrap();
+    }
+}

@@ -76,10 +76,12 @@ impl MultiStepLR {
     }
 
     /// `lr · gamma^{c(t)}` as Python evaluates `lr * gamma ** count` (unchanged when `c = 0`).
+    /// An lr of 0 stays 0 even when `gamma^c` overflows to ∞ (where Python raises
+    /// `OverflowError` and `0 · ∞` would be NaN).
     fn apply(&mut self) {
         let t = self.last_epoch;
         let c = self.milestones().iter().filter(|&&m| m == t).count();
-        if c > 0 {
+        if c > 0 && self.lr != 0.0 {
             self.lr *= super::exact::powi(self.gamma, c as u64);
         }
     }
