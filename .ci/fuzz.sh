@@ -4,6 +4,11 @@
 #   FUZZ_SECONDS   seconds per target (default 30)
 #   FUZZ_TIMEOUT   seconds one input may take before it counts as a hang (default 20)
 #   FUZZ_TARGETS   space-separated subset of targets (default: all, from `cargo fuzz list`)
+#   FUZZ_SEED      libFuzzer's -seed (default 1)
+#
+# Every run starts from an empty corpus with a fixed seed, so the inputs a run tries are a
+# prefix of the same sequence on every machine: a local run with a larger FUZZ_SECONDS that
+# passes covers what CI's shorter run will try (run it before pushing).
 #
 # Targets are built with debug assertions (`-a`): integer overflow is a crash too. Any crash,
 # hang, out-of-memory or build failure fails the script; every target still runs so that the
@@ -13,6 +18,7 @@ cd "$(dirname "$0")/.."
 export CARGO_TERM_COLOR=never
 
 SECONDS_PER_TARGET="${FUZZ_SECONDS:-30}"
+SEED="${FUZZ_SEED:-1}"
 TIMEOUT="${FUZZ_TIMEOUT:-20}"
 
 step() { printf '\n=== %s ===\n' "$*"; }
@@ -46,6 +52,7 @@ if [ "${#targets[@]}" -eq 0 ]; then
 fi
 
 logdir="$(mktemp -d)"
+corpus_root="$(mktemp -d)"
 summary=()
 failed=0
 for t in "${targets[@]}"; do
@@ -53,8 +60,10 @@ for t in "${targets[@]}"; do
     log="$logdir/$t.log"
     start=$(date +%s)
     # -max_total_time bounds the run; the outer timeout guards against a stuck process.
+    mkdir -p "$corpus_root/$t"
     timeout --kill-after=30 $((SECONDS_PER_TARGET + TIMEOUT + 120)) \
-        cargo +nightly fuzz run -a "$t" -- \
+        cargo +nightly fuzz run -a "$t" "$corpus_root/$t" -- \
+        -seed="$SEED" \
         -max_total_time="$SECONDS_PER_TARGET" \
         -timeout="$TIMEOUT" \
         -rss_limit_mb=2048 \
@@ -83,5 +92,5 @@ done
 
 step "fuzz summary"
 printf '%s\n' "${summary[@]}"
-rm -rf "$logdir"
+rm -rf "$logdir" "$corpus_root"
 exit "$failed"
