@@ -185,6 +185,9 @@ pub fn run(case: &Value) -> Result<(), String> {
     let name = field(case, "optimizer")?
         .as_str()
         .ok_or("`optimizer` is not a string")?;
+    if name == "LBFGS" {
+        return super::lbfgs::run(case);
+    }
     let empty = Map::new();
     let hp = match case.get("hyperparams") {
         None => &empty,
