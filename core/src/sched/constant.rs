@@ -1,8 +1,8 @@
 //! [`ConstantLR`]: scale the lr by `factor` for the first `total_iters` steps.
 
-use super::check_lr;
 use super::codec::{ensure, params, Reader, Writer};
-use crate::error::{check_arg, Result};
+use super::{check_factor, check_lr};
+use crate::error::Result;
 
 /// PyTorch's `ConstantLR(optimizer, factor=1/3, total_iters=5)`, chainable form.
 ///
@@ -28,12 +28,7 @@ impl ConstantLR {
     /// restored lr `0 · ∞` = NaN), `lr` not finite or negative.
     pub fn new(base_lr: f64, factor: f64, total_iters: u64) -> Result<Self> {
         check_lr("lr", base_lr)?;
-        check_arg(
-            (f64::MIN_POSITIVE..=1.0).contains(&factor),
-            "factor",
-            factor,
-            "in (0, 1] and not subnormal",
-        )?;
+        check_factor("factor", factor)?;
         Ok(ConstantLR {
             base_lr,
             factor,

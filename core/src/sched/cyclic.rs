@@ -162,14 +162,7 @@ impl CyclicLR {
     /// The lr in effect for the current step: `base_lr + (max_lr − base_lr)·s·scale`.
     pub fn lr(&self) -> f64 {
         let (s, scale) = self.position();
-        let amplitude = (self.max_lr - self.base_lr) * s;
-        // At the foot of a cycle (s = 0) the lr is base_lr even when exp_range's gamma^t has
-        // overflowed to ∞ (PyTorch computes 0·∞ = NaN there); elsewhere the same operation order.
-        if amplitude == 0.0 {
-            self.base_lr
-        } else {
-            self.base_lr + amplitude * scale
-        }
+        self.base_lr + swing(self.max_lr - self.base_lr, s, scale)
     }
 
     /// The momentum for the current step, `max_momentum − (max_momentum − base_momentum)·s·scale`,
@@ -179,12 +172,7 @@ impl CyclicLR {
             return None;
         }
         let (s, scale) = self.position();
-        let amplitude = (self.max_momentum - self.base_momentum) * s;
-        if amplitude == 0.0 {
-            Some(self.max_momentum)
-        } else {
-            Some(self.max_momentum - amplitude * scale)
-        }
+        Some(self.max_momentum - swing(self.max_momentum - self.base_momentum, s, scale))
     }
 
     /// Number of `step` calls so far (`t`).
@@ -238,6 +226,19 @@ impl CyclicLR {
         }
         s.last_epoch = r.u64()?;
         Ok(s)
+    }
+}
+
+/// `range·s·scale`, evaluated in that order, except that it is exactly 0 when `range·s` is: at
+/// the foot of a cycle (`s = 0`) exp_range's `gamma^t` may have overflowed to ∞, where PyTorch
+/// computes `0·∞` = NaN.
+#[inline]
+fn swing(range: f64, s: f64, scale: f64) -> f64 {
+    let amplitude = range * s;
+    if amplitude == 0.0 {
+        0.0
+    } else {
+        amplitude * scale
     }
 }
 

@@ -1,7 +1,7 @@
 //! [`LinearLR`]: linear ramp of the lr multiplier from `start_factor` to `end_factor`.
 
-use super::check_lr;
 use super::codec::{ensure, params, Reader, Writer};
+use super::{check_factor, check_lr};
 use crate::error::{check_arg, Result};
 
 /// PyTorch's `LinearLR(optimizer, start_factor=1/3, end_factor=1.0, total_iters=5)`, chainable
@@ -32,12 +32,7 @@ impl LinearLR {
     /// `end_factor` outside `[0, 1]`; and `lr` not finite or negative.
     pub fn new(base_lr: f64, start_factor: f64, end_factor: f64, total_iters: u64) -> Result<Self> {
         check_lr("lr", base_lr)?;
-        check_arg(
-            (f64::MIN_POSITIVE..=1.0).contains(&start_factor),
-            "start_factor",
-            start_factor,
-            "in (0, 1] and not subnormal",
-        )?;
+        check_factor("start_factor", start_factor)?;
         check_arg(
             (0.0..=1.0).contains(&end_factor),
             "end_factor",

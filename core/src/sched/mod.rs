@@ -94,6 +94,17 @@ pub(crate) fn check_lr(name: &'static str, v: f64) -> Result<()> {
     check_arg(v.is_finite() && v >= 0.0, name, v, "finite and >= 0")
 }
 
+/// Multiplicative factor in `(0, 1]` and not subnormal: a schedule that later divides by it
+/// (`1 / factor`, chainable restores) must get a finite result, or `lr = 0 · ∞` = NaN.
+pub(crate) fn check_factor(name: &'static str, v: f64) -> Result<()> {
+    check_arg(
+        (f64::MIN_POSITIVE..=1.0).contains(&v),
+        name,
+        v,
+        "in (0, 1] and not subnormal",
+    )
+}
+
 /// Finite argument.
 pub(crate) fn check_finite(name: &'static str, v: f64) -> Result<()> {
     check_arg(v.is_finite(), name, v, "finite")
@@ -503,7 +514,7 @@ impl Scheduler {
         };
         r.finish()?;
         // A step count that cannot advance (`last_epoch + 1` overflowing) is corrupt.
-        if s.last_epoch() > 1 << 53 {
+        if s.last_epoch() > crate::optim::state::MAX_STEPS {
             return Err(bad("last_epoch implausibly large (more than 2^53)"));
         }
         if s.lr().is_nan() {
