@@ -47,36 +47,47 @@ fn adam_fused(
     let n = params.len();
     let (m_all, rest) = state.split_at_mut(n);
     let (v_all, vmax_all) = rest.split_at_mut(n);
-    let level = simd_level();
     for grp in groups {
         let r = grp.range();
         let step =
             AdamStep::<f32>::new(t, grp.lr, grp.weight_decay, betas, eps, maximize, decoupled);
+        let vm = amsgrad.then(|| &mut vmax_all[r.clone()]);
         let (p, g) = (&mut params[r.clone()], &grads[r.clone()]);
-        let (m, v) = (&mut m_all[r.clone()], &mut v_all[r.clone()]);
-        let c = chunk_len(p.len());
-        if c >= p.len() {
-            // One chunk: run here, without touching the rayon pool.
-            let vm = amsgrad.then(|| &mut vmax_all[r]);
-            with_simd(level, || step.apply(p, g, m, v, vm));
-            continue;
-        }
-        if amsgrad {
-            let vm = &mut vmax_all[r];
-            p.par_chunks_mut(c)
-                .zip(g.par_chunks(c))
-                .zip(m.par_chunks_mut(c))
-                .zip(v.par_chunks_mut(c))
-                .zip(vm.par_chunks_mut(c))
-                .for_each(|((((p, g), m), v), vm)| {
-                    with_simd(level, || step.apply(p, g, m, v, Some(vm)))
-                });
-        } else {
-            p.par_chunks_mut(c)
-                .zip(g.par_chunks(c))
-                .zip(m.par_chunks_mut(c))
-                .zip(v.par_chunks_mut(c))
-                .for_each(|(((p, g), m), v)| with_simd(level, || step.apply(p, g, m, v, None)));
+        let (m, v) = (&mut m_all[r.clone()], &mut v_all[r]);
+        run_adam(&step, p, g, m, v, vm);
+    }
+}
+
+/// `step.apply(p, g, m, v, vmax)` (slices of one length), compiled for the CPU's widest
+/// vectors and split into chunks on the rayon pool above [`PAR_THRESHOLD`](super::PAR_THRESHOLD)
+/// elements; below it, on the calling thread without touching the pool.
+pub(crate) fn run_adam(
+    step: &AdamStep<f32>,
+    p: &mut [f32],
+    g: &[f32],
+    m: &mut [f32],
+    v: &mut [f32],
+    vmax: Option<&mut [f32]>,
+) {
+    let level = simd_level();
+    let c = chunk_len(p.len());
+    if c >= p.len() {
+        with_simd(level, || step.apply(p, g, m, v, vmax));
+        return;
+    }
+    let chunks = p
+        .par_chunks_mut(c)
+        .zip(g.par_chunks(c))
+        .zip(m.par_chunks_mut(c))
+        .zip(v.par_chunks_mut(c));
+    match vmax {
+        Some(vm) => chunks
+            .zip(vm.par_chunks_mut(c))
+            .for_each(|((((p, g), m), v), vm)| {
+                with_simd(level, || step.apply(p, g, m, v, Some(vm)))
+            }),
+        None => {
+            chunks.for_each(|(((p, g), m), v)| with_simd(level, || step.apply(p, g, m, v, None)))
         }
     }
 }

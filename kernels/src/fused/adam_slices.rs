@@ -2,11 +2,9 @@
 //! wrapper): the same element formula as descent-core's [`AdamStep`], vectorized and split
 //! into rayon chunks above [`PAR_THRESHOLD`](super::PAR_THRESHOLD) elements.
 
-use super::{chunk_len, simd_level, with_simd};
 use descent_core::error::{check_arg, check_len};
-use descent_core::optim::AdamStep;
+use descent_core::optim::{AdamConfig, AdamStep, Rule};
 use descent_core::Result;
-use rayon::prelude::*;
 
 /// Hyperparameters of one Adam / AdamW step (PyTorch names and defaults).
 ///
@@ -75,18 +73,16 @@ pub fn adam_step(
         check_len("adam_step vmax", vm.len(), n)?;
     }
     check_arg(step >= 1, "step", step as f64, "a 1-based step number >= 1")?;
-    let ok = |x: f64| x.is_finite() && x >= 0.0;
-    check_arg(ok(hp.lr), "lr", hp.lr, "finite and >= 0")?;
-    check_arg(ok(hp.eps), "eps", hp.eps, "finite and >= 0")?;
-    check_arg(
-        ok(hp.weight_decay),
-        "weight_decay",
-        hp.weight_decay,
-        "finite and >= 0",
-    )?;
-    let beta_ok = |b: f64| (0.0..1.0).contains(&b);
-    check_arg(beta_ok(hp.betas.0), "beta1", hp.betas.0, "in [0, 1)")?;
-    check_arg(beta_ok(hp.betas.1), "beta2", hp.betas.1, "in [0, 1)")?;
+    // The hyperparameters are checked by descent-core's own Adam rule (same names and ranges).
+    AdamConfig {
+        lr: hp.lr,
+        betas: hp.betas,
+        eps: hp.eps,
+        weight_decay: hp.weight_decay,
+        amsgrad: vmax.is_some(),
+        maximize: hp.maximize,
+    }
+    .validate()?;
 
     let k = AdamStep::<f32>::new(
         step,
@@ -97,28 +93,7 @@ pub fn adam_step(
         hp.maximize,
         hp.decoupled,
     );
-    let level = simd_level();
-    let c = chunk_len(n);
-    if c >= n {
-        // One chunk: run here, without touching the rayon pool.
-        with_simd(level, || k.apply(params, grads, m, v, vmax));
-        return Ok(());
-    }
-    match vmax {
-        Some(vm) => params
-            .par_chunks_mut(c)
-            .zip(grads.par_chunks(c))
-            .zip(m.par_chunks_mut(c))
-            .zip(v.par_chunks_mut(c))
-            .zip(vm.par_chunks_mut(c))
-            .for_each(|((((p, g), m), v), vm)| with_simd(level, || k.apply(p, g, m, v, Some(vm)))),
-        None => params
-            .par_chunks_mut(c)
-            .zip(grads.par_chunks(c))
-            .zip(m.par_chunks_mut(c))
-            .zip(v.par_chunks_mut(c))
-            .for_each(|(((p, g), m), v)| with_simd(level, || k.apply(p, g, m, v, None))),
-    }
+    super::adam::run_adam(&k, params, grads, m, v, vmax);
     Ok(())
 }
 
