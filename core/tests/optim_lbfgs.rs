@@ -7,20 +7,6 @@ use descent_core::Error;
 use optim_common::*;
 use proptest::prelude::*;
 
-/// Rosenbrock in n dimensions: Σ 100 (x_{i+1} − x_i²)² + (1 − x_i)², minimum 0 at (1, …, 1).
-fn rosenbrock(x: &[f64], g: &mut [f64]) -> f64 {
-    g.fill(0.0);
-    let mut f = 0.0;
-    for i in 0..x.len() - 1 {
-        let a = x[i + 1] - x[i] * x[i];
-        let b = 1.0 - x[i];
-        f += 100.0 * a * a + b * b;
-        g[i] += -400.0 * a * x[i] - 2.0 * b;
-        g[i + 1] += 200.0 * a;
-    }
-    f
-}
-
 fn quadratic() -> impl Strategy<Value = (Quadratic, Vec<f64>)> {
     (2usize..=8).prop_flat_map(|n| {
         (

@@ -1,6 +1,7 @@
 //! Golden runner for `LBFGS` cases (`optimizers_lbfgs.json`): runs [`Lbfgs`] in f64 on the
 //! case's deterministic objective (closed-form gradient) and compares the parameters and the
 //! returned loss after every `step(closure)`.
+use super::optim_common::rosenbrock;
 use super::{close, field, floats_field};
 use descent_core::optim::{Lbfgs, LbfgsConfig, LineSearch};
 use serde_json::{Map, Value};
@@ -37,20 +38,6 @@ fn config(hp: &Map<String, Value>) -> Result<LbfgsConfig, String> {
         }
     }
     Ok(c)
-}
-
-/// Σ 100 (x[i+1] − x[i]²)² + (1 − x[i])².
-fn rosenbrock(x: &[f64], g: &mut [f64]) -> f64 {
-    g.fill(0.0);
-    let mut f = 0.0;
-    for i in 0..x.len() - 1 {
-        let a = x[i + 1] - x[i] * x[i];
-        let b = 1.0 - x[i];
-        f += 100.0 * a * a + b * b;
-        g[i] += -400.0 * a * x[i] - 2.0 * b;
-        g[i + 1] += 200.0 * a;
-    }
-    f
 }
 
 /// ½ (x − c)ᵀ A (x − c), gradient A (x − c) (A symmetric).

@@ -4,6 +4,9 @@
 pub mod lbfgs;
 pub mod losses;
 pub mod models;
+/// The optimizer tests' shared objectives (Rosenbrock for the L-BFGS cases).
+#[path = "../optim_common/mod.rs"]
+mod optim_common;
 pub mod optimizers;
 pub mod schedulers;
 

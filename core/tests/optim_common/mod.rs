@@ -128,3 +128,17 @@ pub fn normal(rng: &mut rand_xoshiro::Xoshiro256PlusPlus) -> f64 {
     let u2 = (rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64;
     (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos()
 }
+
+/// Rosenbrock in n dimensions: Σ 100 (x_{i+1} − x_i²)² + (1 − x_i)², minimum 0 at (1, …, 1).
+pub fn rosenbrock(x: &[f64], g: &mut [f64]) -> f64 {
+    g.fill(0.0);
+    let mut f = 0.0;
+    for i in 0..x.len() - 1 {
+        let a = x[i + 1] - x[i] * x[i];
+        let b = 1.0 - x[i];
+        f += 100.0 * a * a + b * b;
+        g[i] += -400.0 * a * x[i] - 2.0 * b;
+        g[i + 1] += 200.0 * a;
+    }
+    f
+}
