@@ -121,6 +121,25 @@ impl<T: Float> AdamStep<T> {
         }
     }
 
+    /// The scalars [`apply`](Self::apply) uses, for kernels that vectorize the same element
+    /// formula by hand (see [`AdamScalars`]).
+    pub fn scalars(&self) -> AdamScalars<T> {
+        AdamScalars {
+            sign: self.pre.sign,
+            weight_decay: self.pre.wd,
+            l2: self.pre.l2,
+            decay: self.pre.decay,
+            lerp_weight: self.lerp.w,
+            lerp_one_minus_weight: self.lerp.one_minus_w,
+            lerp_small: self.lerp.small,
+            beta2: self.b2t,
+            one_minus_beta2: self.c2,
+            eps: self.eps,
+            bias_correction2_sqrt: self.bc2_sqrt,
+            neg_step_size: self.neg_step_size,
+        }
+    }
+
     /// Apply the update to one chunk: `p`, `g`, `m`, `v` (and `vmax` for AMSGrad) of equal
     /// length (checked: extra elements of longer slices are not touched).
     #[inline(always)]
@@ -156,6 +175,46 @@ impl<T: Float> AdamStep<T> {
             }
         }
     }
+}
+
+/// The scalars of one [`AdamStep`], in the element type, and the exact order in which
+/// [`AdamStep::apply`] combines them per element (every operation rounds to `T`; no fused
+/// multiply-add):
+///
+/// ```text
+/// g  = g · sign;  g₂ = g + weight_decay · p;  p = p · decay;  g = l2 ? g₂ : g
+/// d  = g − m;     m = lerp_small ? m + lerp_weight · d : g − d · lerp_one_minus_weight
+/// v  = v · beta2 + (one_minus_beta2 · g) · g
+/// v̂  = max(v̂, v) (AMSGrad; NaN if either is NaN), then v̂ in place of v below
+/// denom = √v / bias_correction2_sqrt + eps
+/// p  = p + (neg_step_size · m) / denom
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct AdamScalars<T> {
+    /// −1 when maximizing, else 1.
+    pub sign: T,
+    /// Weight decay `wd` (used in `g₂` whether or not `l2` is set).
+    pub weight_decay: T,
+    /// Adam's L2 decay: the gradient becomes `g + wd · p`.
+    pub l2: bool,
+    /// AdamW's decoupled factor `1 − lr · wd` (exactly 1 otherwise).
+    pub decay: T,
+    /// The lerp weight `1 − β₁`.
+    pub lerp_weight: T,
+    /// `1 − lerp_weight`, rounded to `T`.
+    pub lerp_one_minus_weight: T,
+    /// `|lerp_weight| < 0.5`: which of torch's two lerp forms applies.
+    pub lerp_small: bool,
+    /// `β₂`.
+    pub beta2: T,
+    /// `1 − β₂`.
+    pub one_minus_beta2: T,
+    /// `eps`.
+    pub eps: T,
+    /// `√(1 − β₂ᵗ)` (computed in f64, then rounded to `T`).
+    pub bias_correction2_sqrt: T,
+    /// `−lr / (1 − β₁ᵗ)` (computed in f64, then rounded to `T`).
+    pub neg_step_size: T,
 }
 
 #[allow(clippy::too_many_arguments)]

@@ -1,6 +1,6 @@
 //! Fused Adam / AdamW: one pass over `p, g, m, v (, vmax)` per step, vectorized and parallel.
 
-use super::{chunk_len, simd_level, with_simd};
+use super::{chunk_len, simd_level, with_simd, SimdLevel};
 use descent_core::optim::{AdamConfig, AdamStep, AdamWConfig, Group, Optim, Rule};
 use descent_core::Result;
 use rayon::prelude::*;
@@ -72,7 +72,7 @@ pub(crate) fn run_adam(
     let level = simd_level();
     let c = chunk_len(p.len());
     if c >= p.len() {
-        with_simd(level, || step.apply(p, g, m, v, vmax));
+        apply_chunk(level, step, p, g, m, v, vmax);
         return;
     }
     let chunks = p
@@ -83,13 +83,34 @@ pub(crate) fn run_adam(
     match vmax {
         Some(vm) => chunks
             .zip(vm.par_chunks_mut(c))
-            .for_each(|((((p, g), m), v), vm)| {
-                with_simd(level, || step.apply(p, g, m, v, Some(vm)))
-            }),
-        None => {
-            chunks.for_each(|(((p, g), m), v)| with_simd(level, || step.apply(p, g, m, v, None)))
-        }
+            .for_each(|((((p, g), m), v), vm)| apply_chunk(level, step, p, g, m, v, Some(vm))),
+        None => chunks.for_each(|(((p, g), m), v)| apply_chunk(level, step, p, g, m, v, None)),
     }
+}
+
+/// One chunk of [`run_adam`] on the calling thread: the hand-written AVX2 kernel (no IEEE
+/// division, see [`adam_avx2`](super::adam_avx2)) on AVX2 machines, else the core loop compiled
+/// for `level`. Both are bitwise equal to `step.apply`.
+///
+/// AVX-512 machines keep the auto-vectorized 16-lane loop: the AVX2 kernel has not been
+/// measured on one (see BENCHMARKS.md).
+#[inline]
+fn apply_chunk(
+    level: SimdLevel,
+    step: &AdamStep<f32>,
+    p: &mut [f32],
+    g: &[f32],
+    m: &mut [f32],
+    v: &mut [f32],
+    vmax: Option<&mut [f32]>,
+) {
+    #[cfg(target_arch = "x86_64")]
+    if level == SimdLevel::Avx2 {
+        // SAFETY: `level` is `simd_level()`'s answer, which detected AVX2 and FMA.
+        unsafe { super::adam_avx2::apply(step, p, g, m, v, vmax) };
+        return;
+    }
+    with_simd(level, || step.apply(p, g, m, v, vmax));
 }
 
 impl FusedRule for AdamConfig {

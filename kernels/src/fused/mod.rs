@@ -7,6 +7,8 @@
 //! arithmetic does not change any rounding, and no FMA contraction is introduced.
 
 mod adam;
+#[cfg(target_arch = "x86_64")]
+mod adam_avx2;
 mod adam_slices;
 mod dispatch;
 mod elementwise;
