@@ -39,6 +39,20 @@ pub trait Stepper: Send {
     fn lr(&self) -> f64;
     /// Set the learning rate (as an LR scheduler does).
     fn set_lr(&mut self, lr: f64) -> CoreResult<()>;
+    /// The momentum a schedule may cycle (SGD/RMSprop `momentum`, Adam family `betas[0]`),
+    /// `None` if this optimizer has none.
+    fn momentum(&self) -> Option<f64> {
+        None
+    }
+    /// Set it, as PyTorch's `CyclicLR` / `OneCycleLR` do with `cycle_momentum`.
+    fn set_momentum(&mut self, momentum: f64) -> CoreResult<()> {
+        descent_core::error::check_arg(
+            false,
+            "momentum",
+            momentum,
+            "an optimizer with momentum or betas (SGD, RMSprop, the Adam family)",
+        )
+    }
     /// The state as bytes.
     fn export(&self) -> CoreResult<Vec<u8>>;
     /// Restore [`Stepper::export`]'s bytes.
@@ -68,6 +82,12 @@ impl Stepper for FirstOrder {
     }
     fn set_lr(&mut self, lr: f64) -> CoreResult<()> {
         self.0.set_lr_all(lr)
+    }
+    fn momentum(&self) -> Option<f64> {
+        self.0.momentum()
+    }
+    fn set_momentum(&mut self, momentum: f64) -> CoreResult<()> {
+        self.0.set_momentum(momentum)
     }
     fn export(&self) -> CoreResult<Vec<u8>> {
         let mut b = vec![0u8; self.0.state_bytes_len()];
@@ -187,6 +207,12 @@ impl<R: FusedRule> Optimizer<f32> for Fused<R> {
     }
     fn set_lr(&mut self, group: usize, lr: f64) -> CoreResult<()> {
         self.0.set_lr(group, lr)
+    }
+    fn momentum(&self) -> Option<f64> {
+        self.0.momentum()
+    }
+    fn set_momentum(&mut self, momentum: f64) -> CoreResult<()> {
+        self.0.set_momentum(momentum)
     }
     fn weight_decay(&self, group: usize) -> CoreResult<f64> {
         self.0.weight_decay(group)

@@ -39,7 +39,68 @@ enum Owned {
     Bool(bool),
     Str(String),
     List(Vec<f64>),
+    Scheds(Vec<(String, Vec<(String, Owned)>)>),
     None,
+}
+
+/// Split `s` at the commas that are not inside `(...)` or `[...]`.
+fn split_top(s: &str) -> Result<Vec<&str>> {
+    let mut parts = Vec::new();
+    let (mut depth, mut start) = (0i32, 0);
+    for (i, ch) in s.char_indices() {
+        match ch {
+            '(' | '[' => depth += 1,
+            ')' | ']' => {
+                depth -= 1;
+                if depth < 0 {
+                    return Err(Error::usage(format!(
+                        "--sched-args `{s}`: unbalanced `{ch}`"
+                    )));
+                }
+            }
+            ',' if depth == 0 => {
+                parts.push(&s[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    if depth != 0 {
+        return Err(Error::usage(format!(
+            "--sched-args `{s}`: unclosed `(` or `[`"
+        )));
+    }
+    parts.push(&s[start..]);
+    Ok(parts.into_iter().filter(|p| !p.trim().is_empty()).collect())
+}
+
+/// `Name(k=v,...)`: one of SequentialLR's schedulers.
+fn parse_sched(item: &str) -> Result<(String, Vec<(String, Owned)>)> {
+    let item = item.trim();
+    let (name, args) = match item.split_once('(') {
+        Some((n, rest)) => {
+            let Some(inner) = rest.strip_suffix(')') else {
+                return Err(Error::usage(format!(
+                    "--sched-args schedulers: `{item}`: expected Name(key=value,...)"
+                )));
+            };
+            (n.trim(), inner)
+        }
+        None => (item, ""),
+    };
+    let Some(class) = canonical(name) else {
+        return Err(Error::usage(format!(
+            "--sched-args schedulers: unknown scheduler `{name}`, expected one of {}",
+            SCHEDULER_NAMES.join(", ")
+        )));
+    };
+    let args = parse_args(args)?;
+    if args.iter().any(|(_, v)| matches!(v, Owned::Scheds(_))) {
+        return Err(Error::usage(format!(
+            "--sched-args schedulers: `{item}`: a SequentialLR cannot contain another"
+        )));
+    }
+    Ok((class.to_string(), args))
 }
 
 fn parse_value(key: &str, v: &str) -> Result<Owned> {
@@ -48,9 +109,20 @@ fn parse_value(key: &str, v: &str) -> Result<Owned> {
             .parse::<f64>()
             .map_err(|_| Error::usage(format!("--sched-args {key}={v}: `{s}` is not a number")))
     };
-    if key == "milestones" || v.contains(';') {
-        let items: Result<Vec<f64>> = v
-            .split(';')
+    if key == "schedulers" {
+        let Some(inner) = v.strip_prefix('[').and_then(|r| r.strip_suffix(']')) else {
+            return Err(Error::usage(format!(
+                "--sched-args schedulers={v}: expected [Name(key=value,...), Name(...), ...]"
+            )));
+        };
+        let scheds: Result<Vec<_>> = split_top(inner)?.into_iter().map(parse_sched).collect();
+        return Ok(Owned::Scheds(scheds?));
+    }
+    let bracketed = v.strip_prefix('[').and_then(|r| r.strip_suffix(']'));
+    if key == "milestones" || v.contains(';') || bracketed.is_some() {
+        let items: Result<Vec<f64>> = bracketed
+            .unwrap_or(v)
+            .split([';', ','])
             .filter(|s| !s.trim().is_empty())
             .map(num)
             .collect();
@@ -67,26 +139,10 @@ fn parse_value(key: &str, v: &str) -> Result<Owned> {
     })
 }
 
-/// Build the scheduler named `name` with keyword arguments `args` (`k=v,k=v`) for an
-/// optimizer whose initial lr is `lr0`.
-pub fn build(name: &str, args: Option<&str>, lr0: f64) -> Result<Scheduler> {
-    let Some(class) = canonical(name) else {
-        return Err(Error::usage(format!(
-            "--scheduler {name}: unknown scheduler, expected one of {}",
-            SCHEDULER_NAMES.join(", ")
-        )));
-    };
-    if class == "SequentialLR" {
-        return Err(Error::usage(
-            "--scheduler SequentialLR: chaining schedulers is not available from the command line",
-        ));
-    }
-    let mut owned: Vec<(String, Owned)> = Vec::new();
-    for part in args
-        .unwrap_or("")
-        .split(',')
-        .filter(|s| !s.trim().is_empty())
-    {
+/// `k=v,k=v` (commas inside brackets or parentheses belong to the value).
+fn parse_args(args: &str) -> Result<Vec<(String, Owned)>> {
+    let mut owned = Vec::new();
+    for part in split_top(args)? {
         let Some((k, v)) = part.split_once('=') else {
             return Err(Error::usage(format!(
                 "--sched-args `{part}`: expected key=value (e.g. step_size=10)"
@@ -96,18 +152,67 @@ pub fn build(name: &str, args: Option<&str>, lr0: f64) -> Result<Scheduler> {
         let v = parse_value(&k, v.trim())?;
         owned.push((k, v));
     }
+    Ok(owned)
+}
+
+/// A parsed argument as a descent-core value; `inner` is SequentialLR's scheduler list.
+fn value<'a>(v: &'a Owned, inner: &'a [Spec<'a>]) -> Value<'a> {
+    match v {
+        Owned::Num(x) => Value::Num(*x),
+        Owned::Bool(b) => Value::Bool(*b),
+        Owned::Str(s) => Value::Str(s),
+        Owned::List(l) => Value::List(l),
+        Owned::Scheds(_) => Value::Schedulers(inner),
+        Owned::None => Value::None,
+    }
+}
+
+/// Build the scheduler named `name` with keyword arguments `args` (`k=v,k=v`) for an
+/// optimizer whose initial lr is `lr0`.
+///
+/// Lists are `milestones=30;80` or `milestones=[30,80]`. SequentialLR takes its schedulers
+/// in Python's form, e.g. `--scheduler SequentialLR --sched-args
+/// "schedulers=[LinearLR(start_factor=0.1,total_iters=5),CosineAnnealingLR(T_max=95)],milestones=[5]"`.
+pub fn build(name: &str, args: Option<&str>, lr0: f64) -> Result<Scheduler> {
+    let Some(class) = canonical(name) else {
+        return Err(Error::usage(format!(
+            "--scheduler {name}: unknown scheduler, expected one of {}",
+            SCHEDULER_NAMES.join(", ")
+        )));
+    };
+    let owned = parse_args(args.unwrap_or(""))?;
+    // SequentialLR's schedulers: their arguments, then their specs, then the outer arguments
+    // (each level borrows the one before).
+    let inner_vals: Vec<Vec<Vec<(&str, Value)>>> = owned
+        .iter()
+        .map(|(_, v)| match v {
+            Owned::Scheds(list) => list
+                .iter()
+                .map(|(_, args)| {
+                    args.iter()
+                        .map(|(k, v)| (k.as_str(), value(v, &[])))
+                        .collect()
+                })
+                .collect(),
+            _ => Vec::new(),
+        })
+        .collect();
+    let inner_specs: Vec<Vec<Spec>> = owned
+        .iter()
+        .zip(&inner_vals)
+        .map(|((_, v), vals)| match v {
+            Owned::Scheds(list) => list
+                .iter()
+                .zip(vals)
+                .map(|((name, _), params)| Spec { name, params })
+                .collect(),
+            _ => Vec::new(),
+        })
+        .collect();
     let params: Vec<(&str, Value)> = owned
         .iter()
-        .map(|(k, v)| {
-            let v = match v {
-                Owned::Num(x) => Value::Num(*x),
-                Owned::Bool(b) => Value::Bool(*b),
-                Owned::Str(s) => Value::Str(s),
-                Owned::List(l) => Value::List(l),
-                Owned::None => Value::None,
-            };
-            (k.as_str(), v)
-        })
+        .zip(&inner_specs)
+        .map(|((k, v), specs)| (k.as_str(), value(v, specs)))
         .collect();
     let spec = Spec {
         name: class,
@@ -137,5 +242,39 @@ mod tests {
         assert!(build("step", Some("step_size"), 0.1).is_err());
         assert!(build("step", Some("step_size=2,bogus=1"), 0.1).is_err());
         assert!(build("step", Some("step_size=-2"), 0.1).is_err());
+        assert!(build("SequentialLR", None, 0.1).is_err()); // schedulers required
+        for bad in [
+            "schedulers=LinearLR,milestones=2",                 // not a list
+            "schedulers=[LinearLR(total_iters=2],milestones=2", // unbalanced
+            "schedulers=[Warp()],milestones=2",                 // unknown inner name
+            "schedulers=[StepLR(step_size=2)(x)],milestones=2",
+            "schedulers=[ReduceLROnPlateau()],milestones=[]",
+            "schedulers=[StepLR(step_size=2),StepLR(step_size=3)],milestones=[1,2]",
+            "schedulers=[SequentialLR(schedulers=[StepLR(step_size=2)])],milestones=[]",
+        ] {
+            let e = build("SequentialLR", Some(bad), 0.1);
+            assert!(e.is_err(), "{bad} was accepted");
+        }
+    }
+
+    #[test]
+    fn sequential_lr_from_python_like_arguments() {
+        let args = "schedulers=[LinearLR(start_factor=0.5,total_iters=2), \
+                    StepLR(step_size=2,gamma=0.1)],milestones=[2]";
+        let mut s = build("SequentialLR", Some(args), 1.0).unwrap();
+        assert_eq!(s.name(), "SequentialLR");
+        let mut lrs = vec![s.lr()];
+        for _ in 0..5 {
+            s.step().unwrap();
+            lrs.push(s.lr());
+        }
+        // torch: LinearLR 0.5 -> 0.75 (then 1.0 at the switch), StepLR from 1.0: 1, 1, 0.1, 0.1
+        let want = [0.5, 0.75, 1.0, 1.0, 0.1, 0.1];
+        for (got, want) in lrs.iter().zip(want) {
+            assert!((got - want).abs() < 1e-12, "{lrs:?}");
+        }
+        // Lists in brackets work for MultiStepLR too.
+        let m = build("MultiStepLR", Some("milestones=[1,3],gamma=0.5"), 1.0).unwrap();
+        assert_eq!(m.name(), "MultiStepLR");
     }
 }

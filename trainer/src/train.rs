@@ -98,6 +98,18 @@ impl LoopState {
     }
 }
 
+/// Put the scheduler's current lr on the optimizer, and its momentum when it cycles one
+/// (SGD/RMSprop `momentum`, Adam family `betas[0]`), as PyTorch's schedulers do.
+fn apply_schedule(opt: &mut BoxedOptimizer, s: &Scheduler) -> Result<()> {
+    opt.set_lr(s.lr())
+        .map_err(|e| Error::core("--scheduler", e))?;
+    if let Some(m) = s.momentum() {
+        opt.set_momentum(m)
+            .map_err(|e| Error::core("--scheduler", e))?;
+    }
+    Ok(())
+}
+
 /// Everything a run is made of, built from the arguments.
 pub struct Parts {
     /// The data.
@@ -465,10 +477,7 @@ pub fn run(args: &TrainArgs, mut parts: Parts, opts: RunOptions) -> Result<Summa
     };
     let plateau = parts.sched.as_ref().is_some_and(|s| s.needs_metric());
     if let Some(s) = &parts.sched {
-        parts
-            .opt
-            .set_lr(s.lr())
-            .map_err(|e| Error::core("--scheduler", e))?;
+        apply_schedule(&mut parts.opt, s)?;
     }
     let mut metrics = match &args.metrics {
         Some(p) => Some(MetricsWriter::create(p, &st.history)?),
@@ -575,10 +584,7 @@ pub fn run(args: &TrainArgs, mut parts: Parts, opts: RunOptions) -> Result<Summa
             if due && !plateau {
                 s.step()
                     .map_err(|e| Error::core(format!("--scheduler {}", s.name()), e))?;
-                parts
-                    .opt
-                    .set_lr(s.lr())
-                    .map_err(|e| Error::core("--scheduler", e))?;
+                apply_schedule(&mut parts.opt, s)?;
             }
         }
         st.train_seconds += t0.elapsed().as_secs_f64();
@@ -691,10 +697,7 @@ pub fn run(args: &TrainArgs, mut parts: Parts, opts: RunOptions) -> Result<Summa
                 if let Some(s) = &mut parts.sched {
                     s.step_with_metric(watched)
                         .map_err(|e| Error::core("ReduceLROnPlateau", e))?;
-                    parts
-                        .opt
-                        .set_lr(s.lr())
-                        .map_err(|e| Error::core("--scheduler", e))?;
+                    apply_schedule(&mut parts.opt, s)?;
                 }
             }
             st.history.push(rec.clone());

@@ -239,6 +239,22 @@ pub fn with_default_optimizer(args: &TrainArgs, data: &Splits) -> TrainArgs {
     a
 }
 
+/// A scheduler that cycles momentum (`CyclicLR` / `OneCycleLR` with PyTorch's default
+/// `cycle_momentum=True`) needs an optimizer with a momentum or `betas` (PyTorch raises
+/// ValueError otherwise).
+fn check_cycle_momentum(opt: &dyn crate::optimizer::Stepper, args: &TrainArgs) -> Result<()> {
+    if opt.momentum().is_some() {
+        return Ok(());
+    }
+    Err(Error::usage(format!(
+        "--scheduler {}: cycle_momentum=True (the default) needs an optimizer with momentum or \
+         betas (sgd, rmsprop, adam, adamw, adamax, nadam, radam), not {}; pass --sched-args \
+         cycle_momentum=false",
+        args.scheduler.as_deref().unwrap_or(""),
+        opt.torch_name()
+    )))
+}
+
 /// Everything a run needs, built and initialized from `args`.
 pub fn build(args: &TrainArgs) -> Result<Parts> {
     crate::train::validate(args)?;
@@ -247,7 +263,10 @@ pub fn build(args: &TrainArgs) -> Result<Parts> {
     if args.optimizer.is_some() {
         let probe = crate::optimizer::build(args, 0)?;
         if let Some(name) = &args.scheduler {
-            crate::schedule::build(name, args.sched_args.as_deref(), probe.lr())?;
+            let s = crate::schedule::build(name, args.sched_args.as_deref(), probe.lr())?;
+            if s.momentum().is_some() {
+                check_cycle_momentum(&*probe, args)?;
+            }
         }
     }
     let data = load_data(args)?;
@@ -262,7 +281,7 @@ pub fn build(args: &TrainArgs) -> Result<Parts> {
     let order = build_order(args, &data)?;
     let mut params = vec![0f32; net.n_params()];
     net.init(&mut params, args.seed)?;
-    let opt = crate::optimizer::build(args, params.len())?;
+    let mut opt = crate::optimizer::build(args, params.len())?;
     let lr0 = opt.lr();
     let sched = match &args.scheduler {
         Some(name) => Some(crate::schedule::build(
@@ -277,6 +296,16 @@ pub fn build(args: &TrainArgs) -> Result<Parts> {
             None
         }
     };
+    if let Some(m) = sched.as_ref().and_then(|s| s.momentum()) {
+        check_cycle_momentum(&*opt, args)?;
+        // PyTorch's scheduler sets the momentum before the first step, so an SGD / RMSprop
+        // built with momentum 0 gets its momentum buffer: build it with the cycled value.
+        if opt.momentum() == Some(0.0) && m != 0.0 {
+            let mut with_momentum = args.clone();
+            with_momentum.momentum = Some(m);
+            opt = crate::optimizer::build(&with_momentum, params.len())?;
+        }
+    }
     Ok(Parts {
         data,
         net,

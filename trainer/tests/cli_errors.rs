@@ -66,6 +66,29 @@ fn invalid_values() {
         ],
         "step_size",
     );
+    // PyTorch raises for cycle_momentum=True on an optimizer without momentum or betas.
+    assert_usage_error(
+        &[
+            "train",
+            "--optimizer",
+            "adagrad",
+            "--scheduler",
+            "OneCycleLR",
+            "--sched-args",
+            "max_lr=0.1,total_steps=10",
+        ],
+        "cycle_momentum",
+    );
+    assert_usage_error(
+        &[
+            "train",
+            "--scheduler",
+            "SequentialLR",
+            "--sched-args",
+            "schedulers=[LinearLR(total_iters=2),Warp()],milestones=[2]",
+        ],
+        "Warp",
+    );
     assert_usage_error(&["train", "--epochs", "3", "--iters", "5"], "--iters");
     assert_usage_error(&["train", "--metrics", "m.txt"], "m.txt");
     assert_usage_error(&["train", "--plot", "p.gif"], "p.gif");

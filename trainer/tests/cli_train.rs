@@ -104,6 +104,111 @@ fn resume_continues_bitwise_identically() {
     );
 }
 
+/// `CyclicLR` cycles SGD's momentum (PyTorch's default `cycle_momentum=True`): the run
+/// differs from one with `cycle_momentum=false`, and resuming mid-cycle is bitwise identical.
+#[test]
+fn cycled_momentum_is_applied_and_resumes_bitwise() {
+    let common = [
+        "train",
+        "--optimizer",
+        "sgd",
+        "--lr",
+        "0.05",
+        "--batch-size",
+        "32",
+        "--eval-every",
+        "25",
+        "--scheduler",
+        "CyclicLR",
+        "--sched-interval",
+        "step",
+        "--seed",
+        "4",
+        "--quiet",
+    ];
+    let cyc = "base_lr=0.01,max_lr=0.1,step_size_up=7";
+    let a = tmpdir("cyc-straight");
+    let b = tmpdir("cyc-resumed");
+    let c = tmpdir("cyc-off");
+    let mut straight = common.to_vec();
+    straight.extend([
+        "--sched-args",
+        cyc,
+        "--iters",
+        "50",
+        "--checkpoint-dir",
+        s(&a),
+    ]);
+    ok(&straight);
+    let mut first = common.to_vec();
+    first.extend([
+        "--sched-args",
+        cyc,
+        "--iters",
+        "23",
+        "--checkpoint-dir",
+        s(&b),
+    ]);
+    ok(&first);
+    let mut second = common.to_vec();
+    second.extend([
+        "--sched-args",
+        cyc,
+        "--iters",
+        "50",
+        "--checkpoint-dir",
+        s(&b),
+        "--resume",
+    ]);
+    ok(&second);
+    let off = format!("{cyc},cycle_momentum=false");
+    let mut no_cycle = common.to_vec();
+    no_cycle.extend([
+        "--sched-args",
+        &off,
+        "--iters",
+        "50",
+        "--checkpoint-dir",
+        s(&c),
+    ]);
+    ok(&no_cycle);
+    let straight = safetensors_bytes_after_header(&a.join("last.safetensors"));
+    assert_eq!(
+        straight,
+        safetensors_bytes_after_header(&b.join("last.safetensors"))
+    );
+    assert_ne!(
+        straight,
+        safetensors_bytes_after_header(&c.join("last.safetensors"))
+    );
+}
+
+/// SequentialLR from the command line, in PyTorch's argument form.
+#[test]
+fn sequential_lr_from_the_command_line() {
+    let d = tmpdir("seq");
+    let summary = d.join("s.json");
+    ok(&[
+        "train",
+        "--optimizer",
+        "sgd",
+        "--lr",
+        "0.1",
+        "--epochs",
+        "3",
+        "--scheduler",
+        "SequentialLR",
+        "--sched-args",
+        "schedulers=[LinearLR(start_factor=0.1,total_iters=1),CosineAnnealingLR(T_max=2)],milestones=[1]",
+        "--summary-json",
+        s(&summary),
+        "--quiet",
+    ]);
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&summary).unwrap()).unwrap();
+    assert!(v["test_accuracy"].as_f64().unwrap() > 0.5, "{v}");
+}
+
 #[test]
 fn eval_reproduces_the_test_accuracy_and_outputs_are_written() {
     let d = tmpdir("eval");

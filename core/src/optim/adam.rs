@@ -259,6 +259,14 @@ impl Rule for AdamConfig {
     fn base_weight_decay(&self) -> f64 {
         self.weight_decay
     }
+    fn momentum(&self) -> Option<f64> {
+        Some(self.betas.0)
+    }
+    fn set_momentum(&mut self, momentum: f64) -> Result<()> {
+        check_beta("betas[0]", momentum)?;
+        self.betas.0 = momentum;
+        Ok(())
+    }
     fn slots(&self) -> usize {
         2 + usize::from(self.amsgrad)
     }

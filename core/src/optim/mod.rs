@@ -177,6 +177,20 @@ pub trait Optimizer<T: Float> {
     fn weight_decay(&self, group: usize) -> Result<f64>;
     /// Set the weight decay of group `group` (finite, >= 0).
     fn set_weight_decay(&mut self, group: usize, weight_decay: f64) -> Result<()>;
+    /// The momentum an LR schedule may cycle ([`Rule::momentum`]); `None` if there is none.
+    fn momentum(&self) -> Option<f64> {
+        None
+    }
+    /// Set it, as PyTorch's `CyclicLR` / `OneCycleLR` do with `cycle_momentum` (see
+    /// [`Rule::set_momentum`] for the errors).
+    fn set_momentum(&mut self, momentum: f64) -> Result<()> {
+        check_arg(
+            false,
+            "momentum",
+            momentum,
+            "an optimizer with momentum or betas (SGD, RMSprop, the Adam family)",
+        )
+    }
     /// Exact size in bytes of the exported state.
     fn state_bytes_len(&self) -> usize;
     /// Write the state into `out[..state_bytes_len()]`, returning the number of bytes written

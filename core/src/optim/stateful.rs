@@ -1,6 +1,7 @@
 //! [`Optim`]: the shared machinery of the first-order optimizers (groups, step counter, state
 //! buffer, byte export) around a [`Rule`] that supplies the update formula.
 
+use crate::error::check_arg;
 use core::marker::PhantomData;
 
 use super::group::Groups;
@@ -33,6 +34,22 @@ pub trait Rule: Copy + core::fmt::Debug {
         self.slots()
             .saturating_mul(n)
             .saturating_add(self.scalars())
+    }
+    /// The momentum a schedule may cycle (PyTorch's `cycle_momentum`): `momentum` of SGD and
+    /// RMSprop, `betas[0]` of the Adam family; `None` for rules without one (the default).
+    fn momentum(&self) -> Option<f64> {
+        None
+    }
+    /// Set the value [`momentum`](Self::momentum) reads, checked as the constructor checks it.
+    /// Errors: `InvalidArgument { name: "momentum", .. }` for rules without one, or when the
+    /// change would add or drop a state buffer (SGD / RMSprop momentum crossing 0).
+    fn set_momentum(&mut self, momentum: f64) -> Result<()> {
+        check_arg(
+            false,
+            "momentum",
+            momentum,
+            "an optimizer with momentum or betas (SGD, RMSprop, the Adam family)",
+        )
     }
     /// Fill a fresh state (default: zeros).
     fn init_state<T: Float>(&self, state: &mut [T], _n: usize) {
@@ -183,6 +200,12 @@ impl<T: Float, R: Rule, S: AsRef<[T]> + AsMut<[T]>> Optimizer<T> for Optim<T, R,
     }
     fn set_weight_decay(&mut self, group: usize, weight_decay: f64) -> Result<()> {
         self.groups.set_wd(group, weight_decay)
+    }
+    fn momentum(&self) -> Option<f64> {
+        self.rule.momentum()
+    }
+    fn set_momentum(&mut self, momentum: f64) -> Result<()> {
+        self.rule.set_momentum(momentum)
     }
     fn state_bytes_len(&self) -> usize {
         state::bytes_len(

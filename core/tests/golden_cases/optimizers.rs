@@ -210,13 +210,31 @@ pub fn run(case: &Value) -> Result<(), String> {
         return Err("case has no steps".into());
     }
     let mut opt = build(name, hp, dim)?;
+    // `optimizers_cycled.json`: an LR scheduler on the optimizer sets each step's lr and, when
+    // it cycles momentum, the momentum (SGD/RMSprop) or betas[0] (Adam family).
+    let mut sched = match case.get("scheduler") {
+        None => None,
+        Some(spec) => Some(super::schedulers::build_json(
+            opt.lr(0).map_err(|e| e.to_string())?,
+            spec,
+        )?),
+    };
     let mut p: Vec<f32> = theta0.iter().map(|&x| x as f32).collect();
     let mut g = vec![0f32; dim];
     for t in 0..steps {
         for (gi, &x) in g.iter_mut().zip(&grads[t * dim..(t + 1) * dim]) {
             *gi = x as f32;
         }
+        if let Some(s) = &sched {
+            opt.set_lr_all(s.lr()).map_err(|e| e.to_string())?;
+            if let Some(m) = s.momentum() {
+                opt.set_momentum(m).map_err(|e| e.to_string())?;
+            }
+        }
         opt.step(&mut p, &g).map_err(|e| e.to_string())?;
+        if let Some(s) = &mut sched {
+            s.step().map_err(|e| e.to_string())?;
+        }
         let got: Vec<f64> = p.iter().map(|&x| x as f64).collect();
         close(
             &format!("theta after step {}", t + 1),

@@ -132,6 +132,11 @@ fn build(lr0: f64, o: &OwnedSpec) -> Result<Scheduler, String> {
     .map_err(|e| format!("cannot build {}: {e}", o.name))
 }
 
+/// Build a scheduler from `{"scheduler": class name, "params": {...}}` for initial lr `lr0`.
+pub fn build_json(lr0: f64, spec: &Value) -> Result<Scheduler, String> {
+    build(lr0, &owned_spec(spec)?)
+}
+
 /// Run one case; `Err` describes the mismatch.
 pub fn run(case: &Value, f64_file: bool) -> Result<(), String> {
     if !f64_file {
