@@ -79,6 +79,30 @@ fn shapes() -> Vec<Shape> {
             });
         }
     }
+    // The 784-512-512-10 MLP at batch 16 (the lectures' second recipe).
+    for (fan_in, fan_out) in [(784, 512), (512, 512)] {
+        v.push(Shape {
+            m: 16,
+            k: fan_in,
+            n: fan_out,
+            ta: false,
+            tb: true,
+        });
+        v.push(Shape {
+            m: fan_out,
+            k: 16,
+            n: fan_in,
+            ta: true,
+            tb: false,
+        });
+    }
+    v.push(Shape {
+        m: 16,
+        k: 512,
+        n: 512,
+        ta: false,
+        tb: false,
+    });
     v
 }
 

@@ -230,6 +230,24 @@ proptest! {
         }
     }
 
+    /// The thin-rows path (`m <= 32`, B transposed, computed as `(B · Aᵀ)ᵀ`): the MLP forward
+    /// at small batches, on every ISA, with padding, alpha/beta and NaN in C when beta = 0.
+    #[test]
+    fn thin_rows_times_transposed_b_on_every_isa(
+        m in prop_oneof![Just(1usize), Just(16), Just(32), 0usize..40],
+        n in prop_oneof![Just(512usize), 0usize..300],
+        k in dims(),
+        pad in (0usize..4, 0usize..4, 0usize..4),
+        alpha in scalar(),
+        beta in scalar(),
+        seed in any::<u64>(),
+    ) {
+        let c = Case { ta: false, tb: true, m, n, k, pad, alpha, beta, seed };
+        for isa in Isa::available() {
+            run_f32(isa, &c)?;
+        }
+    }
+
     #[test]
     fn dgemm_matches_reference_on_every_isa(c in case()) {
         let ((ar, _, lda), (br, _, ldb), (cr, _, ldc)) = stored(&c);

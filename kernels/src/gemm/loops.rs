@@ -89,6 +89,10 @@ pub(crate) const PAR_MIN_FLOPS: f64 = 2.0e7;
 /// thread let work stealing even out a core that is busy with something else.
 pub(crate) const CHUNK_MIN_FLOPS: f64 = 4.0e6;
 
+/// Up to this many rows of C, `A · Bᵀ` with a row-major A is computed as `(B · Aᵀ)ᵀ` so that
+/// the large Bᵀ is read in place instead of packed (see [`gemm`]).
+pub(crate) const THIN_M: usize = 32;
+
 /// Up to this many columns of C, a row-major A is read in place instead of packed.
 pub(crate) const DIRECT_A_MAX_N: usize = 512;
 
@@ -267,6 +271,33 @@ pub(crate) unsafe fn gemm<T: Elem>(
     } else {
         (m, n, a, b, c)
     };
+
+    // A few rows times a transposed B (the MLP forward `X · Wᵀ` at a small batch): packing
+    // B would copy all of W for only `m` rows of work, and `m` rows fill the MR-row tiles
+    // poorly. Compute `Cᵀ = Bᵀ · Aᵀ` instead: Bᵀ (= W, row-major) is read in place as the A
+    // operand, the small Aᵀ is packed as B (`m` columns: one NR-wide panel for m = 16), and
+    // the transposed tiles of C go through the strided-tile store.
+    let (m, n, a, b, c) =
+        if m <= THIN_M && n >= 2 * m && c.cs == 1 && a.cs == 1 && b.rs == 1 && b.cs != 1 {
+            let at = View {
+                ptr: a.ptr,
+                rs: a.cs,
+                cs: a.rs,
+            };
+            let bt = View {
+                ptr: b.ptr,
+                rs: b.cs,
+                cs: b.rs,
+            };
+            let ct = ViewMut {
+                ptr: c.ptr,
+                rs: c.cs,
+                cs: c.rs,
+            };
+            (n, m, bt, at, ct)
+        } else {
+            (m, n, a, b, c)
+        };
 
     let flops = 2.0 * m as f64 * n as f64 * k as f64;
     let threads = if flops >= PAR_MIN_FLOPS {
