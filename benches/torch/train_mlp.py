@@ -102,7 +102,8 @@ def main():
     # The shuffling generator is seeded from the global one after the model's init, as
     # DataLoader(shuffle=True)'s RandomSampler does. (Seeding it with `a.seed` itself, as an
     # earlier version of this script did, replays the init's random stream as the batch order:
-    # that cost Adam 1.5 points of test accuracy on average over 16 seeds.)
+    # the batch-16 Adam recipe then averaged 84.1% over 16 seeds, against 84.8-85.1% with an
+    # independent shuffle.)
     g = torch.Generator().manual_seed(int(torch.empty((), dtype=torch.int64).random_().item()))
 
     def evaluate():
