@@ -318,3 +318,31 @@ proptest! {
         }
     }
 }
+
+/// The momentum a schedule cycles: read and set through `Optimizer`, checked like the
+/// constructor, refused where it would add or drop a state buffer or does not exist.
+#[test]
+fn set_momentum_checks_and_refuses() {
+    let mut sgd = new(SgdConfig::default().momentum(0.9)).unwrap();
+    assert_eq!(sgd.momentum(), Some(0.9));
+    sgd.set_momentum(0.85).unwrap();
+    assert_eq!(sgd.momentum(), Some(0.85));
+    assert_eq!(arg_name(sgd.set_momentum(0.0)), "momentum"); // would drop the buffer
+    assert_eq!(arg_name(sgd.set_momentum(-0.5)), "momentum");
+    assert_eq!(sgd.momentum(), Some(0.85)); // unchanged by the refusals
+    let mut plain = new(SgdConfig::default()).unwrap();
+    assert_eq!(arg_name(plain.set_momentum(0.9)), "momentum"); // would add one
+    let mut rms = new(RmsPropConfig::default().momentum(0.5)).unwrap();
+    rms.set_momentum(0.6).unwrap();
+    assert_eq!(rms.momentum(), Some(0.6));
+    let mut adam = new(AdamConfig::default()).unwrap();
+    assert_eq!(adam.momentum(), Some(0.9));
+    adam.set_momentum(0.95).unwrap();
+    assert_eq!(adam.config().betas, (0.95, 0.999));
+    for v in BAD_BETA {
+        assert_eq!(arg_name(adam.set_momentum(v)), "betas[0]");
+    }
+    let mut adagrad = new(AdagradConfig::default()).unwrap();
+    assert_eq!(adagrad.momentum(), None);
+    assert_eq!(arg_name(adagrad.set_momentum(0.9)), "momentum");
+}

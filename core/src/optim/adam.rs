@@ -259,14 +259,7 @@ impl Rule for AdamConfig {
     fn base_weight_decay(&self) -> f64 {
         self.weight_decay
     }
-    fn momentum(&self) -> Option<f64> {
-        Some(self.betas.0)
-    }
-    fn set_momentum(&mut self, momentum: f64) -> Result<()> {
-        check_beta("betas[0]", momentum)?;
-        self.betas.0 = momentum;
-        Ok(())
-    }
+    super::beta1_momentum!();
     fn slots(&self) -> usize {
         2 + usize::from(self.amsgrad)
     }

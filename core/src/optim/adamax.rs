@@ -3,7 +3,6 @@
 use super::adam::validate_adam;
 use super::stateful::{Optim, Rule};
 use super::{lerp, maximum, powf64, split_slots, Group, OptimizerKind};
-use crate::optim::check_beta;
 use crate::{Float, Result};
 
 /// Adamax hyperparameters (PyTorch names and defaults).
@@ -67,14 +66,7 @@ impl Rule for AdamaxConfig {
     fn base_weight_decay(&self) -> f64 {
         self.weight_decay
     }
-    fn momentum(&self) -> Option<f64> {
-        Some(self.betas.0)
-    }
-    fn set_momentum(&mut self, momentum: f64) -> Result<()> {
-        check_beta("betas[0]", momentum)?;
-        self.betas.0 = momentum;
-        Ok(())
-    }
+    super::beta1_momentum!();
     fn slots(&self) -> usize {
         2
     }

@@ -3,7 +3,6 @@
 use super::adam::{adam_update, validate_adam};
 use super::stateful::{Optim, Rule};
 use super::{Group, OptimizerKind};
-use crate::optim::check_beta;
 use crate::{Float, Result};
 
 /// AdamW hyperparameters (PyTorch names and defaults; note `weight_decay` defaults to 1e-2).
@@ -72,14 +71,7 @@ impl Rule for AdamWConfig {
     fn base_weight_decay(&self) -> f64 {
         self.weight_decay
     }
-    fn momentum(&self) -> Option<f64> {
-        Some(self.betas.0)
-    }
-    fn set_momentum(&mut self, momentum: f64) -> Result<()> {
-        check_beta("betas[0]", momentum)?;
-        self.betas.0 = momentum;
-        Ok(())
-    }
+    super::beta1_momentum!();
     fn slots(&self) -> usize {
         2 + usize::from(self.amsgrad)
     }

@@ -184,12 +184,7 @@ pub trait Optimizer<T: Float> {
     /// Set it, as PyTorch's `CyclicLR` / `OneCycleLR` do with `cycle_momentum` (see
     /// [`Rule::set_momentum`] for the errors).
     fn set_momentum(&mut self, momentum: f64) -> Result<()> {
-        check_arg(
-            false,
-            "momentum",
-            momentum,
-            "an optimizer with momentum or betas (SGD, RMSprop, the Adam family)",
-        )
+        no_momentum(momentum)
     }
     /// Exact size in bytes of the exported state.
     fn state_bytes_len(&self) -> usize;
@@ -204,7 +199,58 @@ pub trait Optimizer<T: Float> {
     fn reset_state(&mut self);
 }
 
-/// Validate a learning rate: finite and >= 0 (PyTorch: "Invalid learning rate").
+/// The error of [`Rule::set_momentum`] / [`Optimizer::set_momentum`] for optimizers without a
+/// momentum or `betas`.
+pub(crate) fn no_momentum(momentum: f64) -> Result<()> {
+    check_arg(
+        false,
+        "momentum",
+        momentum,
+        "an optimizer with momentum or betas (SGD, RMSprop, the Adam family)",
+    )
+}
+
+/// [`Rule::momentum`] / [`Rule::set_momentum`] for a rule whose cycled momentum is its
+/// `momentum` field and whose state has a momentum buffer only when it is non-zero (SGD,
+/// RMSprop): a change that would add or drop the buffer is refused.
+macro_rules! momentum_field {
+    () => {
+        fn momentum(&self) -> Option<f64> {
+            Some(self.momentum)
+        }
+        fn set_momentum(&mut self, momentum: f64) -> Result<()> {
+            super::check_nonneg("momentum", momentum)?;
+            let next = Self { momentum, ..*self };
+            crate::error::check_arg(
+                next.slots() == self.slots(),
+                "momentum",
+                momentum,
+                "on the same side of 0 as at construction (the momentum buffer exists or not)",
+            )?;
+            *self = next;
+            Ok(())
+        }
+    };
+}
+pub(crate) use momentum_field;
+
+/// [`Rule::momentum`] / [`Rule::set_momentum`] for the Adam family: `betas[0]`, checked as the
+/// constructor checks it.
+macro_rules! beta1_momentum {
+    () => {
+        fn momentum(&self) -> Option<f64> {
+            Some(self.betas.0)
+        }
+        fn set_momentum(&mut self, momentum: f64) -> Result<()> {
+            super::check_beta("betas[0]", momentum)?;
+            self.betas.0 = momentum;
+            Ok(())
+        }
+    };
+}
+pub(crate) use beta1_momentum;
+
+/// Validate a learning rate: finite and >= 0 (PyTorch: "Invalid learning rate")./// Validate a learning rate: finite and >= 0 (PyTorch: "Invalid learning rate").
 pub(crate) fn check_lr(lr: f64) -> Result<()> {
     check_arg(lr.is_finite() && lr >= 0.0, "lr", lr, "finite and >= 0")
 }

@@ -2,7 +2,6 @@
 
 use super::stateful::{Optim, Rule};
 use super::{check_eps, check_lr, check_nonneg, check_wd, lerp, Group, OptimizerKind};
-use crate::error::check_arg;
 use crate::{Float, Result};
 
 /// RMSprop hyperparameters (PyTorch names and defaults).
@@ -80,21 +79,7 @@ impl Rule for RmsPropConfig {
     fn base_weight_decay(&self) -> f64 {
         self.weight_decay
     }
-    fn momentum(&self) -> Option<f64> {
-        Some(self.momentum)
-    }
-    fn set_momentum(&mut self, momentum: f64) -> Result<()> {
-        check_nonneg("momentum", momentum)?;
-        let next = Self { momentum, ..*self };
-        check_arg(
-            next.slots() == self.slots(),
-            "momentum",
-            momentum,
-            "on the same side of 0 as at construction (the momentum buffer exists or not)",
-        )?;
-        *self = next;
-        Ok(())
-    }
+    super::momentum_field!();
     fn slots(&self) -> usize {
         1 + usize::from(self.momentum > 0.0) + usize::from(self.centered)
     }

@@ -100,21 +100,7 @@ impl Rule for SgdConfig {
     fn base_weight_decay(&self) -> f64 {
         self.weight_decay
     }
-    fn momentum(&self) -> Option<f64> {
-        Some(self.momentum)
-    }
-    fn set_momentum(&mut self, momentum: f64) -> Result<()> {
-        check_nonneg("momentum", momentum)?;
-        let next = Self { momentum, ..*self };
-        check_arg(
-            next.slots() == self.slots(),
-            "momentum",
-            momentum,
-            "on the same side of 0 as at construction (the momentum buffer exists or not)",
-        )?;
-        *self = next;
-        Ok(())
-    }
+    super::momentum_field!();
     fn slots(&self) -> usize {
         usize::from(self.momentum != 0.0)
     }

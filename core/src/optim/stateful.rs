@@ -1,7 +1,6 @@
 //! [`Optim`]: the shared machinery of the first-order optimizers (groups, step counter, state
 //! buffer, byte export) around a [`Rule`] that supplies the update formula.
 
-use crate::error::check_arg;
 use core::marker::PhantomData;
 
 use super::group::Groups;
@@ -44,12 +43,7 @@ pub trait Rule: Copy + core::fmt::Debug {
     /// Errors: `InvalidArgument { name: "momentum", .. }` for rules without one, or when the
     /// change would add or drop a state buffer (SGD / RMSprop momentum crossing 0).
     fn set_momentum(&mut self, momentum: f64) -> Result<()> {
-        check_arg(
-            false,
-            "momentum",
-            momentum,
-            "an optimizer with momentum or betas (SGD, RMSprop, the Adam family)",
-        )
+        super::no_momentum(momentum)
     }
     /// Fill a fresh state (default: zeros).
     fn init_state<T: Float>(&self, state: &mut [T], _n: usize) {

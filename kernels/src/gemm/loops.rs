@@ -223,6 +223,34 @@ pub(crate) unsafe fn scale_c<T: Elem>(m: usize, n: usize, beta: T, c: ViewMut<T>
     }
 }
 
+/// The same product transposed: `Cᵀ = Bᵀ Aᵀ`, an `n x m` result from the `n x k` view Bᵀ
+/// and the `k x m` view Aᵀ (views only: strides swapped, nothing moves).
+#[allow(clippy::type_complexity)]
+fn transposed<T>(
+    m: usize,
+    n: usize,
+    a: View<T>,
+    b: View<T>,
+    c: ViewMut<T>,
+) -> (usize, usize, View<T>, View<T>, ViewMut<T>) {
+    let at = View {
+        ptr: a.ptr,
+        rs: a.cs,
+        cs: a.rs,
+    };
+    let bt = View {
+        ptr: b.ptr,
+        rs: b.cs,
+        cs: b.rs,
+    };
+    let ct = ViewMut {
+        ptr: c.ptr,
+        rs: c.cs,
+        cs: c.rs,
+    };
+    (n, m, bt, at, ct)
+}
+
 /// `C <- alpha * A * B + beta * C` for an `m x k` view A, `k x n` view B, `m x n` view C.
 ///
 /// # Safety
@@ -252,22 +280,7 @@ pub(crate) unsafe fn gemm<T: Elem>(
     // The kernels want C's columns contiguous: for a column-major C, compute
     // C^T = B^T A^T instead.
     let (m, n, a, b, c) = if c.cs != 1 && c.rs == 1 {
-        let at = View {
-            ptr: a.ptr,
-            rs: a.cs,
-            cs: a.rs,
-        };
-        let bt = View {
-            ptr: b.ptr,
-            rs: b.cs,
-            cs: b.rs,
-        };
-        let ct = ViewMut {
-            ptr: c.ptr,
-            rs: c.cs,
-            cs: c.rs,
-        };
-        (n, m, bt, at, ct)
+        transposed(m, n, a, b, c)
     } else {
         (m, n, a, b, c)
     };
@@ -279,22 +292,7 @@ pub(crate) unsafe fn gemm<T: Elem>(
     // the transposed tiles of C go through the strided-tile store.
     let (m, n, a, b, c) =
         if m <= THIN_M && n >= 2 * m && c.cs == 1 && a.cs == 1 && b.rs == 1 && b.cs != 1 {
-            let at = View {
-                ptr: a.ptr,
-                rs: a.cs,
-                cs: a.rs,
-            };
-            let bt = View {
-                ptr: b.ptr,
-                rs: b.cs,
-                cs: b.rs,
-            };
-            let ct = ViewMut {
-                ptr: c.ptr,
-                rs: c.cs,
-                cs: c.rs,
-            };
-            (n, m, bt, at, ct)
+            transposed(m, n, a, b, c)
         } else {
             (m, n, a, b, c)
         };
