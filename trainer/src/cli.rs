@@ -207,7 +207,8 @@ pub struct TrainArgs {
     #[arg(long)]
     pub scheduler: Option<String>,
     /// Scheduler keyword arguments with PyTorch's names: `step_size=10,gamma=0.5`
-    /// (lists with `;`: `milestones=30;80`).
+    /// (lists `milestones=30;80` or `milestones=[30,80]`; SequentialLR:
+    /// `schedulers=[LinearLR(total_iters=5),CosineAnnealingLR(T_max=95)],milestones=[5]`).
     #[arg(long, value_name = "K=V,...")]
     pub sched_args: Option<String>,
     /// When the scheduler advances (ReduceLROnPlateau always steps at each evaluation).

@@ -46,12 +46,7 @@ pub trait Stepper: Send {
     }
     /// Set it, as PyTorch's `CyclicLR` / `OneCycleLR` do with `cycle_momentum`.
     fn set_momentum(&mut self, momentum: f64) -> CoreResult<()> {
-        descent_core::error::check_arg(
-            false,
-            "momentum",
-            momentum,
-            "an optimizer with momentum or betas (SGD, RMSprop, the Adam family)",
-        )
+        descent_core::optim::no_momentum(momentum)
     }
     /// The state as bytes.
     fn export(&self) -> CoreResult<Vec<u8>>;

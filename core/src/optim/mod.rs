@@ -200,8 +200,8 @@ pub trait Optimizer<T: Float> {
 }
 
 /// The error of [`Rule::set_momentum`] / [`Optimizer::set_momentum`] for optimizers without a
-/// momentum or `betas`.
-pub(crate) fn no_momentum(momentum: f64) -> Result<()> {
+/// momentum or `betas`: `InvalidArgument { name: "momentum", .. }`.
+pub fn no_momentum(momentum: f64) -> Result<()> {
     check_arg(
         false,
         "momentum",
