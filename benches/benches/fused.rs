@@ -97,7 +97,7 @@ fn bench(c: &mut Criterion) {
     g.measurement_time(secs())
         .warm_up_time(Duration::from_millis(300))
         .sample_size(10);
-    for n in [1_000usize, 100_000, 10_000_000] {
+    for n in [1_000usize, 100_000, 669_706, 10_000_000] {
         g.throughput(Throughput::Bytes(20 * n as u64));
         let grads = vec![1e-3f32; n];
         let mut p = vec![0.1f32; n];

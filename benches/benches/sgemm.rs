@@ -103,6 +103,16 @@ fn shapes() -> Vec<Shape> {
         ta: false,
         tb: false,
     });
+    // Its evaluation forward (`descent train` evaluates in chunks of 512 rows).
+    for fan_in in [784, 512] {
+        v.push(Shape {
+            m: 512,
+            k: fan_in,
+            n: 512,
+            ta: false,
+            tb: true,
+        });
+    }
     v
 }
 

@@ -2,8 +2,9 @@
 """PyTorch side of descent's reproduction table: the same recipe as `descent train`.
 
 Trains an MLP (784-H...-10, ReLU, cross-entropy) on Fashion-MNIST with shuffled mini-batches
-and prints the test accuracy every --eval-every iterations, then a JSON summary line, so the
-numbers and the wall time can be compared with descent's on the same machine and thread count.
+and every --eval-every iterations evaluates the first --train-eval-rows training rows and the
+test set (the same work as `descent train`), then prints a JSON summary line, so the numbers
+and the wall time can be compared with descent's on the same machine and thread count.
 
     pip install torch numpy
     python3 benches/torch/train_mlp.py --optimizer sgd --lr 0.1 --momentum 0.9 \
@@ -69,6 +70,9 @@ def main():
     p.add_argument("--batch-size", type=int, default=100)
     p.add_argument("--iters", type=int, default=3000)
     p.add_argument("--eval-every", type=int, default=500)
+    p.add_argument("--train-eval-rows", type=int, default=10000,
+                   help="training-set metrics at each evaluation use the first N training rows "
+                   "(0: all), as `descent train --train-eval-rows` (same default)")
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--init", help="start from these parameters (a descent safetensors checkpoint, "
@@ -106,10 +110,18 @@ def main():
     # independent shuffle.)
     g = torch.Generator().manual_seed(int(torch.empty((), dtype=torch.int64).random_().item()))
 
-    def evaluate():
+    def metrics(x, y):
         with torch.no_grad():
-            out = model(xte)
-            return loss_fn(out, yte).item(), (out.argmax(1) == yte).float().mean().item()
+            out = model(x)
+            return loss_fn(out, y).item(), (out.argmax(1) == y).float().mean().item()
+
+    # What `descent train` evaluates at each point: a fixed prefix of the training set and the
+    # whole test set (the same work on both sides of the comparison).
+    n_tr_eval = xtr.shape[0] if a.train_eval_rows <= 0 else min(a.train_eval_rows, xtr.shape[0])
+
+    def evaluate():
+        trl, tra = metrics(xtr[:n_tr_eval], ytr[:n_tr_eval])
+        return trl, tra, *metrics(xte, yte)
 
     n = xtr.shape[0]
     def order():
@@ -131,10 +143,15 @@ def main():
         it += 1
         train_seconds += time.perf_counter() - t0
         if it % a.eval_every == 0 or it == a.iters:
-            tl, ta = evaluate()
-            history.append({"iter": it, "test_loss": tl, "test_accuracy": ta})
-            print(f"iter {it:6d}  test_loss {tl:.4f}  test_acc {ta:.4f}", flush=True)
-    tl, ta = evaluate()
+            trl, tra, tl, ta = evaluate()
+            history.append({"iter": it, "train_loss": trl, "train_accuracy": tra,
+                            "test_loss": tl, "test_accuracy": ta})
+            print(f"iter {it:6d}  train_loss {trl:.4f}  train_acc {tra:.4f}  "
+                  f"test_loss {tl:.4f}  test_acc {ta:.4f}", flush=True)
+    if not history or history[-1]["iter"] != it:
+        trl, tra, tl, ta = evaluate()
+    else:
+        tl, ta = history[-1]["test_loss"], history[-1]["test_accuracy"]
     print(json.dumps({
         "framework": "pytorch", "torch": torch.__version__, "threads": a.threads,
         "optimizer": a.optimizer, "lr": a.lr, "momentum": a.momentum, "hidden": a.hidden,

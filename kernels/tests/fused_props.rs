@@ -155,8 +155,15 @@ mod elementwise {
         #![proptest_config(ProptestConfig::with_cases(32))]
 
         #[test]
-        fn fused_sgd_is_bitwise_core_sgd(n in lens(), momentum in prop_oneof![Just(0.0), Just(0.9)], nesterov in any::<bool>(), wd in prop_oneof![Just(0.0), Just(1e-3)], seed in any::<u64>()) {
-            let cfg = SgdConfig::default().lr(0.1).momentum(momentum).nesterov(nesterov && momentum > 0.0).weight_decay(wd);
+        fn fused_sgd_is_bitwise_core_sgd(n in lens(), momentum in prop_oneof![Just(0.0), Just(0.9)], nesterov in any::<bool>(), wd in prop_oneof![Just(0.0), Just(1e-3)], maximize in any::<bool>(), dampening in prop_oneof![Just(0.0), Just(0.3)], seed in any::<u64>()) {
+            let nesterov = nesterov && momentum > 0.0;
+            let cfg = SgdConfig::default()
+                .lr(0.1)
+                .momentum(momentum)
+                .nesterov(nesterov)
+                .dampening(if nesterov { 0.0 } else { dampening })
+                .weight_decay(wd)
+                .maximize(maximize);
             let pool = rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap();
             pool.install(|| same_as_core(cfg, &[GroupSpec::new(n / 2), GroupSpec::new(n - n / 2).lr(0.01)], 4, seed));
         }

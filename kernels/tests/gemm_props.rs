@@ -248,6 +248,27 @@ proptest! {
         }
     }
 
+    /// Thin rows times a row-major B whose row stride is a multiple of 512 bytes (which the
+    /// blocked path would pack): also computed as `(Bᵀ · Aᵀ)ᵀ` (the backward `dY · W` at a
+    /// small batch), with B's padding chosen to make the stride such a multiple.
+    #[test]
+    fn thin_rows_times_aliasing_row_major_b_on_every_isa(
+        m in prop_oneof![Just(1usize), Just(16), Just(32), 0usize..40],
+        n in prop_oneof![Just(512usize), Just(128), 0usize..300],
+        k in dims(),
+        pad_a in 0usize..4,
+        pad_c in 0usize..4,
+        alpha in scalar(),
+        beta in scalar(),
+        seed in any::<u64>(),
+    ) {
+        let pad_b = (128 - n % 128) % 128;
+        let c = Case { ta: false, tb: false, m, n, k, pad: (pad_a, pad_b, pad_c), alpha, beta, seed };
+        for isa in Isa::available() {
+            run_f32(isa, &c)?;
+        }
+    }
+
     #[test]
     fn dgemm_matches_reference_on_every_isa(c in case()) {
         let ((ar, _, lda), (br, _, ldb), (cr, _, ldc)) = stored(&c);

@@ -1,4 +1,5 @@
-//! Fused SGD, Adagrad and RMSprop: descent-core's own element loops run on chunks, compiled
+//! Fused Adagrad and RMSprop (and SGD's `FusedRule`, whose loop is in `sgd.rs`):
+//! descent-core's own element loops run on chunks, compiled
 //! for the CPU's widest vectors and spread over the rayon pool.
 //!
 //! A rule whose state is at most one buffer (SGD with or without momentum, Adagrad, RMSprop
@@ -71,7 +72,8 @@ impl FusedRule for SgdConfig {
         grads: &[f32],
         state: &mut [f32],
     ) {
-        chunked(self, t, groups, params, grads, state);
+        // Its own loop with the per-element branches hoisted (see `sgd.rs`).
+        super::sgd::sgd_update(self, t, groups, params, grads, state);
     }
 }
 

@@ -13,6 +13,7 @@ mod adam_slices;
 mod dispatch;
 mod elementwise;
 mod ops;
+mod sgd;
 
 pub use adam::{step_fused, FusedRule};
 pub use adam_slices::{adam_step, AdamParams};

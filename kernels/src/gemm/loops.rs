@@ -101,6 +101,11 @@ pub(crate) const DIRECT_A_MAX_N: usize = 512;
 /// would make the rows of a B micro-panel collide in a few L1 sets.
 pub(crate) const DIRECT_B_MAX_M: usize = 256;
 
+/// Up to this depth a row-major B is read in place whatever the number of rows of C: a
+/// micro-panel is then at most this many cache lines (the weight gradient `dYᵀ X` of a
+/// small batch), and packing it costs one short copy per row per panel.
+pub(crate) const DIRECT_B_MAX_K: usize = 32;
+
 /// Largest `MR * NR` of any kernel (AVX-512 `f32`: 12 x 32).
 const MAX_TILE: usize = 384;
 
@@ -290,12 +295,22 @@ pub(crate) unsafe fn gemm<T: Elem>(
     // poorly. Compute `Cᵀ = Bᵀ · Aᵀ` instead: Bᵀ (= W, row-major) is read in place as the A
     // operand, the small Aᵀ is packed as B (`m` columns: one NR-wide panel for m = 16), and
     // the transposed tiles of C go through the strided-tile store.
-    let (m, n, a, b, c) =
-        if m <= THIN_M && n >= 2 * m && c.cs == 1 && a.cs == 1 && b.rs == 1 && b.cs != 1 {
-            transposed(m, n, a, b, c)
-        } else {
-            (m, n, a, b, c)
-        };
+    // The same holds for a row-major B that would be packed (its stride aliases, or it is
+    // too tall to read in place: the backward `dY · W`), whose transpose is a column-major
+    // A read in place by the normal kernel.
+    let b_packed_row_major = b.cs == 1
+        && b.rs != 1
+        && (b.rs.unsigned_abs() * core::mem::size_of::<T>()).is_multiple_of(512);
+    let (m, n, a, b, c) = if m <= THIN_M
+        && n >= 2 * m
+        && c.cs == 1
+        && a.cs == 1
+        && ((b.rs == 1 && b.cs != 1) || b_packed_row_major)
+    {
+        transposed(m, n, a, b, c)
+    } else {
+        (m, n, a, b, c)
+    };
 
     let flops = 2.0 * m as f64 * n as f64 * k as f64;
     let threads = if flops >= PAR_MIN_FLOPS {
@@ -441,7 +456,7 @@ unsafe fn gemm_blocked<T: Elem>(
     };
 
     let direct_b = b.cs == 1
-        && m <= DIRECT_B_MAX_M
+        && (m <= DIRECT_B_MAX_M || k <= DIRECT_B_MAX_K)
         && !(b.rs.unsigned_abs() * core::mem::size_of::<T>()).is_multiple_of(512);
 
     let t16 = spec.transpose16;
