@@ -4,6 +4,9 @@
 //! Each k-step loads the two B vectors of the packed micro-panel and broadcasts six packed A
 //! values into FMAs: 12 independent chains (enough for FMA latency 4 x 2 pipes), and
 //! 12 accumulators + 2 B vectors + 1 broadcast fit the 16 ymm registers without spills.
+//! The k loop is unrolled by four, and the C tile is prefetched before it (on the Zen 3 test
+//! machine, alternating A/B criterion runs: 512x784x512-tB +10 to +45%, most other shapes
+//! +5 to +30%, within its noise elsewhere).
 //!
 //! Blocking (L1d 48 KiB, L2 1 MiB, L3 32 MiB on the development machine; typical AVX2-only
 //! parts have 32 KiB L1d and 256 KiB-1 MiB L2, so the sizes stay conservative):
@@ -80,34 +83,56 @@ macro_rules! avx2_kernel {
             n_eff: usize,
         ) {
             const NV: usize = $nr / $lanes;
+            // Ask for the C tile now: it is only touched after the k loop, and a cold tile
+            // would otherwise stall the stores of every call.
+            for i in 0..m_eff {
+                let row = c.wrapping_offset(i as isize * rsc);
+                // A hint that never faults (a safe intrinsic): first and last element of the
+                // tile row.
+                _mm_prefetch::<_MM_HINT_T0>(row as *const i8);
+                _mm_prefetch::<_MM_HINT_T0>(row.wrapping_add($nr - 1) as *const i8);
+            }
             let mut acc: [[$vt; NV]; $mr] = [[$zero(); NV]; $mr];
             let mut ap = a;
             let mut bp = b;
-            for _ in 0..kc {
-                let mut bv: [$vt; NV] = [$zero(); NV];
-                for (v, bvv) in bv.iter_mut().enumerate() {
-                    // SAFETY: B row `p`, vector `v < NV`: valid by the contract.
-                    *bvv = unsafe { $loadu(bp.add(v * $lanes)) };
-                }
-                for (i, row) in acc.iter_mut().enumerate() {
-                    // SAFETY: A element `(i, p)`, `i < MR`: valid by the contract.
-                    let ai = $set1(unsafe {
-                        if DIRECT {
-                            *ap.offset(i as isize * sa)
-                        } else {
-                            *ap.add(i)
-                        }
-                    });
-                    for (x, bvv) in row.iter_mut().zip(bv.iter()) {
-                        *x = $fmadd(ai, *bvv, *x);
+            // One k-step: two B vectors, MR broadcasts, MR x NV FMAs.
+            macro_rules! step {
+                () => {{
+                    let mut bv: [$vt; NV] = [$zero(); NV];
+                    for (v, bvv) in bv.iter_mut().enumerate() {
+                        // SAFETY: B row `p`, vector `v < NV`: valid by the contract.
+                        *bvv = unsafe { $loadu(bp.add(v * $lanes)) };
                     }
-                }
-                // SAFETY: one k-step forward (the last step lands one past the end, which is
-                // not dereferenced).
-                unsafe {
-                    ap = if DIRECT { ap.add(1) } else { ap.offset(sa) };
-                    bp = bp.offset(rsb);
-                }
+                    for (i, row) in acc.iter_mut().enumerate() {
+                        // SAFETY: A element `(i, p)`, `i < MR`: valid by the contract.
+                        let ai = $set1(unsafe {
+                            if DIRECT {
+                                *ap.offset(i as isize * sa)
+                            } else {
+                                *ap.add(i)
+                            }
+                        });
+                        for (x, bvv) in row.iter_mut().zip(bv.iter()) {
+                            *x = $fmadd(ai, *bvv, *x);
+                        }
+                    }
+                    // SAFETY: one k-step forward (the last step lands one past the end,
+                    // which is not dereferenced).
+                    unsafe {
+                        ap = if DIRECT { ap.add(1) } else { ap.offset(sa) };
+                        bp = bp.offset(rsb);
+                    }
+                }};
+            }
+            // Unrolled by four (fewer loop-control uops between the FMAs).
+            for _ in 0..kc / 4 {
+                step!();
+                step!();
+                step!();
+                step!();
+            }
+            for _ in 0..kc % 4 {
+                step!();
             }
             let va = $set1(alpha);
             if m_eff == $mr && n_eff == $nr {
