@@ -19,6 +19,7 @@ use core::arch::x86_64::*;
 
 use super::elem::store_tile;
 use super::loops::Spec;
+use super::transpose::transpose16_f32_avx2;
 
 const MR: usize = 6;
 const NR32: usize = 16;
@@ -35,7 +36,7 @@ pub(crate) fn spec_f32() -> Spec<f32> {
         ukr: ukr_f32,
         ukr_direct_a: Some(ukr_f32_direct),
         half: None,
-        transpose16: None,
+        transpose16: Some(transpose16_f32_avx2),
     }
 }
 

@@ -248,19 +248,34 @@ mod tests {
     #[cfg(target_arch = "x86_64")]
     #[test]
     fn simd_transpose_pack_matches_scalar() {
-        if !std::arch::is_x86_feature_detected!("avx512f") {
-            return;
+        use super::super::transpose::{transpose16_f32, transpose16_f32_avx2};
+        let mut kernels: Vec<(Transpose16<f32>, usize)> = Vec::new();
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            kernels.push((transpose16_f32, 32));
         }
-        let t16: Option<Transpose16<f32>> = Some(super::super::transpose::transpose16_f32);
-        // B stored n x k (B^T), packed into 32-wide panels: ragged n and k.
-        for (n, k) in [(37usize, 53usize), (32, 16), (16, 15), (100, 784)] {
+        if std::arch::is_x86_feature_detected!("avx") {
+            kernels.push((transpose16_f32_avx2, 16));
+            kernels.push((transpose16_f32_avx2, 32));
+        }
+        // B stored n x k (B^T), packed into nr-wide panels: ragged n and k.
+        for ((t, nr), (n, k)) in kernels.into_iter().flat_map(|t| {
+            [
+                (37usize, 53usize),
+                (32, 16),
+                (16, 15),
+                (100, 784),
+                (17, 200),
+            ]
+            .into_iter()
+            .map(move |nk| (t, nk))
+        }) {
+            let t16 = Some(t);
             let ld = k + 3;
             let b: Vec<f32> = (0..n * ld).map(|x| x as f32).collect();
-            let nr = 32;
             let size = n.div_ceil(nr) * nr * k;
             let (mut fast, mut slow) = (vec![f32::NAN; size], vec![f32::NAN; size]);
             for s in 0..n.div_ceil(nr) {
-                // SAFETY: sizes as required by `pack_b_panel`; AVX-512F checked above.
+                // SAFETY: sizes as required by `pack_b_panel`; the ISA was checked above.
                 unsafe {
                     pack_b_panel(
                         nr,
@@ -286,7 +301,7 @@ mod tests {
                     );
                 }
             }
-            assert_eq!(fast, slow);
+            assert_eq!(fast, slow, "n {n}, k {k}, nr {nr}");
         }
     }
 }
