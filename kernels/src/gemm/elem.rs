@@ -42,13 +42,27 @@ pub(crate) unsafe fn store_tile<T: Elem>(
     rsc: isize,
     csc: isize,
 ) {
-    for i in 0..m {
+    let put = |i: usize, j: usize| {
+        // SAFETY: called with `i < m`, `j < n` only: in bounds of both tiles by the caller's
+        // contract.
+        unsafe {
+            let cp = c.offset(i as isize * rsc + j as isize * csc);
+            let v = *t.add(i * rst + j);
+            *cp = if beta == T::ZERO { v } else { v + beta * *cp };
+        }
+    };
+    // Walk C along its shorter stride (a transposed C, as the thin-rows path writes, has
+    // contiguous columns of the tile).
+    if rsc.unsigned_abs() < csc.unsigned_abs() {
         for j in 0..n {
-            // SAFETY: `i < m`, `j < n`: in bounds of both tiles by the caller's contract.
-            unsafe {
-                let cp = c.offset(i as isize * rsc + j as isize * csc);
-                let v = *t.add(i * rst + j);
-                *cp = if beta == T::ZERO { v } else { v + beta * *cp };
+            for i in 0..m {
+                put(i, j);
+            }
+        }
+    } else {
+        for i in 0..m {
+            for j in 0..n {
+                put(i, j);
             }
         }
     }

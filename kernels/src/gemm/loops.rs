@@ -424,7 +424,16 @@ unsafe fn gemm_blocked<T: Elem>(
     let (mr, nr) = (spec.mr, spec.nr);
     debug_assert!(mr * nr <= MAX_TILE);
 
-    let kc_max = balanced(k, k.div_ceil(spec.kc), 8).min(k);
+    // A C without contiguous columns (the transposed thin-rows product) is updated through
+    // the scalar tile store once per k block: for a single column panel, take up to four
+    // times the depth per block (the one B micro-panel then lives in L2 rather than L1, while
+    // A streams from further out anyway) so C is read and written fewer times.
+    let kc_target = if c.cs != 1 && n <= spec.nr {
+        4 * spec.kc
+    } else {
+        spec.kc
+    };
+    let kc_max = balanced(k, k.div_ceil(kc_target), 8).min(k);
     let nc_max = balanced(n, n.div_ceil(spec.nc), nr);
 
     // Row blocks: at most MC rows each; when parallel, a multiple of the thread count and
