@@ -453,3 +453,33 @@ fn concurrent_calls_from_rayon_workers_match_serial_results() {
     let parallel: Vec<Vec<f32>> = shapes.par_iter().map(run).collect();
     assert_eq!(serial, parallel);
 }
+
+/// The thin-rows paths with a depth that takes several (deeper) k blocks: C is then read and
+/// written once per block through the strided tile store, with beta = 0 (NaN in C) and not.
+#[test]
+fn thin_rows_with_deep_k_take_several_blocks() {
+    for (tb, n, k) in [
+        (true, 512usize, 1500usize),
+        (true, 100, 2600),
+        (false, 512, 1500),
+        (false, 128, 2600),
+    ] {
+        for (m, beta) in [(16usize, 0.0f32), (7, 0.5), (32, 1.0)] {
+            let pad_b = if tb { 1 } else { (128 - n % 128) % 128 };
+            let c = Case {
+                ta: false,
+                tb,
+                m,
+                n,
+                k,
+                pad: (2, pad_b, 3),
+                alpha: 0.75,
+                beta,
+                seed: (m * n + k) as u64,
+            };
+            for isa in Isa::available() {
+                run_f32(isa, &c).unwrap();
+            }
+        }
+    }
+}
