@@ -4,10 +4,10 @@
 //! Each k-step loads the two B vectors of the packed micro-panel and broadcasts six packed A
 //! values into FMAs: 12 independent chains (enough for FMA latency 4 x 2 pipes), and
 //! 12 accumulators + 2 B vectors + 1 broadcast fit the 16 ymm registers without spills.
-//! A ragged last column panel of at most 8 columns runs a 6 x 8 half kernel (alternating A/B:
-//! n = 100 shapes +9 to +17%). The k loop is unrolled by four, and the C tile is prefetched before it (on the Zen 3 test
-//! machine, alternating A/B criterion runs: 512x784x512-tB +10 to +45%, most other shapes
-//! +5 to +30%, within its noise elsewhere).
+//! A ragged last column panel of at most 8 columns runs a 6 x 8 half kernel (alternating A/B
+//! criterion runs on the Zen 3 test machine: n = 100 shapes +9 to +17%). The k loop is
+//! unrolled by four, and the C tile is prefetched before it (same method: 512x784x512-tB +10
+//! to +45%, most other shapes +5 to +30%, within the machine's noise elsewhere).
 //!
 //! Blocking (L1d 48 KiB, L2 1 MiB, L3 32 MiB on the development machine; typical AVX2-only
 //! parts have 32 KiB L1d and 256 KiB-1 MiB L2, so the sizes stay conservative):
