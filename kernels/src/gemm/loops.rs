@@ -618,7 +618,8 @@ unsafe fn run_unit<T: Elem>(s: &Shared<T>, u: usize) {
                 }
             };
             // A last panel at most half a tile wide runs the half-width kernels.
-            let (ukr, direct_a) = match s.spec.half {
+            // `knr`: the width of the kernel's tile (the scratch tile's row stride below).
+            let (ukr, direct_a, knr) = match s.spec.half {
                 Some(h) if n_eff <= h.nr => (
                     h.ukr,
                     s.direct_a.map(|(d, sa)| {
@@ -629,8 +630,9 @@ unsafe fn run_unit<T: Elem>(s: &Shared<T>, u: usize) {
                         };
                         (hd, sa)
                     }),
+                    h.nr,
                 ),
-                _ => (ukr, s.direct_a),
+                _ => (ukr, s.direct_a, nr),
             };
             for ip in 0..mc.div_ceil(mr) {
                 let i = ip * mr;
@@ -653,6 +655,9 @@ unsafe fn run_unit<T: Elem>(s: &Shared<T>, u: usize) {
                     if c.cs == 1 {
                         kern(kc, s.alpha, ap, sa, bp, rsb, s.beta, cp, c.rs, m_eff, n_eff);
                     } else if let Some(tile) = tile.as_mut() {
+                        // The kernel writes its whole tile (`mr x knr`: the half kernel's
+                        // is narrower than the spec's) into the scratch tile, which holds
+                        // `mr * nr >= mr * knr` elements.
                         let t = tile.as_mut_ptr();
                         kern(
                             kc,
@@ -663,11 +668,11 @@ unsafe fn run_unit<T: Elem>(s: &Shared<T>, u: usize) {
                             rsb,
                             T::ZERO,
                             t,
-                            nr as isize,
+                            knr as isize,
                             mr,
-                            nr,
+                            knr,
                         );
-                        store_tile(t, nr, m_eff, n_eff, s.beta, cp, c.rs, c.cs);
+                        store_tile(t, knr, m_eff, n_eff, s.beta, cp, c.rs, c.cs);
                     }
                 }
             }
