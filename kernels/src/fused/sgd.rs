@@ -25,6 +25,27 @@ struct Scalars {
     damp1: f32,
 }
 
+/// The loop's flags: (momentum, first step, nesterov, weight decay, maximize).
+type Flags = (bool, bool, bool, bool, bool);
+
+/// Flags and scalars of step `t` for one group.
+fn setup(cfg: &SgdConfig, t: u64, grp: &Group) -> (Flags, Scalars) {
+    let flags = (
+        cfg.momentum != 0.0,
+        t == 1,
+        cfg.nesterov,
+        grp.weight_decay != 0.0,
+        cfg.maximize,
+    );
+    let s = Scalars {
+        neg_lr: -grp.lr as f32,
+        wd: grp.weight_decay as f32,
+        mom: cfg.momentum as f32,
+        damp1: (1.0 - cfg.dampening) as f32,
+    };
+    (flags, s)
+}
+
 /// The element loop for one flag combination. `#[inline(always)]` so that it is compiled
 /// inside [`with_simd`]'s target-feature function.
 #[inline(always)]
@@ -65,13 +86,7 @@ fn body<const MOM: bool, const FIRST: bool, const NEST: bool, const WD: bool, co
 
 /// Dispatch the flag combination (all branches are decided here, once per chunk).
 #[inline(always)]
-fn apply(
-    flags: (bool, bool, bool, bool, bool),
-    s: Scalars,
-    p: &mut [f32],
-    g: &[f32],
-    b: &mut [f32],
-) {
+fn apply(flags: Flags, s: Scalars, p: &mut [f32], g: &[f32], b: &mut [f32]) {
     macro_rules! go {
         ($mom:literal, $first:literal, $nest:literal) => {
             match (flags.3, flags.4) {
@@ -92,14 +107,7 @@ fn apply(
 }
 
 /// One chunk at `level`.
-fn run(
-    level: SimdLevel,
-    flags: (bool, bool, bool, bool, bool),
-    s: Scalars,
-    p: &mut [f32],
-    g: &[f32],
-    b: &mut [f32],
-) {
+fn run(level: SimdLevel, flags: Flags, s: Scalars, p: &mut [f32], g: &[f32], b: &mut [f32]) {
     with_simd(level, || apply(flags, s, p, g, b));
 }
 
@@ -117,19 +125,7 @@ pub(crate) fn sgd_update(
     let mom = cfg.momentum != 0.0;
     for grp in groups {
         let r = grp.range();
-        let flags = (
-            mom,
-            t == 1,
-            cfg.nesterov,
-            grp.weight_decay != 0.0,
-            cfg.maximize,
-        );
-        let s = Scalars {
-            neg_lr: -grp.lr as f32,
-            wd: grp.weight_decay as f32,
-            mom: cfg.momentum as f32,
-            damp1: (1.0 - cfg.dampening) as f32,
-        };
+        let (flags, s) = setup(cfg, t, grp);
         let (p, g) = (&mut params[r.clone()], &grads[r.clone()]);
         let c = chunk_len(p.len());
         let s_buf: &mut [f32] = if mom { &mut state[r] } else { &mut [] };
@@ -210,13 +206,7 @@ mod tests {
             cfg.update(t, &grp, &mut pc, &g, sc);
             for &level in &levels {
                 let (mut pf, mut bf) = (p0.clone(), b0.clone());
-                let flags = (momentum != 0.0, t == 1, nesterov, wd != 0.0, cfg.maximize);
-                let s = Scalars {
-                    neg_lr: -0.1,
-                    wd: wd as f32,
-                    mom: momentum as f32,
-                    damp1: (1.0 - cfg.dampening) as f32,
-                };
+                let (flags, s) = setup(&cfg, t, &grp[0]);
                 run(level, flags, s, &mut pf, &g, &mut bf);
                 let same = |x: &[f32], y: &[f32]| {
                     x.iter()
