@@ -62,13 +62,9 @@ fn check<T: TestElem>(kern: Ukr<T>, mr: usize, nr: usize, kc: usize, direct: boo
     // B rows with a stride wider than the tile, as when read in place.
     let ldb = nr + 5;
     let b: Vec<T> = values(kc * ldb, 2);
-    let edges = [
-        (mr, nr),
-        (mr - 1, nr),
-        (mr, nr - 1),
-        (1, 1),
-        (mr / 2 + 1, nr / 2 + 1),
-    ];
+    // Every edge width (each remainder of the vector width) and every edge height.
+    let mut edges: Vec<(usize, usize)> = (1..=nr).map(|n_eff| (1 + n_eff % mr, n_eff)).collect();
+    edges.extend((1..=mr).map(|m_eff| (m_eff, nr)));
     for &(m_eff, n_eff) in &edges {
         for &(alpha, beta) in &[(1.0, 0.0), (-0.5, 1.0), (2.0, -0.25)] {
             let ldc = nr + 2;
