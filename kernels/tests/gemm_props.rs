@@ -435,6 +435,60 @@ fn alpha_zero_scales_by_beta_without_reading_a_or_b() {
 }
 
 #[test]
+fn medium_products_split_over_a_pool_match_reference() {
+    // Between the parallel threshold and MC rows per thread, C is cut into column ranges
+    // (m < n: each range re-reads A) or row ranges (each re-reads B); run both, transposed
+    // and not, on pools of 2 and 3 threads whatever this machine's core count.
+    // (Every shape is above the 2e7-flop parallel threshold.)
+    let shapes = [
+        (100, 1000, 300, true, false),
+        (100, 300, 700, false, false),
+        (40, 500, 900, false, true),
+        (250, 400, 120, false, false),
+        (250, 500, 90, true, true),
+    ];
+    for threads in [2, 3] {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        for &(m, k, n, ta, tb) in &shapes {
+            let a = fill(m * k, 5);
+            let b = fill(k * n, 6);
+            let lda = if ta { m } else { k };
+            let ldb = if tb { k } else { n };
+            let mut c = vec![f32::NAN; m * n];
+            pool.install(|| {
+                descent_kernels::sgemm(ta, tb, m, n, k, 1.0, &a, lda, &b, ldb, 0.0, &mut c, n)
+            });
+            let f = |v: &[f32]| v.iter().map(|&x| x as f64).collect::<Vec<_>>();
+            let (want, scale) = reference(
+                ta,
+                tb,
+                m,
+                n,
+                k,
+                1.0,
+                &f(&a),
+                lda,
+                &f(&b),
+                ldb,
+                0.0,
+                &vec![0.0; m * n],
+                n,
+            );
+            let tol = 4.0 * (k as f64 + 2.0) * f32::EPSILON as f64;
+            for (i, (g, w)) in c.iter().zip(&want).enumerate() {
+                assert!(
+                    (*g as f64 - w).abs() <= tol * scale[i],
+                    "{m}x{k}x{n} ta {ta} tb {tb}, {threads} threads: C[{i}] = {g}, want {w}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
 fn concurrent_calls_from_rayon_workers_match_serial_results() {
     use rayon::prelude::*;
     // Many medium products at once, each itself above the parallel threshold, so workers
