@@ -335,8 +335,8 @@ pub(crate) unsafe fn gemm<T: Elem>(
     }
     // Medium sizes: one fork/join. Split C into independent column (or row) ranges, each
     // run serially by one worker with its own packing. Columns when A is read in place
-    // (no duplicated A packing), rows otherwise (each worker then packs all of B, cheap
-    // next to its share of the multiply).
+    // (no duplicated A packing) or is the smaller operand, rows otherwise (each worker then
+    // packs or reads all of B).
     let a_in_place = n <= DIRECT_A_MAX_N && (a.cs == 1 || a.rs == 1);
     // (An estimate: the blocked driver may still pack an A whose stride aliases.)
     let half = spec.half.map_or(nr, |h| h.nr);
