@@ -10,8 +10,8 @@
 //! to +45%, most other shapes +5 to +30%, within the machine's noise elsewhere).
 //! Edge tiles are stored straight from the registers (rows past `m_eff` skipped, the last
 //! partial vector of a row by 128/64/32-bit stores), not through a scratch tile and a
-//! scalar copy: +9% on 100x10x100 and 1000x10x100, +3% on the n = 10 forward products (old
-//! and new code alternating batch by batch in one process, medians of 300 batches).
+//! scalar copy (with the packing changes of the same day: 100x10x100 +13%, 1000x10x100
+//! +12%, 100x100x10-tB +10%; method in BENCHMARKS.md).
 //!
 //! Blocking (L1d 48 KiB, L2 1 MiB, L3 32 MiB on the development machine; typical AVX2-only
 //! parts have 32 KiB L1d and 256 KiB-1 MiB L2, so the sizes stay conservative):

@@ -104,8 +104,8 @@ pub(crate) const DIRECT_B_MAX_M: usize = 256;
 /// A row-major B read in place because of [`DIRECT_B_MAX_M`] spans at most this many bytes
 /// per k block (`kc x n`): about an L2. A larger one comes from L3 or memory one cache line
 /// per k-step at the row stride, which the first row tile of every panel waits for; packing
-/// streams it row by row instead (100x1000x784-tA: +18%, interleaved old/new batches on the
-/// Zen 3 machine, whose L2 is 512 KiB; the same change for B blocks that fit cost 5%).
+/// streams it row by row instead (100x1000x784-tA: +4% and +19% in two measurements on the
+/// Zen 3 machine, whose L2 is 512 KiB; packing B blocks that fit was not clearly better).
 pub(crate) const DIRECT_B_MAX_BYTES: usize = 512 * 1024;
 
 /// Up to this depth a row-major B is read in place whatever the number of rows of C: a

@@ -83,9 +83,9 @@ pub(crate) unsafe fn pack_b_panel<T: Elem>(
 /// 8, 12, 16, 32) runs a copy of the code with `w` known at compile time, so each k-step's
 /// short copy and zero fill become a few moves instead of `memcpy` / `memset` calls (on the
 /// Zen 3 machine those calls took a quarter of a 10x100x100-tA product). A partial strip
-/// (fewer rows than `w`) is zeroed whole once and then filled row by row. Together +24 to
-/// +32% on the 10-row weight gradients (10x100x100-tA, 10x1000x100-tA) and +7% on
-/// 100x100x10-tB, old and new code alternating batch by batch in one process.
+/// (fewer rows than `w`) is zeroed whole once and then filled row by row. With the AVX2
+/// edge-tile stores of the same day: 10x100x100-tA +26%, 10x1000x100-tA +20% (method in
+/// BENCHMARKS.md).
 ///
 /// # Safety
 /// Reads of the `rows x kc` source strip and writes of `w * kc` elements at `d` are valid;
