@@ -30,7 +30,7 @@ use rayon::prelude::*;
 use std::thread::LocalKey;
 
 use super::elem::{store_tile, Elem};
-use super::pack::{pack_a, pack_b_panel};
+use super::pack::{pack_a, pack_b_panel, pack_b_rows};
 use super::transpose::Transpose16;
 
 /// A microkernel: `(kc, alpha, a, sa, b, rsb, beta, c, rsc, m_eff, n_eff)`, computing
@@ -517,6 +517,9 @@ unsafe fn gemm_blocked<T: Elem>(
                         // SAFETY: each panel writes its own disjoint slice of the buffer.
                         unsafe { pack_b_panel(nr, nc, kc, s, src.0, b.rs, b.cs, dst.0, t16) }
                     });
+                } else if b.cs == 1 && panels - full_b > 1 {
+                    // SAFETY: panels `full_b..panels` of the block, as `pack` above.
+                    unsafe { pack_b_rows(nr, nc, kc, full_b, bsrc, b.rs, bbuf) };
                 } else {
                     (full_b..panels).for_each(pack);
                 }

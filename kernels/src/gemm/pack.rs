@@ -75,6 +75,74 @@ pub(crate) unsafe fn pack_b_panel<T: Elem>(
     unsafe { pack_strip(nr, cols, kc, src, csb, rsb, d, t16) };
 }
 
+/// Packs panels `first..ceil(nc / nr)` of a row-major B block (`kc x nc`, row `p` at
+/// `b + p * rsb`, contiguous) like [`pack_b_panel`], but walking B row by row: each row is
+/// read once from start to end (a stream the hardware prefetchers follow) and its `nr`-wide
+/// pieces go to their panels. Panel by panel, every k-step is a different row, which is
+/// how a quarter of a 100x1000x784-tA product went to waiting on B's loads.
+///
+/// # Safety
+/// As [`pack_b_panel`] for each of those panels, with `csb = 1`.
+pub(crate) unsafe fn pack_b_rows<T: Elem>(
+    nr: usize,
+    nc: usize,
+    kc: usize,
+    first: usize,
+    b: *const T,
+    rsb: isize,
+    dst: *mut T,
+) {
+    // SAFETY (every arm): forwarded contract, `nr` equal to the const width.
+    unsafe {
+        match nr {
+            8 => rows_w::<T, 8>(nc, kc, first, b, rsb, dst),
+            16 => rows_w::<T, 16>(nc, kc, first, b, rsb, dst),
+            32 => rows_w::<T, 32>(nc, kc, first, b, rsb, dst),
+            _ => {
+                for s in first..nc.div_ceil(nr) {
+                    pack_b_panel(nr, nc, kc, s, b, rsb, 1, dst, None);
+                }
+            }
+        }
+    }
+}
+
+/// [`pack_b_rows`] for a panel width `W` fixed at compile time.
+///
+/// # Safety
+/// As [`pack_b_rows`] with `nr = W`.
+unsafe fn rows_w<T: Elem, const W: usize>(
+    nc: usize,
+    kc: usize,
+    first: usize,
+    b: *const T,
+    rsb: isize,
+    dst: *mut T,
+) {
+    let full = nc / W;
+    let rest = nc % W;
+    // SAFETY: reads row `p < kc`, columns `< nc` of the block; writes panel `s`, k-step `p`
+    // (`W` values at `s * W * kc + p * W`) inside the `ceil(nc / W) * W * kc` destination.
+    unsafe {
+        if rest > 0 {
+            // The ragged last panel's padding columns, zeroed once.
+            core::ptr::write_bytes(dst.add(full * W * kc), 0, W * kc);
+        }
+        for p in 0..kc {
+            let row = b.offset(p as isize * rsb);
+            for s in first..full {
+                core::ptr::copy_nonoverlapping(row.add(s * W), dst.add(s * W * kc + p * W), W);
+            }
+            if rest > 0 && first <= full {
+                let d = dst.add(full * W * kc + p * W);
+                for j in 0..rest {
+                    *d.add(j) = *row.add(full * W + j);
+                }
+            }
+        }
+    }
+}
+
 /// Packs a strip of `rows <= w` "rows" (element `(i, p)` at `src + i * rs + p * cs`) of
 /// length `kc` into `d[p * w + i]`, zero-filling `i in rows..w`.
 ///
@@ -320,6 +388,50 @@ mod tests {
                     let want = if col < n { (100 * p + col) as f64 } else { 0.0 };
                     assert_eq!(dst[s * nr * k + p * nr + j], want);
                 }
+            }
+        }
+    }
+
+    #[test]
+    fn row_walk_b_pack_equals_panel_pack() {
+        // Panel widths with a const copy and one without; full and ragged last panels; the
+        // first panels skipped (read in place by the caller).
+        for nr in [4usize, 8, 16, 32] {
+            for (nc, kc, first) in [
+                (64usize, 5usize, 0usize),
+                (100, 7, 0),
+                (100, 3, 2),
+                (17, 9, 0),
+            ] {
+                let rsb = nc + 3;
+                let b: Vec<f32> = (0..kc * rsb).map(|x| x as f32 + 0.25).collect();
+                let size = nc.div_ceil(nr) * nr * kc;
+                let (mut rows, mut panels) = (vec![f32::NAN; size], vec![f32::NAN; size]);
+                // SAFETY: the block is `kc x nc` with row stride `rsb` inside `b`; the
+                // destinations hold `ceil(nc / nr) * nr * kc` values.
+                unsafe {
+                    pack_b_rows(
+                        nr,
+                        nc,
+                        kc,
+                        first,
+                        b.as_ptr(),
+                        rsb as isize,
+                        rows.as_mut_ptr(),
+                    );
+                    for s in first..nc.div_ceil(nr) {
+                        let (src, d) = (b.as_ptr(), panels.as_mut_ptr());
+                        pack_b_panel(nr, nc, kc, s, src, rsb as isize, 1, d, None);
+                    }
+                }
+                let from = first * nr * kc;
+                assert!(
+                    rows[from..]
+                        .iter()
+                        .zip(&panels[from..])
+                        .all(|(x, y)| x.to_bits() == y.to_bits()),
+                    "nr {nr} nc {nc} kc {kc} first {first}"
+                );
             }
         }
     }
