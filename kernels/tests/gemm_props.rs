@@ -379,18 +379,34 @@ fn large_parallel_product_matches_reference() {
     let b = fill(n * k, 4);
     let mut c = vec![f32::NAN; m * n];
     descent_kernels::sgemm(false, true, m, n, k, 1.0, &a, k, &b, k, 0.0, &mut c, n);
+    assert_product((false, true), (m, k, n), &a, &b, &c, "");
+}
+
+/// Asserts that `c` (`m x n`, packed rows) is `op(A) op(B)` of the stored `a` and `b` (packed
+/// rows, transposed per `t`) within the f32 error bound of a length-`k` dot product.
+fn assert_product(
+    t: (bool, bool),
+    (m, k, n): (usize, usize, usize),
+    a: &[f32],
+    b: &[f32],
+    c: &[f32],
+    what: &str,
+) {
+    let (ta, tb) = t;
+    let lda = if ta { m } else { k };
+    let ldb = if tb { k } else { n };
     let f = |v: &[f32]| v.iter().map(|&x| x as f64).collect::<Vec<_>>();
     let (want, scale) = reference(
-        false,
-        true,
+        ta,
+        tb,
         m,
         n,
         k,
         1.0,
-        &f(&a),
-        k,
-        &f(&b),
-        k,
+        &f(a),
+        lda,
+        &f(b),
+        ldb,
         0.0,
         &vec![0.0; m * n],
         n,
@@ -399,7 +415,7 @@ fn large_parallel_product_matches_reference() {
     for (i, (g, w)) in c.iter().zip(&want).enumerate() {
         assert!(
             (*g as f64 - w).abs() <= tol * scale[i],
-            "C[{i}] = {g}, want {w}"
+            "{what}C[{i}] = {g}, want {w}"
         );
     }
 }
@@ -461,29 +477,8 @@ fn medium_products_split_over_a_pool_match_reference() {
             pool.install(|| {
                 descent_kernels::sgemm(ta, tb, m, n, k, 1.0, &a, lda, &b, ldb, 0.0, &mut c, n)
             });
-            let f = |v: &[f32]| v.iter().map(|&x| x as f64).collect::<Vec<_>>();
-            let (want, scale) = reference(
-                ta,
-                tb,
-                m,
-                n,
-                k,
-                1.0,
-                &f(&a),
-                lda,
-                &f(&b),
-                ldb,
-                0.0,
-                &vec![0.0; m * n],
-                n,
-            );
-            let tol = 4.0 * (k as f64 + 2.0) * f32::EPSILON as f64;
-            for (i, (g, w)) in c.iter().zip(&want).enumerate() {
-                assert!(
-                    (*g as f64 - w).abs() <= tol * scale[i],
-                    "{m}x{k}x{n} ta {ta} tb {tb}, {threads} threads: C[{i}] = {g}, want {w}"
-                );
-            }
+            let what = format!("{m}x{k}x{n} ta {ta} tb {tb}, {threads} threads: ");
+            assert_product((ta, tb), (m, k, n), &a, &b, &c, &what);
         }
     }
 }
