@@ -13,8 +13,9 @@
 //!
 //! Packing costs one to two cycles per element, which a product only amortises when each
 //! element meets many columns (A) or rows (B). So when `N <= 256`, full-height row blocks of
-//! a row- or column-major A are read in place, and when `M <= 256`, full-width column
-//! panels of a row-major B are read in place; only ragged edges are packed then.
+//! a row- or column-major A are read in place, and when `M <= 256` (and a k block of B is at
+//! most 512 KiB), full-width column panels of a row-major B are read in place; only ragged
+//! edges are packed then.
 //! Block sizes are balanced (`k = 300` runs as two blocks of 152/148, not 256 + 44).
 //! Parallelism (rayon, the caller's pool), work below [`PAR_MIN_FLOPS`] stays on the calling
 //! thread:

@@ -120,25 +120,18 @@ unsafe fn rows_w<T: Elem, const W: usize>(
     dst: *mut T,
 ) {
     let full = nc / W;
-    let rest = nc % W;
     // SAFETY: reads row `p < kc`, columns `< nc` of the block; writes panel `s`, k-step `p`
     // (`W` values at `s * W * kc + p * W`) inside the `ceil(nc / W) * W * kc` destination.
     unsafe {
-        if rest > 0 {
-            // The ragged last panel's padding columns, zeroed once.
-            core::ptr::write_bytes(dst.add(full * W * kc), 0, W * kc);
-        }
         for p in 0..kc {
             let row = b.offset(p as isize * rsb);
             for s in first..full {
                 core::ptr::copy_nonoverlapping(row.add(s * W), dst.add(s * W * kc + p * W), W);
             }
-            if rest > 0 && first <= full {
-                let d = dst.add(full * W * kc + p * W);
-                for j in 0..rest {
-                    *d.add(j) = *row.add(full * W + j);
-                }
-            }
+        }
+        if !nc.is_multiple_of(W) && first <= full {
+            // The ragged last panel: the panel packer's partial-strip path (zero, then fill).
+            pack_b_panel(W, nc, kc, full, b, rsb, 1, dst, None);
         }
     }
 }
@@ -186,9 +179,10 @@ unsafe fn pack_strip<T: Elem>(
 
 /// How many k-steps ahead [`contiguous`] asks for the source line: each k-step of a strip
 /// is a different row of a row-major B (or column of A), a pattern the hardware prefetchers
-/// follow poorly (a quarter of a 100x1000x784-tA product is this pack, mostly waiting on
-/// loads; the hint gave +2 to +4% there and on 100x1000x784 and 100x100x784-tA; 40 steps
-/// ahead was no better).
+/// follow poorly (measured while serial B blocks were still packed panel by panel, a quarter
+/// of a 100x1000x784-tA product waiting on loads: the hint gave +2 to +4% there and on
+/// 100x1000x784 and 100x100x784-tA; 40 steps ahead was no better). It still serves A blocks
+/// and the panels packed in parallel.
 const PREFETCH_STEPS: isize = 16;
 
 /// A hint to load the cache line at `p` (never faults, so `p` may be past the matrix).
