@@ -31,10 +31,15 @@ impl Lib {
 /// the stored matrix when `ta` / `tb`.
 #[derive(Clone, Copy, Debug)]
 pub struct Shape {
+    /// Rows of C and of op(A).
     pub m: usize,
+    /// Depth: columns of op(A), rows of op(B).
     pub k: usize,
+    /// Columns of C and of op(B).
     pub n: usize,
+    /// A is stored transposed (`k x m`).
     pub ta: bool,
+    /// B is stored transposed (`n x k`).
     pub tb: bool,
 }
 
