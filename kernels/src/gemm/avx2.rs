@@ -7,7 +7,9 @@
 //! A ragged last column panel of at most 8 columns runs a 6 x 8 half kernel (alternating A/B
 //! criterion runs on the Zen 3 test machine: n = 100 shapes +9 to +17%). The k loop is
 //! unrolled by four, and the C tile is prefetched before it (same method: 512x784x512-tB +10
-//! to +45%, most other shapes +5 to +30%, within the machine's noise elsewhere).
+//! to +45%, most other shapes +5 to +30%, within the machine's noise elsewhere), unless the
+//! k block is shallower than 32 steps (the stores come too soon for it to help: k = 10 and
+//! 16 products +6 to +10% without it).
 //! Edge tiles are stored straight from the registers (rows past `m_eff` skipped, the last
 //! partial vector of a row by 128/64/32-bit stores), not through a scratch tile and a
 //! scalar copy (with the packing changes of the same day: 100x10x100 +13%, 1000x10x100
@@ -26,6 +28,8 @@ use super::loops::{Half, Spec};
 use super::transpose::transpose16_f32_avx2;
 
 const MR: usize = 6;
+/// Shallowest k block for which the microkernel prefetches its C tile.
+const PREFETCH_C_MIN_KC: usize = 32;
 const NR32: usize = 16;
 const NR64: usize = 8;
 
@@ -154,8 +158,11 @@ macro_rules! avx2_kernel {
         ) {
             const NV: usize = $nr / $lanes;
             // Ask for the C tile now: it is only touched after the k loop, and a cold tile
-            // would otherwise stall the stores of every call.
-            for i in 0..m_eff {
+            // would otherwise stall the stores of every call. Not for a shallow block: fewer
+            // than 32 k-steps (about 200 cycles) store before the lines could arrive, and
+            // the hints only add to the load queue (k = 10 and 16 products +6 to +10%
+            // without them, Zen 3; method in BENCHMARKS.md).
+            for i in 0..if kc >= PREFETCH_C_MIN_KC { m_eff } else { 0 } {
                 let row = c.wrapping_offset(i as isize * rsc);
                 // A hint that never faults (a safe intrinsic): first and last element of the
                 // tile row.
