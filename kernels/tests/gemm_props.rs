@@ -484,6 +484,39 @@ fn medium_products_split_over_a_pool_match_reference() {
 }
 
 #[test]
+fn large_products_sharing_a_packed_b_over_a_pool_match_reference() {
+    // From MC rows per thread up, the workers share one packed B block per k block; those
+    // blocks are deeper than the serial ones where A is packed or read along its rows. Depths
+    // that take two and three such blocks (ragged), both transposes, a ragged last column
+    // panel, and a column-major A read in place (which keeps the serial depth), on pools of
+    // 2 and 3 threads.
+    let shapes = [
+        (480, 1100, 300, false, false),
+        (450, 700, 520, true, false),
+        (600, 530, 200, false, true),
+        (440, 1030, 90, true, true),
+    ];
+    for threads in [2, 3] {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        for &(m, k, n, ta, tb) in &shapes {
+            let a = fill(m * k, 7);
+            let b = fill(k * n, 8);
+            let lda = if ta { m } else { k };
+            let ldb = if tb { k } else { n };
+            let mut c = vec![f32::NAN; m * n];
+            pool.install(|| {
+                descent_kernels::sgemm(ta, tb, m, n, k, 1.0, &a, lda, &b, ldb, 0.0, &mut c, n)
+            });
+            let what = format!("{m}x{k}x{n} ta {ta} tb {tb}, {threads} threads: ");
+            assert_product((ta, tb), (m, k, n), &a, &b, &c, &what);
+        }
+    }
+}
+
+#[test]
 fn concurrent_calls_from_rayon_workers_match_serial_results() {
     use rayon::prelude::*;
     // Many medium products at once, each itself above the parallel threshold, so workers

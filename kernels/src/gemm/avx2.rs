@@ -18,6 +18,9 @@
 //! Blocking (L1d 48 KiB, L2 1 MiB, L3 32 MiB on the development machine; typical AVX2-only
 //! parts have 32 KiB L1d and 256 KiB-1 MiB L2, so the sizes stay conservative):
 //! * `KC = 256`: B micro-panel `KC x NR` = 16 KiB, A micro-panel 6 KiB: both in L1.
+//! * `KC_PAR = 512` when the workers share a packed B block: fewer k blocks, so fewer
+//!   joins (2 threads on Zen 3: 512^3 +8%, 1000x784x100-tB +20%) although the B micro-panel
+//!   then fills L1 (on 1 thread it read -5% to +3%, so serial products keep 256).
 //! * `MC = 144`: packed A block `MC x KC` = 144 KiB, in L2 on any AVX2 part.
 //! * `NC = 4096`: packed B block `KC x NC` = 4 MiB, in L3.
 
@@ -39,6 +42,7 @@ pub(crate) fn spec_f32() -> Spec<f32> {
         mr: MR,
         nr: NR32,
         kc: 256,
+        kc_par: 512,
         mc: 144,
         nc: 4096,
         ukr: ukr_f32,
@@ -58,6 +62,7 @@ pub(crate) fn spec_f64() -> Spec<f64> {
         mr: MR,
         nr: NR64,
         kc: 256,
+        kc_par: 512,
         mc: 72,
         nc: 2048,
         ukr: ukr_f64,

@@ -52,8 +52,11 @@ pub(crate) struct Spec<T> {
     pub mr: usize,
     /// Columns of the register tile.
     pub nr: usize,
-    /// Depth of a packed block (L1 blocking).
+    /// Depth of a block (L1 blocking).
     pub kc: usize,
+    /// Depth of a block in the parallel loop over a shared packed B, when A is packed or
+    /// read along its rows (at least `kc`; see [`gemm_blocked`]).
+    pub kc_par: usize,
     /// Rows of a packed A block (L2 blocking).
     pub mc: usize,
     /// Columns of a packed B block (L3 blocking).
@@ -486,6 +489,21 @@ unsafe fn gemm_blocked<T: Elem>(
             || k <= DIRECT_B_MAX_K)
         && !(b.rs.unsigned_abs() * core::mem::size_of::<T>()).is_multiple_of(512);
 
+    // Workers sharing a packed B block meet twice per k block (after the pack, after the
+    // units): deeper blocks halve those joins. Not for operands read in place one cache line
+    // per k-step (B, a column-major A), whose micro-panels would outgrow L1. Zen 3, AVX2, 2
+    // threads, 512 against 256 (swapped old/new method): 512^3 +8%, 512x784x512-tB +9%,
+    // 1000x784x100-tB +20%; on 1 thread it read -5% to +3%, so serial blocks keep `kc`.
+    let kc_max = if threads > 1
+        && (direct_a.is_none() || a.cs == 1)
+        && !direct_b
+        && c.cs == 1
+        && spec.kc_par > kc_target
+    {
+        balanced(k, k.div_ceil(spec.kc_par), 8).min(k)
+    } else {
+        kc_max
+    };
     let t16 = spec.transpose16;
     let b_bytes = nc_max.div_ceil(nr) * nr * kc_max * core::mem::size_of::<T>();
     with_buf(&B_BUF, b_bytes, |bbuf| {
