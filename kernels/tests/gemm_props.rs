@@ -485,18 +485,20 @@ fn medium_products_split_over_a_pool_match_reference() {
 
 #[test]
 fn large_products_sharing_a_packed_b_over_a_pool_match_reference() {
-    // From MC rows per thread up, the workers share one packed B block per k block; those
+    // From MC rows per thread up, the workers share one packed B block per k block, each
+    // panel packed by the first worker to need it while others may wait for it; those
     // blocks are deeper than the serial ones where A is packed or read along its rows. Depths
     // that take two and three such blocks (ragged), both transposes, a ragged last column
     // panel, and a column-major A read in place (which keeps the serial depth), on pools of
-    // 2 and 3 threads.
+    // 2, 3 and 8 threads (8 workers on few cores: packers get preempted mid-panel).
     let shapes = [
         (480, 1100, 300, false, false),
         (450, 700, 520, true, false),
         (600, 530, 200, false, true),
         (440, 1030, 90, true, true),
+        (1300, 530, 340, false, true),
     ];
-    for threads in [2, 3] {
+    for threads in [2, 3, 8] {
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(threads)
             .build()

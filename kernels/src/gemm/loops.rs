@@ -20,13 +20,16 @@
 //! Parallelism (rayon, the caller's pool), work below [`PAR_MIN_FLOPS`] stays on the calling
 //! thread:
 //! * large `m` (at least `MC` rows per thread): the `ic` loop is split into units, each
-//!   worker packs its own A block into a thread-local buffer, the B block is packed once
-//!   (in parallel) and shared read-only — one fork/join per `KC` block;
+//!   worker packs its own A block into a thread-local buffer, and the B block is shared:
+//!   each of its panels is packed once, by the first unit that needs it (units of different
+//!   row blocks start at different panels) — one fork/join per k block, whose depth is
+//!   [`Spec::kc_par`];
 //! * medium sizes: C is cut into one column (or row) range per thread and each range runs
 //!   the whole serial loop nest — a single fork/join per call, which is what matters at
 //!   MLP sizes where a fork/join is a sizeable fraction of the multiply.
 
 use core::cell::RefCell;
+use core::sync::atomic::{AtomicU8, Ordering};
 use rayon::prelude::*;
 use std::thread::LocalKey;
 
@@ -159,7 +162,11 @@ struct Shared<T> {
     direct_a: Option<(Ukr<T>, isize)>,
     bsrc: *const T,
     b_rs: isize,
+    b_cs: isize,
     full_b: usize,
+    /// Per packed panel of the block, when the workers pack B as they first need it (see
+    /// [`ensure_packed`]); `None` when B was packed before the units ran.
+    panel_state: Option<*const AtomicU8>,
 }
 
 // SAFETY: the raw pointers are only dereferenced inside `run_unit`, where every unit reads
@@ -489,11 +496,12 @@ unsafe fn gemm_blocked<T: Elem>(
             || k <= DIRECT_B_MAX_K)
         && !(b.rs.unsigned_abs() * core::mem::size_of::<T>()).is_multiple_of(512);
 
-    // Workers sharing a packed B block meet twice per k block (after the pack, after the
-    // units): deeper blocks halve those joins. Not for operands read in place one cache line
-    // per k-step (B, a column-major A), whose micro-panels would outgrow L1. Zen 3, AVX2, 2
-    // threads, 512 against 256 (swapped old/new method): 512^3 +8%, 512x784x512-tB +9%,
-    // 1000x784x100-tB +20%; on 1 thread it read -5% to +3%, so serial blocks keep `kc`.
+    // Workers sharing a packed B block join once per k block: deeper blocks, fewer joins.
+    // Not for operands read in place one cache line per k-step (B, a column-major A), whose
+    // micro-panels would outgrow L1. Zen 3, AVX2, 2 threads, 512 against 256 (swapped
+    // old/new method, when B was still packed in a join of its own): 512^3 +7%,
+    // 512x784x512-tB +8%, 1000x784x100-tB +15%; on 1 thread it read -5% to +3%, so serial
+    // blocks keep `kc`.
     let kc_max = if threads > 1
         && (direct_a.is_none() || a.cs == 1)
         && !direct_b
@@ -508,6 +516,13 @@ unsafe fn gemm_blocked<T: Elem>(
     let b_bytes = nc_max.div_ceil(nr) * nr * kc_max * core::mem::size_of::<T>();
     with_buf(&B_BUF, b_bytes, |bbuf| {
         let bbuf = bbuf as *mut T;
+        let panel_state: Vec<AtomicU8> = if threads > 1 {
+            (0..nc_max.div_ceil(nr))
+                .map(|_| AtomicU8::new(PANEL_EMPTY))
+                .collect()
+        } else {
+            Vec::new()
+        };
         let mut jc = 0;
         while jc < n {
             let nc = nc_max.min(n - jc);
@@ -528,14 +543,16 @@ unsafe fn gemm_blocked<T: Elem>(
                     // SAFETY: panel `s < panels` of a buffer sized for `panels * nr * kc`.
                     unsafe { pack_b_panel(nr, nc, kc, s, bsrc, b.rs, b.cs, bbuf, t16) }
                 };
-                let bsrc_addr = SendPtr(bsrc as *mut T);
-                let bbuf_addr = SendPtr(bbuf);
-                if threads > 1 && panels - full_b > 1 {
-                    (full_b..panels).into_par_iter().for_each(|s| {
-                        let (src, dst) = (bsrc_addr, bbuf_addr);
-                        // SAFETY: each panel writes its own disjoint slice of the buffer.
-                        unsafe { pack_b_panel(nr, nc, kc, s, src.0, b.rs, b.cs, dst.0, t16) }
-                    });
+                let units = m_blocks * n_splits;
+                // Parallel: the units pack the B panels as they first need them, so a k block
+                // costs one join rather than two (a parallel pack's and the units'; 2 threads,
+                // swapped old/new: 300^3 +9%, 400x784x128-tB +10%, 1000x784x100-tB +4 to
+                // +6%, 512^3 to 2048^3 within +-2%).
+                let pack_in_units = threads > 1 && units > 1 && panels > full_b;
+                if pack_in_units {
+                    for st in &panel_state[..panels] {
+                        st.store(PANEL_EMPTY, Ordering::Relaxed);
+                    }
                 } else if b.cs == 1 && panels - full_b > 1 {
                     // SAFETY: panels `full_b..panels` of the block, as `pack` above.
                     unsafe { pack_b_rows(nr, nc, kc, full_b, bsrc, b.rs, bbuf) };
@@ -559,9 +576,10 @@ unsafe fn gemm_blocked<T: Elem>(
                     direct_a,
                     bsrc,
                     b_rs: b.rs,
+                    b_cs: b.cs,
                     full_b,
+                    panel_state: pack_in_units.then_some(panel_state.as_ptr()),
                 };
-                let units = m_blocks * n_splits;
                 if threads == 1 || units == 1 {
                     for u in 0..units {
                         // SAFETY: units cover the block; contract forwarded.
@@ -580,12 +598,55 @@ unsafe fn gemm_blocked<T: Elem>(
     });
 }
 
-#[derive(Clone, Copy)]
-struct SendPtr<T>(*mut T);
-// SAFETY: used only to hand disjoint destination panels to parallel packers.
-unsafe impl<T> Send for SendPtr<T> {}
-// SAFETY: as above.
-unsafe impl<T> Sync for SendPtr<T> {}
+/// [`Shared::panel_state`] values: not packed, being packed by one worker, packed.
+const PANEL_EMPTY: u8 = 0;
+const PANEL_BUSY: u8 = 1;
+const PANEL_READY: u8 = 2;
+
+/// Makes sure packed panel `jp` of the shared B block is ready: the first unit to ask packs
+/// it; a unit asking while another packs it waits for it (one panel's packing, a few
+/// microseconds; the packer waits on nothing, so this always ends).
+///
+/// # Safety
+/// `state` is the panel's entry of `s.panel_state`; `jp` a packed panel of the block, whose
+/// source and buffer are valid as for the up-front pack in [`gemm_blocked`].
+unsafe fn ensure_packed<T: Elem>(s: &Shared<T>, state: *const AtomicU8, jp: usize) {
+    // SAFETY: a live entry of the caller's state vector (contract).
+    let st = unsafe { &*state };
+    if st.load(Ordering::Acquire) == PANEL_READY {
+        return;
+    }
+    if st
+        .compare_exchange(
+            PANEL_EMPTY,
+            PANEL_BUSY,
+            Ordering::Acquire,
+            Ordering::Acquire,
+        )
+        .is_ok()
+    {
+        // SAFETY: this worker alone won the panel, so it alone writes its slice of the
+        // buffer; readers wait for the release below.
+        unsafe {
+            pack_b_panel(
+                s.spec.nr,
+                s.nc,
+                s.kc,
+                jp,
+                s.bsrc,
+                s.b_rs,
+                s.b_cs,
+                s.bpack as *mut T,
+                s.spec.transpose16,
+            )
+        };
+        st.store(PANEL_READY, Ordering::Release);
+    } else {
+        while st.load(Ordering::Acquire) != PANEL_READY {
+            core::hint::spin_loop();
+        }
+    }
+}
 
 /// One parallel unit: row block `u / n_splits`, column share `u % n_splits` of the packed
 /// B block; packs its A block and runs the two inner loops.
@@ -644,7 +705,23 @@ unsafe fn run_unit<T: Elem>(s: &Shared<T>, u: usize) {
         } else {
             Some([T::ZERO; MAX_TILE])
         };
-        for jp in p0..p1 {
+        // Units of different row blocks start at different panels, so that when they pack B
+        // as they go (`panel_state`) they pack different panels at the same time.
+        let count = p1 - p0;
+        let first = if s.panel_state.is_some() {
+            ib * count / s.m.div_ceil(s.mc)
+        } else {
+            0
+        };
+        for idx in 0..count {
+            let jp = p0 + (first + idx) % count;
+            if let Some(states) = s.panel_state {
+                if jp >= s.full_b {
+                    // SAFETY: `states` holds one entry per panel of the block; the panel is
+                    // inside the packed-B buffer and the B block, as for the up-front pack.
+                    unsafe { ensure_packed(s, states.add(jp), jp) };
+                }
+            }
             let j = jp * nr;
             let n_eff = nr.min(s.nc - j);
             // SAFETY: columns `j..j+nr` of the B block in place (`jp < full_b`), else panel
