@@ -364,7 +364,7 @@ pub(crate) unsafe fn gemm<T: Elem>(
     // Column ranges are whole tiles wide (ragged only at the end), row ranges whole MR.
     let (len, q) = if split_n { (n, nr) } else { (m, mr) };
     let by_work = ((flops / CHUNK_MIN_FLOPS) as usize).clamp(threads, 4 * threads);
-    let step = range_step(len, q, threads, by_work);
+    let step = range_step(len, q, threads, threads, by_work);
     let chunks = len.div_ceil(step);
     if chunks == 1 {
         // SAFETY: forwarded contract.
@@ -430,8 +430,8 @@ unsafe impl<T> Send for SendViewMut<T> {}
 unsafe impl<T> Sync for SendViewMut<T> {}
 
 /// The length of the ranges (whole multiples of `q`, the last one ragged) that cut `len`
-/// among `threads` workers into at most `max_ranges` ranges and finish soonest when dealt to
-/// the workers in turn; of equally fast cuts, the one with the most ranges (work stealing
+/// among `threads` workers into `min_ranges..=max_ranges` ranges (as far as `len` allows)
+/// and finish soonest when dealt to the workers in turn; of equally fast cuts, the one with the most ranges (work stealing
 /// evens those out when a core is busy elsewhere).
 ///
 /// Whole tiles make the counts lumpy: 90 columns in 16-wide tiles on 2 workers as 3 ranges
@@ -439,9 +439,9 @@ unsafe impl<T> Sync for SendViewMut<T> {}
 /// the count this way (2 threads, Zen 3, swapped old/new method): 250x500x90-tA +52%,
 /// 100x1000x784-tA +33% (7 ranges of 112 before, 400 + 384 now), 200x300x600-tA +12%,
 /// 100x1000x784 +7%; shapes whose counts already dealt evenly unchanged.
-fn range_step(len: usize, q: usize, threads: usize, max_ranges: usize) -> usize {
+fn range_step(len: usize, q: usize, threads: usize, min_ranges: usize, max_ranges: usize) -> usize {
     let hi = max_ranges.min(len.div_ceil(q)).max(1);
-    let lo = threads.min(hi).max(1);
+    let lo = min_ranges.min(hi).max(1);
     let mut best = (usize::MAX, 0);
     for ranges in lo..=hi {
         let step = balanced(len, ranges, q);
@@ -496,13 +496,15 @@ unsafe fn gemm_blocked<T: Elem>(
     // Row blocks: at most MC rows each; when parallel, a multiple of the thread count and
     // up to four per thread (at least 4 MR rows each) so work stealing can route around a
     // core that is busy with something else.
-    let mut m_blocks = m.div_ceil(spec.mc);
-    if threads > 1 {
-        m_blocks = m_blocks.max((4 * threads).min(m / (4 * mr)));
-        m_blocks = m_blocks.div_ceil(threads) * threads;
-        m_blocks = m_blocks.min(m.div_ceil(mr));
-    }
-    let mc = balanced(m, m_blocks, mr);
+    // Of those counts, the one whose blocks deal most evenly to the workers (whole MR rows
+    // make the counts lumpy; see `range_step`).
+    let fewest = m.div_ceil(spec.mc);
+    let mc = if threads > 1 {
+        let most = (fewest.div_ceil(threads) * threads).max((4 * threads).min(m / (4 * mr)));
+        range_step(m, mr, threads, fewest, most)
+    } else {
+        balanced(m, fewest, mr)
+    };
     let m_blocks = m.div_ceil(mc);
 
     // Reading A in place skips the pack (1-2 cycles per element, which matters when each A
@@ -834,17 +836,20 @@ mod tests {
     fn range_step_deals_whole_tiles_evenly() {
         // 90 columns, 16-wide tiles, 2 workers: 3 ranges would take two rounds of 32;
         // 6 ranges of 16 (+10) finish as soon as 2 of 48/42, and are preferred (more).
-        assert_eq!(range_step(90, 16, 2, 8), 16);
+        assert_eq!(range_step(90, 16, 2, 2, 8), 16);
         // 784 columns, up to 8 ranges: 7 x 112 takes 4 rounds (448); 400 + 384 takes 400.
-        assert_eq!(range_step(784, 16, 2, 8), 400);
+        assert_eq!(range_step(784, 16, 2, 2, 8), 400);
         // Evenly divisible: 8 ranges of 64 rows on 4 workers.
-        assert_eq!(range_step(512, 8, 4, 16), 32);
+        assert_eq!(range_step(512, 8, 4, 4, 16), 32);
         // Fewer quanta than workers: one range per quantum.
-        assert_eq!(range_step(20, 16, 4, 16), 16);
+        assert_eq!(range_step(20, 16, 4, 4, 16), 16);
+        // At least `min` ranges of at most 144 rows: 300 rows on 2 workers as 7 x 48 + 12
+        // (156 each at most) rather than 7 x 42 + 6 (168).
+        assert_eq!(range_step(300, 6, 2, 3, 8), 48);
         // Every result is a multiple of the quantum covering `len` in at most `max` ranges.
         for len in 1..200 {
             for threads in 1..5 {
-                let step = range_step(len, 6, threads, 4 * threads);
+                let step = range_step(len, 6, threads, threads, 4 * threads);
                 assert_eq!(step % 6, 0);
                 assert!(len.div_ceil(step) <= (4 * threads).max(1));
             }
