@@ -463,24 +463,7 @@ fn medium_products_split_over_a_pool_match_reference() {
         (250, 400, 120, false, false),
         (250, 500, 90, true, true),
     ];
-    for threads in [2, 3] {
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build()
-            .unwrap();
-        for &(m, k, n, ta, tb) in &shapes {
-            let a = fill(m * k, 5);
-            let b = fill(k * n, 6);
-            let lda = if ta { m } else { k };
-            let ldb = if tb { k } else { n };
-            let mut c = vec![f32::NAN; m * n];
-            pool.install(|| {
-                descent_kernels::sgemm(ta, tb, m, n, k, 1.0, &a, lda, &b, ldb, 0.0, &mut c, n)
-            });
-            let what = format!("{m}x{k}x{n} ta {ta} tb {tb}, {threads} threads: ");
-            assert_product((ta, tb), (m, k, n), &a, &b, &c, &what);
-        }
-    }
+    products_on_pools(&shapes, &[2, 3]);
 }
 
 #[test]
@@ -498,21 +481,27 @@ fn large_products_sharing_a_packed_b_over_a_pool_match_reference() {
         (440, 1030, 90, true, true),
         (1300, 530, 340, false, true),
     ];
-    for threads in [2, 3, 8] {
+    products_on_pools(&shapes, &[2, 3, 8]);
+}
+
+/// Runs each `(m, k, n, ta, tb)` product (beta = 0 over a NaN C) inside a rayon pool of each
+/// size in `threads` and checks it against the reference.
+fn products_on_pools(shapes: &[(usize, usize, usize, bool, bool)], threads: &[usize]) {
+    for &t in threads {
         let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
+            .num_threads(t)
             .build()
             .unwrap();
-        for &(m, k, n, ta, tb) in &shapes {
-            let a = fill(m * k, 7);
-            let b = fill(k * n, 8);
+        for &(m, k, n, ta, tb) in shapes {
+            let a = fill(m * k, (m + k) as u64);
+            let b = fill(k * n, (k + n) as u64);
             let lda = if ta { m } else { k };
             let ldb = if tb { k } else { n };
             let mut c = vec![f32::NAN; m * n];
             pool.install(|| {
                 descent_kernels::sgemm(ta, tb, m, n, k, 1.0, &a, lda, &b, ldb, 0.0, &mut c, n)
             });
-            let what = format!("{m}x{k}x{n} ta {ta} tb {tb}, {threads} threads: ");
+            let what = format!("{m}x{k}x{n} ta {ta} tb {tb}, {t} threads: ");
             assert_product((ta, tb), (m, k, n), &a, &b, &c, &what);
         }
     }
