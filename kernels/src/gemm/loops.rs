@@ -431,8 +431,8 @@ unsafe impl<T> Sync for SendViewMut<T> {}
 
 /// The length of the ranges (whole multiples of `q`, the last one ragged) that cut `len`
 /// among `threads` workers into `min_ranges..=max_ranges` ranges (as far as `len` allows)
-/// and finish soonest when dealt to the workers in turn; of equally fast cuts, the one with the most ranges (work stealing
-/// evens those out when a core is busy elsewhere).
+/// and finish soonest when dealt to the workers in turn; of equally fast cuts, the one with
+/// the most ranges (work stealing evens those out when a core is busy elsewhere).
 ///
 /// Whole tiles make the counts lumpy: 90 columns in 16-wide tiles on 2 workers as 3 ranges
 /// (32, 32, 26) take two rounds, as 2 (48, 42) or 6 (16 x 5, 10) about half as long. Picking
@@ -493,11 +493,10 @@ unsafe fn gemm_blocked<T: Elem>(
     let kc_max = balanced(k, k.div_ceil(kc_target), 8).min(k);
     let nc_max = balanced(n, n.div_ceil(spec.nc), nr);
 
-    // Row blocks: at most MC rows each; when parallel, a multiple of the thread count and
-    // up to four per thread (at least 4 MR rows each) so work stealing can route around a
-    // core that is busy with something else.
-    // Of those counts, the one whose blocks deal most evenly to the workers (whole MR rows
-    // make the counts lumpy; see `range_step`).
+    // Row blocks: at most MC rows each; when parallel, up to four per thread (at least 4 MR
+    // rows each) or the next multiple of the thread count, so work stealing can route around
+    // a core that is busy with something else. Of those counts, the one whose blocks deal
+    // most evenly to the workers (whole MR rows make the counts lumpy; see `range_step`).
     let fewest = m.div_ceil(spec.mc);
     let mc = if threads > 1 {
         let most = (fewest.div_ceil(threads) * threads).max((4 * threads).min(m / (4 * mr)));
@@ -839,12 +838,12 @@ mod tests {
         assert_eq!(range_step(90, 16, 2, 2, 8), 16);
         // 784 columns, up to 8 ranges: 7 x 112 takes 4 rounds (448); 400 + 384 takes 400.
         assert_eq!(range_step(784, 16, 2, 2, 8), 400);
-        // Evenly divisible: 8 ranges of 64 rows on 4 workers.
+        // Evenly divisible: 16 ranges of 32 finish as soon as 4 of 128, and are more.
         assert_eq!(range_step(512, 8, 4, 4, 16), 32);
         // Fewer quanta than workers: one range per quantum.
         assert_eq!(range_step(20, 16, 4, 4, 16), 16);
-        // At least `min` ranges of at most 144 rows: 300 rows on 2 workers as 7 x 48 + 12
-        // (156 each at most) rather than 7 x 42 + 6 (168).
+        // At least `min` ranges (MC-sized blocks): 300 rows in 6-row tiles on 2 workers as
+        // 6 x 48 + 12 (156 each at most) rather than 7 x 42 + 6 (168).
         assert_eq!(range_step(300, 6, 2, 3, 8), 48);
         // Every result is a multiple of the quantum covering `len` in at most `max` ranges.
         for len in 1..200 {
