@@ -451,6 +451,29 @@ fn alpha_zero_scales_by_beta_without_reading_a_or_b() {
 }
 
 #[test]
+fn b_at_every_alignment_matches_reference() {
+    // A row-major B that would be read in place is packed instead when its rows are not
+    // aligned to the vector loads (above 64 rows of C): start B at each float offset from a
+    // 64-byte boundary, with rows whose stride keeps or alternates the alignment, on both
+    // sides of the 64-row limit.
+    for &(m, k, n) in &[(100, 70, 128), (100, 70, 100), (40, 70, 100)] {
+        let a = fill(m * k, 11);
+        let b_vals = fill(k * n, 12);
+        for off in 0..16 {
+            let mut store = vec![0.0f32; k * n + 32];
+            let base = store.as_ptr() as usize;
+            let start = (64 - base % 64) % 64 / 4 + off;
+            store[start..start + k * n].copy_from_slice(&b_vals);
+            let b = &store[start..start + k * n];
+            let mut c = vec![f32::NAN; m * n];
+            descent_kernels::sgemm(false, false, m, n, k, 1.0, &a, k, b, n, 0.0, &mut c, n);
+            let what = format!("{m}x{k}x{n}, B {off} floats off 64 bytes: ");
+            assert_product((false, false), (m, k, n), &a, &b_vals, &c, &what);
+        }
+    }
+}
+
+#[test]
 fn medium_products_split_over_a_pool_match_reference() {
     // Between the parallel threshold and MC rows per thread, C is cut into column ranges
     // (m < n: each range re-reads A) or row ranges (each re-reads B); run both, transposed
