@@ -9,7 +9,7 @@
 //! unrolled by four, and the C tile is prefetched before it (same method: 512x784x512-tB +10
 //! to +45%, most other shapes +5 to +30%, within the machine's noise elsewhere), unless the
 //! k block is shallower than 32 steps (the stores come too soon for it to help: k = 10 and
-//! 16 products +6 to +10% without it).
+//! 16 products +3 to +8% without it).
 //! Edge tiles are stored straight from the registers (rows past `m_eff` skipped, the last
 //! partial vector of a row by 128/64/32-bit stores), not through a scratch tile and a
 //! scalar copy (with the packing changes of the same day: 100x10x100 +13%, 1000x10x100
@@ -19,7 +19,7 @@
 //! parts have 32 KiB L1d and 256 KiB-1 MiB L2, so the sizes stay conservative):
 //! * `KC = 256`: B micro-panel `KC x NR` = 16 KiB, A micro-panel 6 KiB: both in L1.
 //! * `KC_PAR = 512` when the workers share a packed B block: fewer k blocks, so fewer
-//!   joins (2 threads on Zen 3: 512^3 +8%, 1000x784x100-tB +20%) although the B micro-panel
+//!   joins (2 threads on Zen 3: 512^3 +7%, 1000x784x100-tB +15%) although the B micro-panel
 //!   then fills L1 (on 1 thread it read -5% to +3%, so serial products keep 256).
 //! * `MC = 144`: packed A block `MC x KC` = 144 KiB, in L2 on any AVX2 part.
 //! * `NC = 4096`: packed B block `KC x NC` = 4 MiB, in L3.
@@ -167,7 +167,7 @@ macro_rules! avx2_kernel {
             // Ask for the C tile now: it is only touched after the k loop, and a cold tile
             // would otherwise stall the stores of every call. Not for a shallow block: fewer
             // than 32 k-steps (about 200 cycles) store before the lines could arrive, and
-            // the hints only add to the load queue (k = 10 and 16 products +6 to +10%
+            // the hints only add to the load queue (k = 10 and 16 products +3 to +8%
             // without them, Zen 3; method in BENCHMARKS.md).
             for i in 0..if kc >= PREFETCH_C_MIN_KC { m_eff } else { 0 } {
                 let row = c.wrapping_offset(i as isize * rsc);
