@@ -28,7 +28,7 @@
 use core::arch::x86_64::*;
 
 use super::loops::{Half, Spec};
-use super::transpose::transpose16_f32_avx2;
+use super::transpose::{transpose16_f32_avx2, transpose6x8_f32_avx};
 
 const MR: usize = 6;
 /// Shallowest k block for which the microkernel prefetches its C tile.
@@ -54,6 +54,7 @@ pub(crate) fn spec_f32() -> Spec<f32> {
             ukr_direct_a: Some(ukr_f32h_direct),
         }),
         transpose16: Some(transpose16_f32_avx2),
+        transpose_mr: Some(transpose6x8_f32_avx),
     }
 }
 
@@ -71,6 +72,7 @@ pub(crate) fn spec_f64() -> Spec<f64> {
         ukr_direct_a: Some(ukr_f64_direct),
         half: None,
         transpose16: None,
+        transpose_mr: None,
     }
 }
 

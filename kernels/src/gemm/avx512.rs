@@ -55,6 +55,7 @@ pub(crate) fn spec_f32() -> Spec<f32> {
             ukr_direct_a: Some(ukr_f32n_direct),
         }),
         transpose16: Some(transpose16_f32),
+        transpose_mr: None,
     }
 }
 
@@ -73,6 +74,7 @@ pub(crate) fn spec_f32_narrow() -> Spec<f32> {
         ukr_direct_a: Some(ukr_f32n_direct),
         half: None,
         transpose16: Some(transpose16_f32),
+        transpose_mr: None,
     }
 }
 
@@ -90,6 +92,7 @@ pub(crate) fn spec_f64() -> Spec<f64> {
         ukr_direct_a: Some(ukr_f64_direct),
         half: None,
         transpose16: None,
+        transpose_mr: None,
     }
 }
 

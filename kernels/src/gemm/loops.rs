@@ -35,7 +35,7 @@ use std::thread::LocalKey;
 
 use super::elem::{store_tile, Elem};
 use super::pack::{pack_a, pack_b_panel, pack_b_rows};
-use super::transpose::Transpose16;
+use super::transpose::{Transpose16, TransposeMr};
 
 /// A microkernel: `(kc, alpha, a, sa, b, rsb, beta, c, rsc, m_eff, n_eff)`, computing
 /// `C <- alpha * A * B + beta * C` on the top-left `m_eff x n_eff` of an `MR x NR` tile
@@ -76,6 +76,9 @@ pub(crate) struct Spec<T> {
     pub half: Option<Half<T>>,
     /// SIMD 16 x 16 transposition for the transposing packs, if this ISA has one.
     pub transpose16: Option<Transpose16<T>>,
+    /// SIMD `MR x 8` transposition for packing full strips of a row-major A, if this ISA
+    /// has one.
+    pub transpose_mr: Option<TransposeMr<T>>,
 }
 
 /// Half-width kernels of a [`Spec`]: `NR / 2` columns, same `MR`.
@@ -742,6 +745,7 @@ unsafe fn run_unit<T: Elem>(s: &Shared<T>, u: usize) {
                     s.a.cs,
                     abuf,
                     s.spec.transpose16,
+                    s.spec.transpose_mr,
                 );
             }
         }

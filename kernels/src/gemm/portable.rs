@@ -28,6 +28,7 @@ pub(crate) fn spec_f32() -> Spec<f32> {
         ukr_direct_a: None,
         half: None,
         transpose16: None,
+        transpose_mr: None,
     }
 }
 
@@ -45,6 +46,7 @@ pub(crate) fn spec_f64() -> Spec<f64> {
         ukr_direct_a: None,
         half: None,
         transpose16: None,
+        transpose_mr: None,
     }
 }
 
