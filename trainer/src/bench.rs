@@ -7,7 +7,9 @@
 use descent_core::optim::{AdamConfig, Optim};
 use descent_core::{Activation, Mlp, Task};
 use descent_kernels::fused::step_fused;
-use descent_kernels::peak::{best_isa, fma_peak_gflops, stream_bandwidth_gbs};
+use descent_kernels::peak::{
+    best_isa, fma_peak_gflops, stream_bandwidth_gbs, FmaBurst, StreamBuffers,
+};
 use descent_kernels::{sgemm, Fast};
 use serde::Serialize;
 use std::time::{Duration, Instant};
@@ -38,6 +40,12 @@ pub struct BenchRow {
     pub limit: f64,
     /// `100 * value / limit` (NaN when no limit applies).
     pub percent_of_limit: f64,
+    /// The median over the repetitions of `100 * rate / limit now`, where `limit now` is one
+    /// FMA burst (GFLOP/s rows) or one stream pass (GB/s rows) run right after that
+    /// repetition: the kernel's share of what the machine gave at that moment. On a shared
+    /// machine this is steadier than `percent_of_limit`, which divides a median by the best
+    /// the machine ever did (NaN when no limit applies).
+    pub percent_of_limit_alongside: f64,
 }
 
 /// The whole report.
@@ -61,26 +69,37 @@ pub struct BenchReport {
     pub rows: Vec<BenchRow>,
 }
 
-/// Seconds per repetition: the median and the fastest.
-#[derive(Debug, Clone, Copy)]
+/// Seconds per repetition: the median and the fastest, and each repetition's seconds with
+/// the limit measured right after it (empty when no limit was measured alongside).
+#[derive(Debug, Clone)]
 struct Secs {
     median: f64,
     best: f64,
+    pairs: Vec<(f64, f64)>,
 }
 
-fn median_secs(reps: usize, mut f: impl FnMut()) -> Secs {
+/// Times `reps` repetitions of `f` after a warm-up; when `limit_now` is given, runs it right
+/// after each repetition and keeps its rate with that repetition's seconds.
+fn timed(reps: usize, mut f: impl FnMut(), mut limit_now: Option<impl FnMut() -> f64>) -> Secs {
     f(); // warm-up
-    let mut t: Vec<f64> = (0..reps.max(1))
+    let pairs: Vec<(f64, f64)> = (0..reps.max(1))
         .map(|_| {
             let s = Instant::now();
             f();
-            s.elapsed().as_secs_f64().max(1e-12)
+            let secs = s.elapsed().as_secs_f64().max(1e-12);
+            (secs, limit_now.as_mut().map_or(f64::NAN, |l| l()))
         })
         .collect();
+    let mut t: Vec<f64> = pairs.iter().map(|p| p.0).collect();
     t.sort_by(f64::total_cmp);
     Secs {
         median: t[t.len() / 2],
         best: t[0],
+        pairs: if limit_now.is_some() {
+            pairs
+        } else {
+            Vec::new()
+        },
     }
 }
 
@@ -99,6 +118,13 @@ fn cpu_model() -> String {
 /// A row for `work` units done per repetition (GFLOP, GB or samples) in `secs`.
 fn row(kernel: String, threads: usize, work: f64, secs: Secs, unit: &str, limit: f64) -> BenchRow {
     let value = work / secs.median;
+    let mut alongside: Vec<f64> = secs
+        .pairs
+        .iter()
+        .map(|&(t, l)| 100.0 * work / t / l)
+        .filter(|x| x.is_finite())
+        .collect();
+    alongside.sort_by(f64::total_cmp);
     BenchRow {
         kernel,
         threads,
@@ -108,6 +134,11 @@ fn row(kernel: String, threads: usize, work: f64, secs: Secs, unit: &str, limit:
         limit,
         percent_of_limit: if limit > 0.0 {
             100.0 * value / limit
+        } else {
+            f64::NAN
+        },
+        percent_of_limit_alongside: if limit > 0.0 && !alongside.is_empty() {
+            alongside[alongside.len() / 2]
         } else {
             f64::NAN
         },
@@ -243,6 +274,10 @@ fn run_sized(threads: Option<usize>, sz: Sizes) -> BenchReport {
         let peak = if *t == 1 { p1 } else { pa };
         let bw = if *t == 1 { s1 } else { sa };
         pool.install(|| {
+            // The limits again, one burst or pass right after each timed repetition.
+            let burst = FmaBurst::calibrate(isa, *t, peak_burst);
+            let fma_now = || burst.gflops();
+            let mut bufs = StreamBuffers::new(stream_n);
             for (label, m, k, n, ta, tb) in &shapes {
                 let (m, k, n) = (*m, *k, *n);
                 let a: Vec<f32> = (0..m * k).map(|i| (i % 7) as f32 * 0.1).collect();
@@ -251,11 +286,15 @@ fn run_sized(threads: Option<usize>, sz: Sizes) -> BenchReport {
                 let (lda, ldb) = (if *ta { m } else { k }, if *tb { k } else { n });
                 let flops = 2.0 * (m * n * k) as f64;
                 let inner = ((2e8 / flops).ceil() as usize).clamp(1, 1000);
-                let s = median_secs(reps, || {
-                    for _ in 0..inner {
-                        sgemm(*ta, *tb, m, n, k, 1.0, &a, lda, &b, ldb, 0.0, &mut c, n);
-                    }
-                });
+                let s = timed(
+                    reps,
+                    || {
+                        for _ in 0..inner {
+                            sgemm(*ta, *tb, m, n, k, 1.0, &a, lda, &b, ldb, 0.0, &mut c, n);
+                        }
+                    },
+                    Some(fma_now),
+                );
                 rows.push(row(
                     label.clone(),
                     *t,
@@ -270,9 +309,11 @@ fn run_sized(threads: Option<usize>, sz: Sizes) -> BenchReport {
             let mut p = vec![0.5f32; n_adam];
             let mut opt =
                 Optim::<f32, _, Vec<f32>>::owned(AdamConfig::default(), n_adam).expect("adam");
-            let s = median_secs(reps, || {
-                step_fused(&mut opt, &mut p, &grads).expect("lengths match")
-            });
+            let s = timed(
+                reps,
+                || step_fused(&mut opt, &mut p, &grads).expect("lengths match"),
+                Some(|| bufs.gbs(*t > 1)),
+            );
             rows.push(row(
                 format!("fused Adam {n_adam} params"),
                 *t,
@@ -300,14 +341,18 @@ fn run_sized(threads: Option<usize>, sz: Sizes) -> BenchReport {
             let mut opt = Optim::<f32, _, Vec<f32>>::owned(AdamConfig::default(), params.len())
                 .expect("adam");
             let steps = sz.steps;
-            let s = median_secs(reps, || {
-                for _ in 0..steps {
-                    model
-                        .loss_grad(&Fast, &params, &x, &y, batch, &mut scratch, &mut grad)
-                        .expect("shapes");
-                    step_fused(&mut opt, &mut params, &grad).expect("lengths");
-                }
-            });
+            let s = timed(
+                reps,
+                || {
+                    for _ in 0..steps {
+                        model
+                            .loss_grad(&Fast, &params, &x, &y, batch, &mut scratch, &mut grad)
+                            .expect("shapes");
+                        step_fused(&mut opt, &mut params, &grad).expect("lengths");
+                    }
+                },
+                Some(fma_now),
+            );
             // forward 2*B*784*100 + 2*B*100*10, backward: weight grads (same) + dX of layer 2.
             let flops =
                 2.0 * batch as f64 * (2.0 * 784.0 * 100.0 + 3.0 * 100.0 * 10.0) * steps as f64;
@@ -315,7 +360,7 @@ fn run_sized(threads: Option<usize>, sz: Sizes) -> BenchReport {
                 "train step 784-100-10 b100 (GFLOP/s)".into(),
                 *t,
                 flops / 1e9,
-                s,
+                s.clone(),
                 "GFLOP/s",
                 peak,
             ));
@@ -348,18 +393,26 @@ pub fn format_table(r: &BenchReport) -> String {
         r.cpu, r.isa, r.threads, r.fma_peak_1, r.fma_peak_all, r.threads, r.stream_1, r.stream_all, r.threads
     );
     s += &format!(
-        "{:<42} {:>7} {:>14} {:>14} {:<10} {:>9}\n",
-        "kernel", "threads", "median", "best", "unit", "of limit"
+        "{:<42} {:>7} {:>14} {:>14} {:<10} {:>9} {:>10}\n",
+        "kernel", "threads", "median", "best", "unit", "of limit", "alongside"
     );
-    for row in &r.rows {
-        let pct = if row.percent_of_limit.is_finite() {
-            format!("{:.0}%", row.percent_of_limit)
+    let pct = |x: f64| {
+        if x.is_finite() {
+            format!("{x:.0}%")
         } else {
             "-".into()
-        };
+        }
+    };
+    for row in &r.rows {
         s += &format!(
-            "{:<42} {:>7} {:>14.1} {:>14.1} {:<10} {:>9}\n",
-            row.kernel, row.threads, row.value, row.best, row.unit, pct
+            "{:<42} {:>7} {:>14.1} {:>14.1} {:<10} {:>9} {:>10}\n",
+            row.kernel,
+            row.threads,
+            row.value,
+            row.best,
+            row.unit,
+            pct(row.percent_of_limit),
+            pct(row.percent_of_limit_alongside)
         );
     }
     s
@@ -376,15 +429,32 @@ mod tests {
 
     #[test]
     fn rows_and_formats() {
+        // Three repetitions of 100 units: 2 s, 1 s, 4 s, with the limit measured right after
+        // each at 100, 200, 50: rates 50, 100, 25, shares alongside 50%, 50%, 50%.
         let secs = Secs {
             median: 2.0,
             best: 1.0,
+            pairs: vec![(2.0, 100.0), (1.0, 200.0), (4.0, 50.0)],
         };
-        let r = row("k".into(), 1, 100.0, secs, "GB/s", 200.0);
+        let r = row("k".into(), 1, 100.0, secs.clone(), "GB/s", 200.0);
         assert_eq!((r.value, r.best), (50.0, 100.0));
         assert_eq!(r.percent_of_limit, 25.0);
-        assert!(row("k".into(), 1, 1.0, secs, "samples/s", 0.0)
-            .percent_of_limit
+        assert_eq!(r.percent_of_limit_alongside, 50.0);
+        // The median of the per-repetition shares, not a ratio of medians.
+        let skew = Secs {
+            pairs: vec![(2.0, 100.0), (1.0, 100.0), (4.0, 10.0)],
+            ..secs.clone()
+        };
+        let r2 = row("k".into(), 1, 100.0, skew, "GB/s", 200.0);
+        assert_eq!(r2.percent_of_limit_alongside, 100.0);
+        let none = row("k".into(), 1, 1.0, secs.clone(), "samples/s", 0.0);
+        assert!(none.percent_of_limit.is_nan() && none.percent_of_limit_alongside.is_nan());
+        let unpaired = Secs {
+            pairs: Vec::new(),
+            ..secs.clone()
+        };
+        assert!(row("k".into(), 1, 1.0, unpaired, "GB/s", 200.0)
+            .percent_of_limit_alongside
             .is_nan());
         let rep = BenchReport {
             isa: "x".into(),
@@ -397,9 +467,13 @@ mod tests {
             rows: vec![r],
         };
         let t = format_table(&rep);
-        assert!(t.contains("25%") && t.contains("GB/s"), "{t}");
+        assert!(
+            t.contains("25%") && t.contains("50%") && t.contains("GB/s"),
+            "{t}"
+        );
         let j: serde_json::Value = serde_json::from_str(&to_json(&rep)).unwrap();
         assert_eq!(j["rows"][0]["percent_of_limit"], 25.0);
+        assert_eq!(j["rows"][0]["percent_of_limit_alongside"], 50.0);
         assert_eq!(j["rows"][0]["best"], 100.0);
         assert_eq!(j["rows"][0]["kernel"], "k");
         assert_eq!(j["threads"], 2);
@@ -408,9 +482,10 @@ mod tests {
         rep.rows = vec![row("train".into(), 1, 7.0, secs, "samples/s", 0.0)];
         let t = format_table(&rep);
         let line = t.lines().last().unwrap();
-        assert!(line.trim_end().ends_with('-'), "{line}");
+        assert!(line.trim_end().ends_with("-          -"), "{line}");
         let j: serde_json::Value = serde_json::from_str(&to_json(&rep)).unwrap();
         assert!(j["rows"][0]["percent_of_limit"].is_null());
+        assert!(j["rows"][0]["percent_of_limit_alongside"].is_null());
     }
 
     #[test]
@@ -435,7 +510,9 @@ mod tests {
             assert!(row.value.is_finite() && row.value > 0.0, "{row:?}");
             assert!(row.best.is_finite() && row.best >= row.value, "{row:?}");
             assert!(
-                row.limit == 0.0 || row.percent_of_limit.is_finite(),
+                row.limit == 0.0
+                    || (row.percent_of_limit.is_finite()
+                        && row.percent_of_limit_alongside.is_finite()),
                 "{row:?}"
             );
         }
