@@ -6,7 +6,8 @@
 //! achieved bandwidth. Threads follow the global rayon pool (`RAYON_NUM_THREADS`).
 //!
 //! `slices` is `fused::adam_step` on plain buffers; `stream` moves the same bytes with no
-//! arithmetic, split over the pool like the fused update.
+//! arithmetic (`peak::move_chunk`, AVX2 where available), split over the pool like the fused
+//! update.
 //!
 //! `cargo bench -p descent-benches --bench fused` (`FUSED_BENCH_SECS` sets the measurement
 //! time, default 1 s).
@@ -14,6 +15,7 @@
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use descent_core::optim::{AdamConfig, Optim, Optimizer, SgdConfig};
 use descent_kernels::fused::{adam_step, step_fused, AdamParams};
+use descent_kernels::peak::move_chunk;
 use rayon::prelude::*;
 use std::hint::black_box;
 use std::time::Duration;
@@ -77,16 +79,7 @@ fn bench(c: &mut Criterion) {
                     .zip(grads.par_chunks(chunk))
                     .zip(m.par_chunks_mut(chunk))
                     .zip(v.par_chunks_mut(chunk))
-                    .for_each(|(((p, g), m), v)| {
-                        for (((p, &g), m), v) in
-                            p.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut())
-                        {
-                            let (mi, vi) = (*m, *v);
-                            *m = vi;
-                            *v = g;
-                            *p += mi;
-                        }
-                    });
+                    .for_each(|(((p, g), m), v)| move_chunk(p, g, m, v));
                 black_box(&mut p);
             })
         });

@@ -250,10 +250,12 @@ impl StreamBuffers {
     }
 }
 
-/// One chunk of a [`StreamBuffers`] pass, with the widest vectors this CPU has: the data
-/// mover must not be slower than the kernels it is the limit of (built for the baseline
-/// x86-64 target, the loop moves 16 bytes per instruction, while the AVX2 Adam kernel moves 32).
-fn move_chunk(p: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32]) {
+/// One chunk of a [`StreamBuffers`] pass (`m <- v`, `v <- g`, `p <- p + m_old` over the
+/// shortest length), with the widest vectors this CPU has: the data mover must not be slower
+/// than the kernels it is the limit of (built for the baseline x86-64 target, the loop moves
+/// 16 bytes per instruction, while the AVX2 Adam kernel moves 32). The criterion benches use
+/// it for the same ceiling.
+pub fn move_chunk(p: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32]) {
     #[cfg(target_arch = "x86_64")]
     {
         if std::arch::is_x86_feature_detected!("avx2") {
