@@ -18,9 +18,13 @@
 //! Blocking (L1d 48 KiB, L2 1 MiB, L3 32 MiB on the development machine; typical AVX2-only
 //! parts have 32 KiB L1d and 256 KiB-1 MiB L2, so the sizes stay conservative):
 //! * `KC = 256`: B micro-panel `KC x NR` = 16 KiB, A micro-panel 6 KiB: both in L1.
-//! * `KC_PAR = 512` when the workers share a packed B block: fewer k blocks, so fewer
-//!   joins (2 threads on Zen 3: 512^3 +7%, 1000x784x100-tB +15%) although the B micro-panel
-//!   then fills L1 (on 1 thread it read -5% to +3%, so serial products keep 256).
+//! * `KC_PAR = 1024` (`f32`; 512 for the unmeasured `f64`) when the workers share a packed
+//!   B block: fewer k blocks, so fewer joins, although the B micro-panel then outgrows L1
+//!   (2 threads on Zen 3: 512 against 256, 512^3 +7%, 1000x784x100-tB +15%; then 1024
+//!   against 512, with eight row blocks per thread: 400x784x128-tB +9%, 1000x784x100-tB +7
+//!   and +8%, 1000x1000x100 +6%, 512x784x512-tB +4%, 512x1000x512 +3%, 1024^3 to 2048^3
+//!   within +-1.5%). The A block a worker keeps in L2 is then up to 64 rows x 1024 = 256 KiB.
+//!   On 1 thread 512 read -5% to +3%, so serial products keep 256.
 //! * `MC = 144`: packed A block `MC x KC` = 144 KiB, in L2 on any AVX2 part.
 //! * `NC = 4096`: packed B block `KC x NC` = 4 MiB, in L3.
 
@@ -42,7 +46,7 @@ pub(crate) fn spec_f32() -> Spec<f32> {
         mr: MR,
         nr: NR32,
         kc: 256,
-        kc_par: 512,
+        kc_par: 1024,
         vec_bytes: 32,
         mc: 144,
         nc: 4096,

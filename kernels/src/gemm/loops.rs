@@ -557,7 +557,8 @@ unsafe fn gemm_blocked<T: Elem>(
     // Not for operands read in place one cache line per k-step (B, a column-major A), whose
     // micro-panels would outgrow L1. Zen 3, AVX2, 2 threads, 512 against 256 (swapped
     // old/new method, when B was still packed in a join of its own): 512^3 +7%,
-    // 512x784x512-tB +8%, 1000x784x100-tB +15%; on 1 thread it read -5% to +3%, so serial
+    // 512x784x512-tB +8%, 1000x784x100-tB +15%; 1024 against 512: k = 784 and 1000
+    // products +3 to +9% (figures in avx2.rs); on 1 thread 512 read -5% to +3%, so serial
     // blocks keep `kc`.
     let kc_max = if threads > 1
         && (direct_a.is_none() || a.cs == 1)
