@@ -15,7 +15,7 @@ fn bench_quick_reports_every_kernel_with_json() {
     );
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(
-        text.contains("f32 FMA peak") && text.contains("of limit"),
+        text.contains("f32 FMA peak") && text.contains("of limit") && text.contains("alongside"),
         "{text}"
     );
     let json = &text[text.find("\n{").expect("JSON after the table") + 1..];
@@ -27,6 +27,16 @@ fn bench_quick_reports_every_kernel_with_json() {
     for r in rows {
         let value = r["value"].as_f64().unwrap();
         assert!(value.is_finite() && value > 0.0, "{r}");
+        // A row with a limit has both shares of it; one without (samples/s) neither.
+        if r["limit"].as_f64().unwrap() > 0.0 {
+            assert!(r["percent_of_limit"].as_f64().unwrap() > 0.0, "{r}");
+            assert!(
+                r["percent_of_limit_alongside"].as_f64().unwrap() > 0.0,
+                "{r}"
+            );
+        } else {
+            assert!(r["percent_of_limit_alongside"].is_null(), "{r}");
+        }
     }
     assert!(rows
         .iter()
