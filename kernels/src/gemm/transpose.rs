@@ -60,6 +60,42 @@ pub(crate) unsafe fn transpose16_f32(src: *const f32, rs: isize, dst: *mut f32, 
     }
 }
 
+/// The columns of an 8 x 8 block held as eight row vectors: unpack 32/64-bit pairs within
+/// 128-bit lanes, then exchange the lanes (24 shuffles).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx")]
+#[inline]
+fn transpose8x8(r: [__m256; 8]) -> [__m256; 8] {
+    // Within each 128-bit lane: t[2g + h] pairs rows 2g, 2g + 1 (h: low/high half).
+    let t0 = _mm256_unpacklo_ps(r[0], r[1]);
+    let t1 = _mm256_unpackhi_ps(r[0], r[1]);
+    let t2 = _mm256_unpacklo_ps(r[2], r[3]);
+    let t3 = _mm256_unpackhi_ps(r[2], r[3]);
+    let t4 = _mm256_unpacklo_ps(r[4], r[5]);
+    let t5 = _mm256_unpackhi_ps(r[4], r[5]);
+    let t6 = _mm256_unpacklo_ps(r[6], r[7]);
+    let t7 = _mm256_unpackhi_ps(r[6], r[7]);
+    // u: columns c (and c + 4 in the high lane) of rows 0..4 and 4..8.
+    let u0 = _mm256_shuffle_ps::<0x44>(t0, t2);
+    let u1 = _mm256_shuffle_ps::<0xEE>(t0, t2);
+    let u2 = _mm256_shuffle_ps::<0x44>(t1, t3);
+    let u3 = _mm256_shuffle_ps::<0xEE>(t1, t3);
+    let u4 = _mm256_shuffle_ps::<0x44>(t4, t6);
+    let u5 = _mm256_shuffle_ps::<0xEE>(t4, t6);
+    let u6 = _mm256_shuffle_ps::<0x44>(t5, t7);
+    let u7 = _mm256_shuffle_ps::<0xEE>(t5, t7);
+    [
+        _mm256_permute2f128_ps::<0x20>(u0, u4),
+        _mm256_permute2f128_ps::<0x20>(u1, u5),
+        _mm256_permute2f128_ps::<0x20>(u2, u6),
+        _mm256_permute2f128_ps::<0x20>(u3, u7),
+        _mm256_permute2f128_ps::<0x31>(u0, u4),
+        _mm256_permute2f128_ps::<0x31>(u1, u5),
+        _mm256_permute2f128_ps::<0x31>(u2, u6),
+        _mm256_permute2f128_ps::<0x31>(u3, u7),
+    ]
+}
+
 /// [`Transpose16`] for `f32` with AVX (four 8 x 8 transpositions: unpack 32/64-bit pairs
 /// within 128-bit lanes, then exchange the lanes).
 ///
@@ -77,36 +113,9 @@ pub(crate) unsafe fn transpose16_f32_avx2(src: *const f32, rs: isize, dst: *mut 
                 // SAFETY: row `bi * 8 + i < 16`, columns `bp * 8 .. bp * 8 + 8` of the block.
                 *x = unsafe { _mm256_loadu_ps(s.wrapping_offset(i as isize * rs)) };
             }
-            // Within each 128-bit lane: t[2g + h] pairs rows 2g, 2g + 1 (h: low/high half).
-            let t0 = _mm256_unpacklo_ps(r[0], r[1]);
-            let t1 = _mm256_unpackhi_ps(r[0], r[1]);
-            let t2 = _mm256_unpacklo_ps(r[2], r[3]);
-            let t3 = _mm256_unpackhi_ps(r[2], r[3]);
-            let t4 = _mm256_unpacklo_ps(r[4], r[5]);
-            let t5 = _mm256_unpackhi_ps(r[4], r[5]);
-            let t6 = _mm256_unpacklo_ps(r[6], r[7]);
-            let t7 = _mm256_unpackhi_ps(r[6], r[7]);
-            // u: columns c (and c + 4 in the high lane) of rows 0..4 and 4..8.
-            let u0 = _mm256_shuffle_ps::<0x44>(t0, t2);
-            let u1 = _mm256_shuffle_ps::<0xEE>(t0, t2);
-            let u2 = _mm256_shuffle_ps::<0x44>(t1, t3);
-            let u3 = _mm256_shuffle_ps::<0xEE>(t1, t3);
-            let u4 = _mm256_shuffle_ps::<0x44>(t4, t6);
-            let u5 = _mm256_shuffle_ps::<0xEE>(t4, t6);
-            let u6 = _mm256_shuffle_ps::<0x44>(t5, t7);
-            let u7 = _mm256_shuffle_ps::<0xEE>(t5, t7);
-            let cols = [
-                (0, _mm256_permute2f128_ps::<0x20>(u0, u4)),
-                (1, _mm256_permute2f128_ps::<0x20>(u1, u5)),
-                (2, _mm256_permute2f128_ps::<0x20>(u2, u6)),
-                (3, _mm256_permute2f128_ps::<0x20>(u3, u7)),
-                (4, _mm256_permute2f128_ps::<0x31>(u0, u4)),
-                (5, _mm256_permute2f128_ps::<0x31>(u1, u5)),
-                (6, _mm256_permute2f128_ps::<0x31>(u2, u6)),
-                (7, _mm256_permute2f128_ps::<0x31>(u3, u7)),
-            ];
+            let cols = transpose8x8(r);
             let d = dst.wrapping_add((bp * 8) * ldd + bi * 8);
-            for (p, x) in cols {
+            for (p, x) in cols.into_iter().enumerate() {
                 // SAFETY: destination row `bp * 8 + p < 16`, columns `bi * 8 .. bi * 8 + 8`.
                 unsafe { _mm256_storeu_ps(d.wrapping_add(p * ldd), x) };
             }
@@ -120,10 +129,10 @@ pub(crate) unsafe fn transpose16_f32_avx2(src: *const f32, rs: isize, dst: *mut 
 pub(crate) type TransposeMr<T> = unsafe fn(*const T, isize, *mut T);
 
 /// [`TransposeMr`] for `f32` with `MR = 6` (the AVX2 tile): the six rows go through the
-/// 8 x 8 transposition of [`transpose16_f32_avx2`] (rows 6 and 7 are don't-cares), and the
+/// 8 x 8 transposition (rows 6 and 7 are don't-cares), and the
 /// eight columns are stored 6 floats apart in increasing order, each 8-lane store's last two
 /// lanes overwritten by the next one; the last column is stored as 4 + 2 lanes so nothing
-/// past the block is written. 6 loads, 22 shuffles and 9 stores per 48 elements instead of
+/// past the block is written. 6 loads, about 20 shuffles and 9 stores per 48 elements instead of
 /// 48 scalar moves.
 ///
 /// # Safety
@@ -137,32 +146,11 @@ pub(crate) unsafe fn transpose6x8_f32_avx(src: *const f32, rs: isize, dst: *mut 
         // SAFETY: row `i < 6`, columns `0..8` of the block.
         *x = unsafe { _mm256_loadu_ps(src.wrapping_offset(i as isize * rs)) };
     }
-    // As in the 8 x 8 transposition, with rows 4, 5 standing in for the absent rows 6, 7
-    // (their lanes land in the positions the next store overwrites, or are not stored).
-    let t0 = _mm256_unpacklo_ps(r[0], r[1]);
-    let t1 = _mm256_unpackhi_ps(r[0], r[1]);
-    let t2 = _mm256_unpacklo_ps(r[2], r[3]);
-    let t3 = _mm256_unpackhi_ps(r[2], r[3]);
-    let t4 = _mm256_unpacklo_ps(r[4], r[5]);
-    let t5 = _mm256_unpackhi_ps(r[4], r[5]);
-    let u0 = _mm256_shuffle_ps::<0x44>(t0, t2);
-    let u1 = _mm256_shuffle_ps::<0xEE>(t0, t2);
-    let u2 = _mm256_shuffle_ps::<0x44>(t1, t3);
-    let u3 = _mm256_shuffle_ps::<0xEE>(t1, t3);
-    let u4 = _mm256_shuffle_ps::<0x44>(t4, t4);
-    let u5 = _mm256_shuffle_ps::<0xEE>(t4, t4);
-    let u6 = _mm256_shuffle_ps::<0x44>(t5, t5);
-    let u7 = _mm256_shuffle_ps::<0xEE>(t5, t5);
-    let cols = [
-        _mm256_permute2f128_ps::<0x20>(u0, u4),
-        _mm256_permute2f128_ps::<0x20>(u1, u5),
-        _mm256_permute2f128_ps::<0x20>(u2, u6),
-        _mm256_permute2f128_ps::<0x20>(u3, u7),
-        _mm256_permute2f128_ps::<0x31>(u0, u4),
-        _mm256_permute2f128_ps::<0x31>(u1, u5),
-        _mm256_permute2f128_ps::<0x31>(u2, u6),
-    ];
-    let last = _mm256_permute2f128_ps::<0x31>(u3, u7);
+    // Rows 4 and 5 stand in for the absent rows 6 and 7: their lanes land in the positions
+    // the next store overwrites, or are not stored.
+    let [c0, c1, c2, c3, c4, c5, c6, last] =
+        transpose8x8([r[0], r[1], r[2], r[3], r[4], r[5], r[4], r[5]]);
+    let cols = [c0, c1, c2, c3, c4, c5, c6];
     for (p, x) in cols.into_iter().enumerate() {
         // SAFETY: elements `6p .. 6p + 8` with `p < 7`: inside `dst .. dst + 48`.
         unsafe { _mm256_storeu_ps(dst.add(6 * p), x) };
