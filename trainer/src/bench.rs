@@ -2,7 +2,11 @@
 //! (f32 FMA peak, streaming bandwidth) and then gives every kernel's figure as a percentage of
 //! the limit that bounds it, on one thread and on all threads of the pool.
 //!
-//! Every figure is the median of several timed repetitions after a warm-up.
+//! Every figure is the median of several timed repetitions after a warm-up. Each row with a
+//! limit has two shares of it: `of limit`, the median over the best limit measured at the
+//! start, and `alongside`, the median over the repetitions of each one's rate over the limit
+//! measured right after it (one FMA burst or one stream pass), which a shared machine's
+//! changing load moves less.
 
 use descent_core::optim::{AdamConfig, Optim};
 use descent_core::{Activation, Mlp, Task};
