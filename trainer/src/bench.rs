@@ -74,7 +74,7 @@ pub struct BenchReport {
 }
 
 /// Seconds per repetition: the median and the fastest, and each repetition's seconds with
-/// the limit measured right after it (empty when no limit was measured alongside).
+/// the limit measured right after it.
 #[derive(Debug, Clone)]
 struct Secs {
     median: f64,
@@ -82,16 +82,16 @@ struct Secs {
     pairs: Vec<(f64, f64)>,
 }
 
-/// Times `reps` repetitions of `f` after a warm-up; when `limit_now` is given, runs it right
-/// after each repetition and keeps its rate with that repetition's seconds.
-fn timed(reps: usize, mut f: impl FnMut(), mut limit_now: Option<impl FnMut() -> f64>) -> Secs {
+/// Times `reps` repetitions of `f` after a warm-up, running `limit_now` right after each
+/// one and keeping its rate with that repetition's seconds.
+fn timed(reps: usize, mut f: impl FnMut(), mut limit_now: impl FnMut() -> f64) -> Secs {
     f(); // warm-up
     let pairs: Vec<(f64, f64)> = (0..reps.max(1))
         .map(|_| {
             let s = Instant::now();
             f();
             let secs = s.elapsed().as_secs_f64().max(1e-12);
-            (secs, limit_now.as_mut().map_or(f64::NAN, |l| l()))
+            (secs, limit_now())
         })
         .collect();
     let mut t: Vec<f64> = pairs.iter().map(|p| p.0).collect();
@@ -99,11 +99,7 @@ fn timed(reps: usize, mut f: impl FnMut(), mut limit_now: Option<impl FnMut() ->
     Secs {
         median: t[t.len() / 2],
         best: t[0],
-        pairs: if limit_now.is_some() {
-            pairs
-        } else {
-            Vec::new()
-        },
+        pairs,
     }
 }
 
@@ -297,7 +293,7 @@ fn run_sized(threads: Option<usize>, sz: Sizes) -> BenchReport {
                             sgemm(*ta, *tb, m, n, k, 1.0, &a, lda, &b, ldb, 0.0, &mut c, n);
                         }
                     },
-                    Some(fma_now),
+                    fma_now,
                 );
                 rows.push(row(
                     label.clone(),
@@ -316,7 +312,7 @@ fn run_sized(threads: Option<usize>, sz: Sizes) -> BenchReport {
             let s = timed(
                 reps,
                 || step_fused(&mut opt, &mut p, &grads).expect("lengths match"),
-                Some(|| bufs.gbs(*t > 1)),
+                || bufs.gbs(*t > 1),
             );
             rows.push(row(
                 format!("fused Adam {n_adam} params"),
@@ -355,7 +351,7 @@ fn run_sized(threads: Option<usize>, sz: Sizes) -> BenchReport {
                         step_fused(&mut opt, &mut params, &grad).expect("lengths");
                     }
                 },
-                Some(fma_now),
+                fma_now,
             );
             // forward 2*B*784*100 + 2*B*100*10, backward: weight grads (same) + dX of layer 2.
             let flops =
