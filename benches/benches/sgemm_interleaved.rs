@@ -19,13 +19,7 @@
 
 use std::time::Instant;
 
-use descent_benches::{shapes, Lib, Operands, Shape};
-
-/// Median of a non-empty sample.
-fn median(v: &mut [f64]) -> f64 {
-    v.sort_by(|x, y| x.total_cmp(y));
-    v[v.len() / 2]
-}
+use descent_benches::{median, shapes, Lib, Operands, Shape};
 
 fn main() {
     let batches: usize = std::env::var("SGEMM_BATCHES")

@@ -55,6 +55,43 @@ impl Shape {
         }
         s
     }
+
+    /// The shape of a [`Shape::label`]: `MxKxN` with optional `-tA` / `-tB`; an error naming
+    /// the label and what was expected otherwise.
+    pub fn parse(label: &str) -> Result<Shape, String> {
+        let mut parts = label.split('-');
+        let dims: Vec<usize> = parts
+            .next()
+            .unwrap_or("")
+            .split('x')
+            .map(|x| {
+                x.parse()
+                    .map_err(|_| format!("shape {label:?}: expected MxKxN[-tA][-tB]"))
+            })
+            .collect::<Result<_, _>>()?;
+        let [m, k, n] = dims[..] else {
+            return Err(format!("shape {label:?}: expected three dimensions MxKxN"));
+        };
+        let (mut ta, mut tb) = (false, false);
+        for p in parts {
+            match p {
+                "tA" => ta = true,
+                "tB" => tb = true,
+                _ => {
+                    return Err(format!(
+                        "shape {label:?}: unknown suffix -{p} (expected -tA or -tB)"
+                    ))
+                }
+            }
+        }
+        Ok(Shape { m, k, n, ta, tb })
+    }
+}
+
+/// The median of a non-empty sample (sorts it).
+pub fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
 }
 
 /// The benchmark table: squares 64..2048 and the MLP layers 784 -> 100 -> 10 at batch 100 and
@@ -254,5 +291,33 @@ impl Operands {
                 )
             },
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn labels_parse_back_to_their_shapes() {
+        for sh in shapes() {
+            let back = Shape::parse(&sh.label()).unwrap();
+            assert_eq!(
+                (back.m, back.k, back.n, back.ta, back.tb),
+                (sh.m, sh.k, sh.n, sh.ta, sh.tb)
+            );
+        }
+        let both = Shape::parse("3x4x5-tA-tB").unwrap();
+        assert!(both.ta && both.tb);
+        for bad in ["10x2", "axbxc", "1x2x3-tC", "", "1x2x3x4"] {
+            let e = Shape::parse(bad).unwrap_err();
+            assert!(e.contains(&format!("{bad:?}")), "{e}");
+        }
+    }
+
+    #[test]
+    fn median_of_odd_and_even_samples() {
+        assert_eq!(median(&mut [3.0, 1.0, 2.0]), 2.0);
+        assert_eq!(median(&mut [4.0, 1.0, 3.0, 2.0]), 3.0);
     }
 }
