@@ -4,7 +4,7 @@ use crate::fused;
 use descent_core::{Activation, Ops};
 
 /// The fast implementation of [`Ops<f32>`]: [`sgemm`](crate::sgemm) for products and the
-/// fused, runtime-dispatched loops of [`fused`](crate::fused) for everything else. Models
+/// fused, runtime-dispatched loops of [`fused`] for everything else. Models
 /// switch to it by type: `model.loss_grad(&Fast, ...)` instead of `&Reference`.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Fast;

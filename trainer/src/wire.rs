@@ -118,7 +118,7 @@ pub fn model_name(args: &TrainArgs, data: &Splits) -> String {
 }
 
 /// Load, split and scale the data set named by `--dataset` (the data layer's
-/// [`load_named`](crate::data::load_named)).
+/// [`load_named`]).
 pub fn load_data(args: &TrainArgs) -> Result<Splits> {
     let opts = LoadOptions {
         data_dir: args.data_dir.clone(),
@@ -184,7 +184,7 @@ pub fn build_net(args: &TrainArgs, data: &Splits) -> Result<Box<dyn Net>> {
 }
 
 /// The mini-batch order over the training split (the data layer's
-/// [`Loader`](crate::loader::Loader)).
+/// [`Loader`]).
 pub fn build_order(args: &TrainArgs, data: &Splits) -> Result<Box<dyn BatchOrder>> {
     let sampling = Sampling::from_name(&args.sampling).ok_or_else(|| {
         Error::usage(format!(

@@ -1,6 +1,6 @@
 //! Fused model ops for f32: bias + activation, activation backward, softmax + cross-entropy
 //! forward and backward in one pass per row, row softmax, column sums; each compiled for the
-//! CPU's widest vectors (see [`with_simd`](super::with_simd)).
+//! CPU's widest vectors (see [`with_simd`]).
 
 use super::{simd_level, with_simd};
 use descent_core::Activation;
