@@ -233,15 +233,17 @@ impl<T: Float> Ops<T> for Reference {
             for &v in row.iter() {
                 mx = mx.max(v);
             }
+            let label = label as usize;
+            // -log p_label = log s - (z_label - mx), with z_label - mx taken before the row is
+            // overwritten: ln(exp(z_label - mx)) would be ln 0 = -inf once the exponential
+            // underflows (a logit gap above ~88 in f32), giving an infinite loss.
+            let z_label = row[label] - mx;
             let mut s = T::ZERO;
             for v in row.iter_mut() {
                 *v = (*v - mx).exp();
                 s += *v;
             }
-            let label = label as usize;
-            // -log p_label = log s - (z_label - mx); z_label - mx = ln(e_label).
-            let e_label = row[label];
-            total += s.ln() - e_label.ln();
+            total += s.ln() - z_label;
             let inv = T::ONE / s;
             for v in row.iter_mut() {
                 *v = scale * (*v * inv);
@@ -320,6 +322,19 @@ mod tests {
         let s: f64 = [1.0f64, 2.0, 3.0].iter().map(|v| v.exp()).sum();
         assert!((loss - (s.ln() - 3.0)).abs() < 1e-12);
         assert!((z.iter().sum::<f64>()).abs() < 1e-12);
+    }
+
+    #[test]
+    fn softmax_xent_loss_is_finite_when_the_label_probability_underflows() {
+        // Logit gap 120: exp(-120) is 0 in f32, but -log p_label = ln(1 + e^-120) + 120 = 120
+        // (PyTorch's cross_entropy gives 120 too: log_softmax = z - max - log s).
+        let mut z = [0.0f32, 120.0];
+        let loss = Reference.softmax_xent(1, 2, &mut z, &[0], 1.0);
+        assert_eq!(loss, 120.0);
+        assert_eq!(z, [-1.0, 1.0]);
+        let mut z = [-800.0f64, 0.0, 0.0];
+        let loss = Reference.softmax_xent(1, 3, &mut z, &[0], 1.0);
+        assert!((loss - (800.0 + 2.0f64.ln())).abs() < 1e-12, "{loss}");
     }
 
     #[test]
