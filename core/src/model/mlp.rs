@@ -205,7 +205,8 @@ impl Mlp {
 
     /// Scratch elements [`forward`](Self::forward) and [`loss_grad`](Self::loss_grad) need for
     /// a batch of `batch`: every layer's output plus two buffers for back-propagated deltas,
-    /// `batch * (sum_{l>=1} dims[l] + 2 max_{1<=l<L} dims[l])`.
+    /// `batch * (sum_{l>=1} dims[l] + 2 max_{1<=l<L} dims[l])`, saturating at `usize::MAX`
+    /// (a length no buffer has, so an overflowing batch is `BufferTooSmall`).
     pub fn scratch_len(&self, batch: usize) -> usize {
         let outs: usize = self.dims[1..self.n_dims].iter().sum();
         let hidden_max = self.dims[1..self.n_dims - 1]
@@ -213,7 +214,9 @@ impl Mlp {
             .copied()
             .max()
             .unwrap_or(0);
-        batch * (outs + 2 * hidden_max)
+        outs.checked_add(2 * hidden_max)
+            .and_then(|per_row| batch.checked_mul(per_row))
+            .unwrap_or(usize::MAX)
     }
 
     fn check_common<T: Float>(
@@ -224,7 +227,18 @@ impl Mlp {
         scratch: &[T],
     ) -> Result<()> {
         check_len("params", params.len(), self.num_params())?;
-        check_len("x", x.len(), batch * self.inputs())?;
+        // Checked: a wrapped product could match a short `x` and reach the GEMM with `batch`
+        // rows. Once `x` and `scratch` fit, every `batch * dims[l]` below fits too.
+        match batch.checked_mul(self.inputs()) {
+            Some(len) => check_len("x", x.len(), len)?,
+            None => {
+                return Err(Error::ShapeMismatch {
+                    what: "x",
+                    expected: usize::MAX,
+                    got: x.len(),
+                })
+            }
+        }
         check_min_len("scratch", scratch.len(), self.scratch_len(batch))
     }
 
@@ -615,6 +629,29 @@ mod tests {
         assert!(m
             .loss_grad_regression(&Reference, &p, &x, &[0.0; 4], 2, &mut s, &mut g)
             .is_err());
+    }
+
+    #[test]
+    fn batch_sizes_that_overflow_the_shapes_are_errors() {
+        // batch * 2 wraps to 0 = x.len() (and to 0 scratch elements): this reached the GEMM
+        // with 2^63 rows over empty slices (index out of bounds, or the multiplication
+        // overflow itself with debug assertions).
+        let big = 1usize << (usize::BITS - 1);
+        let m = Mlp::linear(2, 2, true).unwrap();
+        let p = [0.1f64; 6];
+        let mut g = [0.0f64; 6];
+        assert_eq!(m.scratch_len(big), usize::MAX);
+        assert!(matches!(
+            m.forward(&Reference, &p, &[], big, &mut []),
+            Err(Error::ShapeMismatch { what: "x", .. })
+        ));
+        assert!(matches!(
+            m.loss_grad_regression(&Reference, &p, &[], &[], big, &mut [], &mut g),
+            Err(Error::ShapeMismatch { what: "x", .. })
+        ));
+        // With hidden layers too: the scratch length saturates instead of wrapping.
+        let m = Mlp::new(&[1, 4, 2], Activation::Relu, true, Task::Regression).unwrap();
+        assert_eq!(m.scratch_len(big), usize::MAX);
     }
 
     #[test]
