@@ -15,6 +15,8 @@
 //! functions.
 
 use crate::error::{check_arg, check_len, check_min_len};
+// `len == a * b` with the product checked: a wrapped product could match a short slice.
+use crate::loss::check_matrix as check_product;
 use crate::{Error, Float, Result};
 
 /// Factor the symmetric positive-definite `n x n` matrix `a` (row-major) in place as
@@ -22,7 +24,7 @@ use crate::{Error, Float, Result};
 /// upper triangle is zeroed. Fails with [`Error::NotPositiveDefinite`] at the first pivot
 /// `<= 0` (or NaN).
 pub fn cholesky_in_place<T: Float>(a: &mut [T], n: usize) -> Result<()> {
-    check_len("a", a.len(), n * n)?;
+    check_product("a", a.len(), n, n)?;
     for j in 0..n {
         let mut d = a[j * n + j];
         for k in 0..j {
@@ -50,7 +52,7 @@ pub fn cholesky_in_place<T: Float>(a: &mut [T], n: usize) -> Result<()> {
 /// Solve `L L^T x = b` in place (`b` becomes `x`) given the factor from
 /// [`cholesky_in_place`]: forward substitution `L z = b`, then back substitution `L^T x = z`.
 pub fn cholesky_solve<T: Float>(l: &[T], n: usize, b: &mut [T]) -> Result<()> {
-    check_len("l", l.len(), n * n)?;
+    check_product("l", l.len(), n, n)?;
     check_len("b", b.len(), n)?;
     for i in 0..n {
         let mut s = b[i];
@@ -71,7 +73,7 @@ pub fn cholesky_solve<T: Float>(l: &[T], n: usize, b: &mut [T]) -> Result<()> {
 
 /// Number of unknowns per output, `p = d + 1` with a bias column, else `d`.
 pub fn lstsq_dim(d: usize, bias: bool) -> usize {
-    d + usize::from(bias)
+    d.saturating_add(usize::from(bias))
 }
 
 /// Write the least-squares Hessian `H = (2/(N m)) X~^T X~` (`p x p`, `p = lstsq_dim(d, bias)`)
@@ -84,11 +86,16 @@ pub fn least_squares_hessian<T: Float>(
     bias: bool,
     h: &mut [T],
 ) -> Result<()> {
-    check_len("x", x.len(), n * d)?;
+    check_product("x", x.len(), n, d)?;
     let p = lstsq_dim(d, bias);
-    check_len("h", h.len(), p * p)?;
+    check_product("h", h.len(), p, p)?;
     check_arg(n >= 1, "n", n as f64, ">= 1 samples")?;
     check_arg(m >= 1, "m", m as f64, ">= 1 outputs")?;
+    let nm = n.checked_mul(m).ok_or(Error::InvalidArgument {
+        name: "m",
+        value: m as f64,
+        expected: "n * m that fits in usize",
+    })?;
     h.iter_mut().for_each(|v| *v = T::ZERO);
     if d == 0 {
         // Only the bias column: X~^T X~ = N.
@@ -106,7 +113,7 @@ pub fn least_squares_hessian<T: Float>(
             }
         }
     }
-    let scale = T::TWO / T::from_usize(n * m);
+    let scale = T::TWO / T::from_usize(nm);
     for i in 0..p {
         for j in 0..=i {
             let v = h[i * p + j] * scale;
@@ -117,10 +124,13 @@ pub fn least_squares_hessian<T: Float>(
     Ok(())
 }
 
-/// Scratch elements [`newton_step`] and [`least_squares_optimum`] need: `p * p + p`.
+/// Scratch elements [`newton_step`] and [`least_squares_optimum`] need: `p * p + p`
+/// (saturating at `usize::MAX`).
 pub fn newton_scratch_len(d: usize, bias: bool) -> usize {
     let p = lstsq_dim(d, bias);
-    p * p + p
+    p.checked_add(1)
+        .and_then(|q| p.checked_mul(q))
+        .unwrap_or(usize::MAX)
 }
 
 /// One Newton step for the linear least-squares model: `params` (layout `W [m, d]` then
@@ -139,10 +149,10 @@ pub fn newton_step<T: Float>(
     scratch: &mut [T],
 ) -> Result<()> {
     let p = lstsq_dim(d, bias);
-    let np = m * d + if bias { m } else { 0 };
-    check_len("params", params.len(), np)?;
-    check_len("grad", grad.len(), np)?;
-    check_min_len("scratch", scratch.len(), p * p + p)?;
+    // m * d weights then m biases: m * p elements.
+    check_product("params", params.len(), m, p)?;
+    check_product("grad", grad.len(), m, p)?;
+    check_min_len("scratch", scratch.len(), newton_scratch_len(d, bias))?;
     let (h, v) = scratch[..p * p + p].split_at_mut(p * p);
     least_squares_hessian(x, n, d, m, bias, h)?;
     cholesky_in_place(h, p)?;
@@ -177,14 +187,15 @@ pub fn least_squares_optimum<T: Float>(
     scratch: &mut [T],
 ) -> Result<()> {
     let p = lstsq_dim(d, bias);
-    check_len("x", x.len(), n * d)?;
-    check_len("y", y.len(), n * m)?;
-    check_len("params", params.len(), m * d + if bias { m } else { 0 })?;
-    check_min_len("scratch", scratch.len(), p * p + p)?;
+    check_product("x", x.len(), n, d)?;
+    check_product("y", y.len(), n, m)?;
+    check_product("params", params.len(), m, p)?;
+    check_min_len("scratch", scratch.len(), newton_scratch_len(d, bias))?;
     let (h, v) = scratch[..p * p + p].split_at_mut(p * p);
     // H here is X~^T X~ scaled by 2/(n m); scale the right-hand side identically.
     least_squares_hessian(x, n, d, m, bias, h)?;
     cholesky_in_place(h, p)?;
+    // n * m fits: y has that many elements.
     let scale = T::TWO / T::from_usize(n * m);
     for o in 0..m {
         v.iter_mut().for_each(|e| *e = T::ZERO);
@@ -231,5 +242,38 @@ mod tests {
         let mut a = [f64::NAN];
         assert!(cholesky_in_place(&mut a, 1).is_err());
         assert!(cholesky_in_place(&mut [1.0f64; 3], 2).is_err());
+    }
+
+    #[test]
+    fn overflowing_shapes_are_errors() {
+        // Each of these products wraps to 0 (or to the slice's length) and used to pass the
+        // length checks and index past the end of an empty slice.
+        let n32 = 1usize << (usize::BITS / 2);
+        let n63 = 1usize << (usize::BITS - 1);
+        assert!(matches!(
+            cholesky_in_place::<f64>(&mut [], n32),
+            Err(Error::ShapeMismatch { what: "a", .. })
+        ));
+        assert!(matches!(
+            cholesky_solve::<f64>(&[], n32, &mut []),
+            Err(Error::ShapeMismatch { what: "l", .. })
+        ));
+        // d = 0 with a bias: x is empty for any n, and n * m = 2^64 wrapped to y.len() = 0.
+        let (mut params, mut scratch) = ([0.0f64; 2], [0.0f64; 2]);
+        assert!(matches!(
+            least_squares_optimum(&[], &[], n63, 0, 2, true, &mut params, &mut scratch),
+            Err(Error::ShapeMismatch { what: "y", .. })
+        ));
+        let mut h = [0.0f64; 1];
+        assert!(matches!(
+            least_squares_hessian(&[], n63, 0, 2, true, &mut h),
+            Err(Error::InvalidArgument { name: "m", .. })
+        ));
+        // params = m * (d + 1) = 2^64 wraps to 0.
+        assert!(matches!(
+            newton_step(&[], 1, 0, n63, true, &mut [], &[], &mut scratch),
+            Err(Error::ShapeMismatch { what: "params", .. })
+        ));
+        assert_eq!(newton_scratch_len(usize::MAX, true), usize::MAX);
     }
 }
