@@ -147,8 +147,8 @@ pub struct TrainArgs {
     /// Weight decay (L2 penalty folded into the gradient; decoupled for AdamW).
     #[arg(long)]
     pub weight_decay: Option<f64>,
-    /// Adam-family betas, `beta1,beta2`.
-    #[arg(long, value_delimiter = ',', num_args = 2)]
+    /// Adam-family betas, `beta1,beta2` (or `beta1 beta2`).
+    #[arg(long, value_delimiter = ',', num_args = 1..=2)]
     pub betas: Option<Vec<f64>>,
     /// Term added to denominators for numerical stability.
     #[arg(long)]

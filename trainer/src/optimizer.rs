@@ -283,10 +283,18 @@ fn allowed(name: &str) -> &'static [&'static str] {
     }
 }
 
-fn betas(a: &TrainArgs, default: (f64, f64)) -> (f64, f64) {
+fn betas(a: &TrainArgs, default: (f64, f64)) -> Result<(f64, f64)> {
     match a.betas.as_deref() {
-        Some([b1, b2]) => (*b1, *b2),
-        _ => default,
+        None => Ok(default),
+        Some([b1, b2]) => Ok((*b1, *b2)),
+        Some(other) => Err(Error::usage(format!(
+            "--betas {}: expected two values, beta1,beta2",
+            other
+                .iter()
+                .map(f64::to_string)
+                .collect::<Vec<_>>()
+                .join(",")
+        ))),
     }
 }
 
@@ -356,7 +364,7 @@ pub fn build(args: &TrainArgs, n: usize) -> Result<BoxedOptimizer> {
         "adam" => {
             let d = AdamConfig::default();
             make!(fused AdamConfig {
-                betas: betas(args, d.betas),
+                betas: betas(args, d.betas)?,
                 eps: args.eps.unwrap_or(d.eps),
                 amsgrad: args.amsgrad,
                 ..d
@@ -365,7 +373,7 @@ pub fn build(args: &TrainArgs, n: usize) -> Result<BoxedOptimizer> {
         "adamw" => {
             let d = AdamWConfig::default();
             make!(fused AdamWConfig {
-                betas: betas(args, d.betas),
+                betas: betas(args, d.betas)?,
                 eps: args.eps.unwrap_or(d.eps),
                 amsgrad: args.amsgrad,
                 ..d
@@ -403,7 +411,7 @@ pub fn build(args: &TrainArgs, n: usize) -> Result<BoxedOptimizer> {
         "adamax" => {
             let d = AdamaxConfig::default();
             make!(AdamaxConfig {
-                betas: betas(args, d.betas),
+                betas: betas(args, d.betas)?,
                 eps: args.eps.unwrap_or(d.eps),
                 ..d
             })
@@ -411,7 +419,7 @@ pub fn build(args: &TrainArgs, n: usize) -> Result<BoxedOptimizer> {
         "nadam" => {
             let d = NAdamConfig::default();
             make!(NAdamConfig {
-                betas: betas(args, d.betas),
+                betas: betas(args, d.betas)?,
                 eps: args.eps.unwrap_or(d.eps),
                 momentum_decay: args.momentum_decay.unwrap_or(d.momentum_decay),
                 decoupled_weight_decay: args.decoupled_weight_decay,
@@ -462,7 +470,7 @@ pub fn build(args: &TrainArgs, n: usize) -> Result<BoxedOptimizer> {
         _ => {
             let d = RAdamConfig::default();
             make!(RAdamConfig {
-                betas: betas(args, d.betas),
+                betas: betas(args, d.betas)?,
                 eps: args.eps.unwrap_or(d.eps),
                 decoupled_weight_decay: args.decoupled_weight_decay,
                 ..d

@@ -53,7 +53,15 @@ fn invalid_values() {
     );
     assert_usage_error(
         &["train", "--optimizer", "adam", "--betas", "0.9,1.5"],
-        "betas",
+        "betas[1]` = 1.5",
+    );
+    assert_usage_error(
+        &["train", "--optimizer", "adam", "--betas", "0.9"],
+        "--betas 0.9:",
+    );
+    assert_usage_error(
+        &["train", "--optimizer", "adam", "--betas", "0.9,0.95,0.99"],
+        "--betas 0.9,0.95,0.99:",
     );
     assert_usage_error(&["train", "--scheduler", "warp"], "warp");
     assert_usage_error(
@@ -93,6 +101,35 @@ fn invalid_values() {
     assert_usage_error(&["train", "--metrics", "m.txt"], "m.txt");
     assert_usage_error(&["train", "--plot", "p.gif"], "p.gif");
     assert_usage_error(&["train", "--resume"], "--checkpoint-dir");
+}
+
+/// `--betas beta1,beta2` (the form `--help` documents), `--betas beta1 beta2` (the README's)
+/// and `betas = [beta1, beta2]` in a config file all set both betas.
+#[test]
+fn betas_in_every_documented_form() {
+    let run = |extra: &[&str]| {
+        let mut a = vec![
+            "train",
+            "--dataset",
+            "iris",
+            "--iters",
+            "3",
+            "--optimizer",
+            "adam",
+            "--quiet",
+            "--no-progress",
+        ];
+        a.extend_from_slice(extra);
+        let (code, out, err) = descent(&a);
+        assert_eq!(code, 0, "{extra:?}: {err}");
+        // The result without the timing (`..., 3 steps, 0.75 epochs, 0.00s, N samples/s)`).
+        out.split(" epochs").next().unwrap().to_string()
+    };
+    let spaced = run(&["--betas", "0.5", "0.6"]);
+    assert_eq!(run(&["--betas", "0.5,0.6"]), spaced);
+    let p = tmp("betas.toml", "betas = [0.5, 0.6]\n");
+    assert_eq!(run(&["--config", &p]), spaced);
+    assert_ne!(run(&[]), spaced, "the betas had no effect");
 }
 
 #[test]
