@@ -360,11 +360,76 @@ impl Saver<'_> {
     }
 }
 
+/// `TrainArgs` fields (serde names) that may differ between a run and its `--resume`: the
+/// run's length, where its outputs go, the thread count and where the data files are. Every
+/// other flag shapes the trajectory, so a resumed run must repeat it to continue bitwise.
+const RESUME_MAY_CHANGE: &[&str] = &[
+    "config",
+    "data_dir",
+    "iters",
+    "epochs",
+    "threads",
+    "checkpoint_dir",
+    "checkpoint_every",
+    "resume",
+    "metrics",
+    "plot",
+    "summary_json",
+    "no_progress",
+    "quiet",
+];
+
+/// Refuse to resume from a checkpoint whose recorded configuration differs from `args` in a
+/// flag outside [`RESUME_MAY_CHANGE`], naming every such flag with both values.
+fn check_resume_config(path: &Path, stored: &str, args: &TrainArgs) -> Result<()> {
+    let bad = |e: String| Error::io(path, format!("bad `config` metadata: {e}"));
+    let stored: serde_json::Value = serde_json::from_str(stored).map_err(|e| bad(e.to_string()))?;
+    let stored = stored
+        .as_object()
+        .ok_or_else(|| bad("not a JSON object".into()))?;
+    let now = serde_json::to_value(args).map_err(|e| Error::Runtime(format!("config: {e}")))?;
+    let show = |v: Option<&serde_json::Value>| match v {
+        None | Some(serde_json::Value::Null) => "unset".to_string(),
+        Some(serde_json::Value::String(s)) => s.clone(),
+        Some(v) => v.to_string(),
+    };
+    let differ: Vec<String> = now
+        .as_object()
+        .into_iter()
+        .flatten()
+        .filter(|(k, v)| !RESUME_MAY_CHANGE.contains(&k.as_str()) && stored.get(*k) != Some(v))
+        .map(|(k, v)| {
+            format!(
+                "--{} {} (checkpoint: {})",
+                k.replace('_', "-"),
+                show(Some(v)),
+                show(stored.get(k))
+            )
+        })
+        .collect();
+    if differ.is_empty() {
+        return Ok(());
+    }
+    Err(Error::io(
+        path,
+        format!(
+            "checkpoint was written with other settings than this run: {}; resume with the run's flags (only --iters/--epochs, outputs, --threads and --data-dir may change)",
+            differ.join(", ")
+        ),
+    ))
+}
+
 /// Restore parts and loop state from `<dir>/last.safetensors`; returns the state and the best
-/// parameters (from `best.safetensors`) when there are any.
-fn restore(dir: &Path, parts: &mut Parts) -> Result<(LoopState, Option<Vec<f32>>)> {
+/// parameters (from `best.safetensors`) when there are any. The checkpoint must have been
+/// written by a run with the same configuration (see [`check_resume_config`]).
+fn restore(
+    dir: &Path,
+    args: &TrainArgs,
+    parts: &mut Parts,
+) -> Result<(LoopState, Option<Vec<f32>>)> {
     let path = last_path(dir);
     let c = Checkpoint::load(&path)?;
+    check_resume_config(&path, c.meta("config", &path)?, args)?;
     let layers = parts.net.layers();
     parts.params = c.params(&layers, &path)?;
     let state: LoopState = serde_json::from_str(c.meta("state", &path)?)
@@ -471,7 +536,7 @@ pub fn run(args: &TrainArgs, mut parts: Parts, opts: RunOptions) -> Result<Summa
         if !last_path(d).exists() {
             return Err(Error::io(&last_path(d), "no checkpoint to resume from"));
         }
-        restore(d, &mut parts)?
+        restore(d, args, &mut parts)?
     } else {
         (LoopState::default(), None)
     };

@@ -273,6 +273,65 @@ fn corrupt_checkpoints_fail_resume_and_eval_cleanly_and_stay_untouched() {
     }
 }
 
+/// `--resume` with a flag that shapes the run changed (learning rate, activation, batch size,
+/// seed, evaluation interval) is refused with an error naming the flag and both values, and
+/// leaves the checkpoint as it was. Before, each of these resumed silently: the parameters
+/// trained with one configuration continued under another (a relu-trained net evaluated with
+/// tanh, a different batch order), so the run could not continue bitwise as `--resume`
+/// promises. Changing only the run's length still resumes.
+#[test]
+fn resume_with_changed_flags_is_refused() {
+    let d = trained_dir("changed");
+    let last = d.join("last.safetensors");
+    let before = std::fs::read(&last).unwrap();
+    let with = |flag: &str, value: Option<&str>| {
+        let mut a = run_args(&d, "80");
+        a.push("--resume".into());
+        match (a.iter().position(|x| x == flag), value) {
+            (Some(i), Some(v)) => a[i + 1] = v.into(),
+            (None, Some(v)) => a.extend([flag.into(), v.into()]),
+            (None, None) => a.push(flag.into()),
+            (Some(_), None) => unreachable!(),
+        }
+        a
+    };
+    for (flag, value, expect) in [
+        ("--lr", Some("0.02"), "--lr 0.02 (checkpoint: 0.01)"),
+        (
+            "--activation",
+            Some("tanh"),
+            "--activation tanh (checkpoint: relu)",
+        ),
+        (
+            "--batch-size",
+            Some("16"),
+            "--batch-size 16 (checkpoint: 32)",
+        ),
+        ("--seed", Some("6"), "--seed 6 (checkpoint: 5)"),
+        (
+            "--eval-every",
+            Some("10"),
+            "--eval-every 10 (checkpoint: 20)",
+        ),
+        ("--amsgrad", None, "--amsgrad true (checkpoint: false)"),
+    ] {
+        let o = run(&with(flag, value));
+        assert_clean_failure(&format!("resume with {flag}"), &o, expect);
+        assert!(o.stderr.contains("last.safetensors"), "{}", o.stderr);
+        assert_eq!(o.code, Some(2), "{flag}: {}", o.stderr);
+        assert_eq!(std::fs::read(&last).unwrap(), before, "{flag}");
+    }
+    let mut a = run_args(&d, "60");
+    a.push("--resume".into());
+    let o = run(&a);
+    assert_eq!(
+        o.code,
+        Some(0),
+        "resume with a longer --iters: {}",
+        o.stderr
+    );
+}
+
 #[test]
 fn unwritable_outputs_fail_cleanly() {
     let d = fresh_dir("unwritable");
