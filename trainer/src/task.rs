@@ -90,6 +90,6 @@ impl BatchOrder for crate::loader::Loader {
     }
     fn import_state(&mut self, bytes: &[u8]) -> Result<()> {
         crate::loader::Loader::import_state(self, bytes)
-            .map_err(|e| crate::Error::Runtime(format!("checkpoint: {e}")))
+            .map_err(|e| crate::Error::usage(e.to_string()))
     }
 }

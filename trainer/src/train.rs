@@ -474,7 +474,10 @@ fn restore(
         }
     }
     let lb = from_hex(c.meta("loader", &path)?).ok_or_else(|| bad("loader"))?;
-    parts.order.import_state(&lb)?;
+    parts
+        .order
+        .import_state(&lb)
+        .map_err(|e| Error::io(&path, e))?;
     let best = if state.best_bits.is_some() && best_path(dir).exists() {
         let bp = best_path(dir);
         Some(Checkpoint::load(&bp)?.params(&layers, &bp)?)

@@ -226,6 +226,20 @@ fn corrupt_checkpoints_fail_resume_and_eval_cleanly_and_stay_untouched() {
             "loader",
         ),
         (
+            "loader-position-off-boundary",
+            with_meta(
+                &valid,
+                "loader",
+                Some(&to_hex(&{
+                    let mut b = b"DSLD".to_vec();
+                    b.extend(1u32.to_le_bytes());
+                    b.extend([0u64, 7, 3].iter().flat_map(|v| v.to_le_bytes()));
+                    b
+                })),
+            ),
+            "batch boundary",
+        ),
+        (
             "wrong-shape",
             wrong_shape.to_bytes().unwrap(),
             "last.safetensors",
@@ -249,6 +263,13 @@ fn corrupt_checkpoints_fail_resume_and_eval_cleanly_and_stay_untouched() {
         a.push("--resume".into());
         let o = run(&a);
         assert_clean_failure(&format!("resume/{case}"), &o, expect);
+        // A bad checkpoint is bad input: exit status 2, and the error names the file.
+        assert_eq!(o.code, Some(2), "resume/{case}: {}", o.stderr);
+        assert!(
+            o.stderr.contains("last.safetensors"),
+            "resume/{case}: {}",
+            o.stderr
+        );
         assert_eq!(
             std::fs::read(&last).unwrap(),
             bytes,
