@@ -233,7 +233,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     };
     let name = path
         .file_name()
-        .ok_or_else(|| Error::io(path, "not a file path"))?
+        .ok_or_else(|| Error::output(path, "not a file path"))?
         .to_string_lossy()
         .into_owned();
     // Only a regular file (or nothing) is replaced by rename. A directory is an error; any
@@ -241,14 +241,14 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     // running as root can never swap a device node for a regular file.
     if let Ok(meta) = std::fs::metadata(path) {
         if meta.is_dir() {
-            return Err(Error::io(path, "is a directory; expected a file path"));
+            return Err(Error::output(path, "is a directory; expected a file path"));
         }
         if !meta.is_file() {
             let written = std::fs::OpenOptions::new()
                 .write(true)
                 .open(path)
                 .and_then(|mut f| f.write_all(bytes).and_then(|_| f.flush()));
-            return written.map_err(|e| Error::io(path, format!("cannot write: {e}")));
+            return written.map_err(|e| Error::output(path, format!("cannot write: {e}")));
         }
     }
     let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
@@ -270,7 +270,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     })();
     if let Err(e) = result {
         std::fs::remove_file(&tmp).ok();
-        return Err(Error::io(path, format!("cannot write checkpoint: {e}")));
+        return Err(Error::output(path, format!("cannot write: {e}")));
     }
     Ok(())
 }

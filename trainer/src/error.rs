@@ -9,7 +9,8 @@ use std::path::Path;
 pub enum Error {
     /// Bad command line, config file key or hyperparameter (exit 2).
     Usage(String),
-    /// A file could not be read, written or parsed (exit 2 for input, 1 for output).
+    /// An input file could not be read or parsed (exit 2). A failure to write an output is
+    /// [`Error::output`], a runtime failure (exit 1).
     Io {
         /// The file involved.
         path: String,
@@ -44,6 +45,11 @@ impl Error {
             path: path.display().to_string(),
             msg: err.to_string(),
         }
+    }
+
+    /// A failure to write the output file `path` (exit 1: not bad input).
+    pub fn output(path: &Path, err: impl fmt::Display) -> Self {
+        Error::Runtime(format!("{}: {err}", path.display()))
     }
 
     /// A core error with context.

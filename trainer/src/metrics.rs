@@ -130,7 +130,7 @@ impl MetricsWriter {
     /// first, so a resumed run's file equals an uninterrupted run's.
     pub fn create(path: &Path, history: &[Record]) -> Result<Self> {
         let format = Format::from_path(path)?;
-        let file = std::fs::File::create(path).map_err(|e| Error::io(path, e))?;
+        let file = std::fs::File::create(path).map_err(|e| Error::output(path, e))?;
         let mut w = Self {
             path: path.to_path_buf(),
             format,
@@ -148,7 +148,7 @@ impl MetricsWriter {
     fn line(&mut self, s: &str) -> Result<()> {
         writeln!(self.file, "{s}")
             .and_then(|_| self.file.flush())
-            .map_err(|e| Error::io(&self.path, e))
+            .map_err(|e| Error::output(&self.path, e))
     }
 
     /// Append one record.

@@ -107,7 +107,7 @@ pub fn plot(path: &Path, history: &[Record]) -> Result<()> {
             )))
         }
     };
-    r.map_err(|e| Error::io(path, format!("cannot draw plot: {e}")))
+    r.map_err(|e| Error::output(path, format!("cannot draw plot: {e}")))
 }
 
 /// Check the `--plot` extension up front, before training.

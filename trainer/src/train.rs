@@ -531,7 +531,7 @@ pub fn run(args: &TrainArgs, mut parts: Parts, opts: RunOptions) -> Result<Summa
     };
     let dir = args.checkpoint_dir.as_deref();
     if let Some(d) = dir {
-        std::fs::create_dir_all(d).map_err(|e| Error::io(d, e))?;
+        std::fs::create_dir_all(d).map_err(|e| Error::output(d, e))?;
     }
     let saver = Saver { dir, args };
     let (mut st, mut best_params) = if args.resume {

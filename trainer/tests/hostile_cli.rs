@@ -362,6 +362,8 @@ fn unwritable_outputs_fail_cleanly() {
     let under_file = file.join("ckpt");
     let o = run(&run_args(&under_file, "40"));
     assert_clean_failure("checkpoint-dir under a file", &o, "a-regular-file");
+    // An unwritable output is not bad input: exit status 1 (README), here and below.
+    assert_eq!(o.code, Some(1), "{}", o.stderr);
     // Outputs in /proc: no file can be created there, root included. (Not /dev/full: outputs
     // written with the atomic temp-file-and-rename would replace the device node itself.)
     for flag in ["--metrics", "--summary-json", "--plot"] {
@@ -384,7 +386,9 @@ fn unwritable_outputs_fail_cleanly() {
             "--quiet",
         ]);
         assert_clean_failure(&format!("{flag} {target}"), &o, target);
-        let under = file.join("out");
+        assert_eq!(o.code, Some(1), "{flag} {target}: {}", o.stderr);
+        // With the flag's extension, so that the failure is the write, not the name.
+        let under = file.join(Path::new(target).file_name().unwrap());
         let o = descent(&[
             "train",
             "--dataset",
@@ -399,7 +403,41 @@ fn unwritable_outputs_fail_cleanly() {
             "--quiet",
         ]);
         assert_clean_failure(&format!("{flag} under a file"), &o, "a-regular-file");
+        assert_eq!(o.code, Some(1), "{flag} under a file: {}", o.stderr);
     }
+}
+
+#[test]
+fn unwritable_eval_and_sweep_outputs_exit_1() {
+    let d = trained_dir("unwritable-eval");
+    let last = d.join("last.safetensors");
+    let o = descent(&[
+        "eval",
+        "--checkpoint",
+        s(&last),
+        "--summary-json",
+        "/proc/self/descent-eval.json",
+    ]);
+    assert_clean_failure("eval --summary-json", &o, "/proc/self/descent-eval.json");
+    assert_eq!(o.code, Some(1), "{}", o.stderr);
+    let o = descent(&[
+        "sweep",
+        "--dataset",
+        "iris",
+        "--iters",
+        "3",
+        "--param",
+        "lr=0.01",
+        "--leaderboard",
+        "/proc/self/descent-leaderboard.csv",
+    ]);
+    assert!(
+        o.stderr
+            .contains("error: /proc/self/descent-leaderboard.csv"),
+        "{}",
+        o.stderr
+    );
+    assert_eq!(o.code, Some(1), "{}", o.stderr);
 }
 
 #[test]
