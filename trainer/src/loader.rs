@@ -82,7 +82,9 @@ impl Loader {
             drop_last,
             seed,
             perm: (0..n).collect(),
-            out: Vec::with_capacity(batch),
+            // A batch never holds more than the n rows (PyTorch's DataLoader takes a batch
+            // size above n as "one batch of everything").
+            out: Vec::with_capacity(batch.min(n)),
             epoch: 0,
             pos: 0,
             batches: 0,
@@ -238,6 +240,24 @@ mod tests {
         assert_eq!(l.next_batch(), &[0, 1, 2]);
         assert!(Loader::new(2, 3, Sampling::Shuffle, true, 0).is_err());
         assert!(Loader::new(2, 0, Sampling::Shuffle, false, 0).is_err());
+    }
+
+    /// `--batch-size 100000000000` on a 150-row set aborted the process: the batch buffer
+    /// was allocated for the batch size, not for the rows it can hold.
+    #[test]
+    fn batch_size_above_the_row_count_is_one_batch() {
+        for s in [
+            Sampling::Shuffle,
+            Sampling::Replacement,
+            Sampling::Sequential,
+        ] {
+            let mut l = Loader::new(10, usize::MAX / 4, s, false, 0).unwrap();
+            assert_eq!(l.batches_per_epoch(), 1);
+            assert_eq!(l.next_batch().len(), 10);
+            assert_eq!(l.next_batch().len(), 10);
+            let st = l.export_state();
+            l.import_state(&st).unwrap();
+        }
     }
 
     #[test]
