@@ -53,6 +53,22 @@ pub fn synthetic_linear(
     theta: Option<&[f64]>,
     seed: u64,
 ) -> Result<SyntheticLinear> {
+    if m == 0 || n == 0 || !sigma.is_finite() || sigma < 0.0 {
+        return Err(super::DataError::new(format!(
+            "synthetic-linear: N = {n}, M = {m}, sigma = {sigma}; expected N >= 1, M >= 1, sigma >= 0"
+        )));
+    }
+    // Reserve fallibly: N x M beyond memory (or beyond usize) is an error, not an abort.
+    let too_big = || {
+        super::DataError::new(format!(
+            "synthetic-linear: N = {n}, M = {m}: N x M feature values do not fit in memory; expected smaller N or M"
+        ))
+    };
+    let mut x: Vec<f32> = Vec::new();
+    x.try_reserve_exact(n.checked_mul(m).ok_or_else(too_big)?)
+        .map_err(|_| too_big())?;
+    let mut y: Vec<f32> = Vec::new();
+    y.try_reserve_exact(n).map_err(|_| too_big())?;
     let mut g = Normal::new(seed);
     let theta: Vec<f64> = match theta {
         Some(t) if t.len() == m => t.to_vec(),
@@ -64,13 +80,6 @@ pub fn synthetic_linear(
         }
         None => (0..m).map(|_| g.sample()).collect(),
     };
-    if m == 0 || n == 0 || !sigma.is_finite() || sigma < 0.0 {
-        return Err(super::DataError::new(format!(
-            "synthetic-linear: N = {n}, M = {m}, sigma = {sigma}; expected N >= 1, M >= 1, sigma >= 0"
-        )));
-    }
-    let mut x = Vec::with_capacity(n * m);
-    let mut y = Vec::with_capacity(n);
     for _ in 0..n {
         let mut dot = 0.0;
         for t in &theta {
@@ -103,5 +112,17 @@ mod tests {
         let mean: f64 = a.data.x.iter().map(|&v| v as f64).sum::<f64>() / 1000.0;
         assert!(mean.abs() < 0.15, "{mean}");
         assert!(synthetic_linear(10, 2, -1.0, None, 0).is_err());
+        // Sizes beyond memory, or whose product overflows usize, are errors, not aborts
+        // (`--synthetic-n 4611686018427387904 --synthetic-m 4` panicked with a capacity
+        // overflow).
+        for (n, m) in [
+            (1 << 62, 4),
+            (1 << 61, 1),
+            (usize::MAX, usize::MAX),
+            (1, 1 << 62),
+        ] {
+            let e = synthetic_linear(n, m, 0.1, None, 0).unwrap_err();
+            assert!(e.message().contains("do not fit in memory"), "{e}");
+        }
     }
 }
