@@ -255,6 +255,26 @@ fn check_cycle_momentum(opt: &dyn crate::optimizer::Stepper, args: &TrainArgs) -
     )))
 }
 
+/// The model's parameter vector, zeroed; a model too large for memory (a huge `--hidden`, or
+/// a CSV label column that makes a billion classes) is a usage error naming the layer widths,
+/// not an allocation failure that aborts the process.
+fn zeroed_params(net: &dyn Net, args: &TrainArgs, data: &Splits) -> Result<Vec<f32>> {
+    let n = net.n_params();
+    let mut params = Vec::new();
+    if params.try_reserve_exact(n).is_err() {
+        let layers = net.layers();
+        let mut dims: Vec<usize> = layers.iter().map(|l| l.fan_in).collect();
+        dims.extend(layers.last().map(|l| l.fan_out));
+        return Err(Error::usage(format!(
+            "--model {} with layer widths {dims:?}: {n} parameters ({:.3e} bytes) do not fit in memory; expected a smaller model",
+            model_name(args, data),
+            4.0 * n as f64
+        )));
+    }
+    params.resize(n, 0.0);
+    Ok(params)
+}
+
 /// Everything a run needs, built and initialized from `args`.
 pub fn build(args: &TrainArgs) -> Result<Parts> {
     crate::train::validate(args)?;
@@ -279,7 +299,7 @@ pub fn build(args: &TrainArgs) -> Result<Parts> {
     };
     let mut net = build_net(args, &data)?;
     let order = build_order(args, &data)?;
-    let mut params = vec![0f32; net.n_params()];
+    let mut params = zeroed_params(&*net, args, &data)?;
     net.init(&mut params, args.seed)?;
     let mut opt = crate::optimizer::build(args, params.len())?;
     let lr0 = opt.lr();

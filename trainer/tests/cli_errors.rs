@@ -101,6 +101,30 @@ fn invalid_values() {
     assert_usage_error(&["train", "--metrics", "m.txt"], "m.txt");
     assert_usage_error(&["train", "--plot", "p.gif"], "p.gif");
     assert_usage_error(&["train", "--resume"], "--checkpoint-dir");
+    // Sizes whose buffers cannot exist (more than isize::MAX bytes, so refused on any machine
+    // without touching memory) panicked with a capacity overflow.
+    assert_usage_error(
+        &[
+            "train",
+            "--dataset",
+            "iris",
+            "--hidden",
+            "1152921504606846976",
+        ],
+        "do not fit in memory",
+    );
+    assert_usage_error(
+        &[
+            "train",
+            "--dataset",
+            "synthetic-linear",
+            "--synthetic-n",
+            "4611686018427387904",
+            "--synthetic-m",
+            "4",
+        ],
+        "do not fit in memory",
+    );
 }
 
 /// `--betas beta1,beta2` (the form `--help` documents), `--betas beta1 beta2` (the README's)
