@@ -88,6 +88,9 @@ pub fn parse_csv(name: &str, bytes: &[u8], opts: &CsvOptions) -> Result<Dataset>
             bytes[e.valid_up_to()]
         ))
     })?;
+    // A UTF-8 byte-order mark (spreadsheet exports) is not part of the first cell: left in,
+    // it made a numeric first row look like a header, which was then dropped.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut lines = text
         .lines()
         .enumerate()
@@ -237,6 +240,19 @@ mod tests {
                 outputs: 1
             }
         );
+    }
+
+    #[test]
+    fn byte_order_mark_is_not_a_header() {
+        let o = CsvOptions::default();
+        let d = parse_csv("t", b"\xef\xbb\xbf1,2,0\n3,4,1\n", &o).unwrap();
+        assert_eq!((d.rows, d.x.clone()), (2, vec![1.0, 2.0, 3.0, 4.0]));
+        let by_name = CsvOptions {
+            label: LabelColumn::Name("y".into()),
+            ..Default::default()
+        };
+        let d = parse_csv("t", b"\xef\xbb\xbfy,a\n1,5\n0,6\n", &by_name).unwrap();
+        assert_eq!(d.x, vec![5.0, 6.0]);
     }
 
     #[test]
