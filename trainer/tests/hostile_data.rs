@@ -70,3 +70,43 @@ fn malformed_csv_files_are_refused_with_one_line() {
         );
     }
 }
+
+/// An IDX pair that holds no images (or images of no pixels) is refused naming the images
+/// file. Before, an empty test pair loaded and `descent train` reported "test accuracy: 0.00%
+/// (test loss 0.0000 ...)" for a split with nothing in it; an empty training pair failed with
+/// a message about --batch-size; zero-pixel images with one about "0 features".
+#[test]
+fn empty_idx_pairs_are_refused_naming_the_images_file() {
+    let empty_test = [
+        ("t10k-images-idx3-ubyte", idx(8, &[0, SIDE, SIDE], &[])),
+        ("t10k-labels-idx1-ubyte", idx(8, &[0], &[])),
+    ];
+    let empty_train = [
+        ("train-images-idx3-ubyte", idx(8, &[0, SIDE, SIDE], &[])),
+        ("train-labels-idx1-ubyte", idx(8, &[0], &[])),
+    ];
+    let (_, labels) = &valid_idx_files()[1];
+    let no_pixels = [
+        ("train-images-idx3-ubyte", idx(8, &[TRAIN_ROWS, 0, 0], &[])),
+        ("train-labels-idx1-ubyte", labels.clone()),
+    ];
+    for (case, files, expect) in [
+        ("empty-test", &empty_test, "t10k-images-idx3-ubyte"),
+        ("empty-train", &empty_train, "train-images-idx3-ubyte"),
+        ("no-pixels", &no_pixels, "train-images-idx3-ubyte"),
+    ] {
+        let d = fresh_dir(case);
+        write_valid_idx(&d);
+        for (name, bytes) in files.iter() {
+            std::fs::write(d.join(name), bytes).unwrap();
+        }
+        let opts = LoadOptions {
+            data_dir: Some(d.clone()),
+            ..LoadOptions::default()
+        };
+        let msg = load("mnist", &opts)
+            .err()
+            .unwrap_or_else(|| panic!("{case}: an empty IDX pair was accepted"));
+        assert_one_line(case, &msg, expect);
+    }
+}

@@ -163,6 +163,16 @@ pub fn load_idx_pair(name: &str, images: &Path, labels: &Path, classes: usize) -
         )));
     }
     let features: usize = img.dims[1..].iter().product();
+    // An empty split would be evaluated as loss 0 and accuracy 0% (the test split) or fail
+    // later with a message about the batch size (the training split).
+    if n == 0 || features == 0 {
+        return Err(DataError::new(format!(
+            "{}: header claims dimensions {:?}, no {}; expected at least one image of at least one pixel",
+            images.display(),
+            img.dims,
+            if n == 0 { "images" } else { "pixels" }
+        )));
+    }
     let x: Vec<f32> = img.data.iter().map(|&b| b as f32 / 255.0).collect();
     let y: Vec<u32> = lab.data.iter().map(|&c| c as u32).collect();
     Dataset::new(name, x, features, Targets::Labels { y, classes })
