@@ -139,6 +139,16 @@ pub fn expand(
     trials: usize,
     seed: u64,
 ) -> Result<Vec<Vec<(String, String)>>> {
+    // A flag searched twice would get two leaderboard columns while its trials run with the
+    // last value only.
+    for (i, p) in params.iter().enumerate() {
+        if params[..i].iter().any(|q| q.flag == p.flag) {
+            return Err(Error::usage(format!(
+                "--param {}: given more than once; list all its values in one --param",
+                p.flag
+            )));
+        }
+    }
     match search {
         Search::Grid => {
             let mut out: Vec<Vec<(String, String)>> = vec![vec![]];
@@ -492,6 +502,23 @@ mod tests {
         assert!(parse_param("lr=log:0:1").is_err());
         assert!(parse_param("lr=uniform:1:0").is_err());
         assert!(parse_param("lr=").is_err());
+    }
+
+    #[test]
+    fn a_flag_searched_twice_is_rejected() {
+        let p = vec![
+            parse_param("lr=0.1").unwrap(),
+            parse_param("batch-size=8").unwrap(),
+            parse_param("--lr=0.2").unwrap(),
+        ];
+        for search in [Search::Grid, Search::Random] {
+            let e = expand(&p, search, 4, 0).unwrap_err();
+            assert!(
+                e.to_string().contains("--param lr: given more than once"),
+                "{e}"
+            );
+            assert_eq!(e.exit_code(), 2);
+        }
     }
 
     #[test]
