@@ -111,9 +111,12 @@ pub fn parse_param(s: &str) -> Result<Param> {
         Dist::Uniform(a, b)
     } else if let Some(r) = spec.strip_prefix("int:") {
         let (a, b) = range(r)?;
-        if a.fract() != 0.0 || b.fract() != 0.0 {
+        // Beyond 2^53 the bounds are not exact integers, and `b - a + 1` could overflow i64
+        // (`int:-1e300:1e300` saturated both ends and wrapped the span).
+        const EXACT: f64 = (1u64 << 53) as f64;
+        if a.fract() != 0.0 || b.fract() != 0.0 || a.abs() > EXACT || b.abs() > EXACT {
             return Err(Error::usage(format!(
-                "--param {s}: int range needs whole numbers"
+                "--param {s}: int range needs whole numbers between -2^53 and 2^53"
             )));
         }
         Dist::Int(a as i64, b as i64)
@@ -502,6 +505,16 @@ mod tests {
         assert!(parse_param("lr=log:0:1").is_err());
         assert!(parse_param("lr=uniform:1:0").is_err());
         assert!(parse_param("lr=").is_err());
+        for huge in ["batch-size=int:1:1e300", "batch-size=int:-1e300:1e300"] {
+            let e = parse_param(huge).unwrap_err();
+            assert!(e.to_string().contains("between -2^53 and 2^53"), "{e}");
+        }
+        // The widest accepted range draws in range.
+        let p = [parse_param("seed=int:-9007199254740992:9007199254740992").unwrap()];
+        for t in expand(&p, Search::Random, 100, 3).unwrap() {
+            let v: i64 = t[0].1.parse().unwrap();
+            assert!(v.abs() <= 1 << 53, "{v}");
+        }
     }
 
     #[test]
