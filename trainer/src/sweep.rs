@@ -316,8 +316,9 @@ pub fn run(argv: &[String], args: &SweepArgs) -> Result<Vec<Trial>> {
         let mut a = vec!["descent".to_string(), "train".to_string()];
         a.extend(base.iter().cloned());
         for (f, v) in &t {
-            a.push(format!("--{f}"));
-            a.push(v.clone());
+            // `--flag=value`: a value starting with `-` (lr=-0.5, uniform:-1:1) is a value,
+            // not taken for an unknown flag.
+            a.push(format!("--{f}={v}"));
         }
         let cli = Cli::try_parse_from(&a).map_err(|e| {
             Error::usage(format!("sweep trial {}: {}", id, crate::clap_one_line(&e)))

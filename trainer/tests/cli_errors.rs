@@ -188,6 +188,19 @@ fn sweep_errors() {
         &["sweep", "--search", "grid", "--param", "lr=log:1e-3:1e-1"],
         "grid",
     );
+    // A negative value reaches the flag's own check, the trial's error in the leaderboard
+    // (was: the whole sweep refused with "unexpected argument '-0' found").
+    let (code, out, err) = descent(&[
+        "sweep",
+        "--dataset",
+        "iris",
+        "--iters",
+        "2",
+        "--param",
+        "lr=0.1,-0.5",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("invalid argument `lr` = -0.5"), "{out}");
 }
 
 #[test]
