@@ -384,7 +384,8 @@ mod tests {
         let d = tmpdir("fail");
         let p = d.join("keep.safetensors");
         write_atomic(&p, b"old").unwrap();
-        // A directory in the way of the rename makes it fail.
+        // A directory in the way is refused before anything is written (a write failing
+        // half-way is tested on the binary, `hostile_cli`, under a file-size limit).
         let blocked = d.join("blocked");
         std::fs::create_dir_all(blocked.join("inner")).unwrap();
         assert!(write_atomic(&blocked, b"new").is_err());

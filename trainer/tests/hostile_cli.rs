@@ -8,8 +8,9 @@
 //!
 //! Write failures: the tests run as root, so `chmod` cannot make a directory unwritable.
 //! They use paths the kernel refuses for everyone instead: a checkpoint directory *under a
-//! regular file* (ENOTDIR), outputs under `/proc/self/` (no file can be created there), and a
-//! checkpoint destination occupied by a non-empty directory (the atomic rename fails).
+//! regular file* (ENOTDIR), outputs under `/proc/self/` (no file can be created there), a
+//! checkpoint destination occupied by a non-empty directory, and a file-size limit
+//! (`ulimit -f`) that makes the write of the temporary file itself fail with EFBIG.
 //! `/dev/full` is deliberately not used: outputs written by temp-file-and-rename would replace
 //! the device node with a regular file (reported as a bug).
 
@@ -440,13 +441,28 @@ fn unwritable_eval_and_sweep_outputs_exit_1() {
     assert_eq!(o.code, Some(1), "{}", o.stderr);
 }
 
+/// The files of a checkpoint directory, name and bytes, temporary files included.
+fn dir_files(d: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut v: Vec<_> = std::fs::read_dir(d)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_file())
+        .map(|p| {
+            let name = p.file_name().unwrap().to_string_lossy().into_owned();
+            (name, std::fs::read(&p).unwrap())
+        })
+        .collect();
+    v.sort();
+    v
+}
+
 #[test]
-fn failed_checkpoint_write_keeps_the_previous_checkpoint() {
+fn occupied_best_checkpoint_path_fails_cleanly_and_keeps_the_checkpoint() {
     let d = trained_dir("keep");
     let last = d.join("last.safetensors");
     let before = std::fs::read(&last).unwrap();
-    // best.safetensors occupied by a non-empty directory: the next save of the best
-    // parameters (written before last.safetensors at an evaluation) cannot be renamed there.
+    // best.safetensors occupied by a non-empty directory: the resume cannot read the best
+    // parameters from it (and a save could not replace it), so the run stops at once.
     let best = d.join("best.safetensors");
     std::fs::remove_file(&best).unwrap();
     std::fs::create_dir(&best).unwrap();
@@ -469,6 +485,32 @@ fn failed_checkpoint_write_keeps_the_previous_checkpoint() {
         leftovers.is_empty(),
         "temporary files left behind: {leftovers:?}"
     );
+}
+
+#[test]
+fn failed_checkpoint_write_keeps_the_previous_checkpoint() {
+    // A write that fails half-way: the resumed run's file-size limit (RLIMIT_FSIZE, 2 KiB;
+    // SIGXFSZ ignored, so write() returns EFBIG) is below a checkpoint's size, so the
+    // temporary file cannot be filled. Reading the old checkpoints is unaffected, and the
+    // limit holds for root as well, unlike permissions.
+    let d = trained_dir("efbig");
+    let before = dir_files(&d);
+    let mut a = run_args(&d, "200");
+    a.push("--resume".into());
+    let script = "ulimit -f 4; trap '' XFSZ; exec \"$@\"";
+    let out = Command::new("sh")
+        .args(["-c", script, "sh", env!("CARGO_BIN_EXE_descent")])
+        .args(&a)
+        .output()
+        .expect("run sh");
+    let o = Out {
+        code: out.status.code(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    };
+    assert_clean_failure("file size limit", &o, ".safetensors: cannot write");
+    assert_eq!(o.code, Some(1), "an output failure is exit 1: {}", o.stderr);
+    // Every file as it was, and no temporary file left behind.
+    assert!(dir_files(&d) == before, "checkpoint directory changed");
 }
 
 fn tensor_bits(p: &Path) -> Vec<(String, Vec<usize>, Vec<u32>)> {
