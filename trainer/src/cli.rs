@@ -323,7 +323,9 @@ pub enum Search {
     Random,
 }
 
-/// `descent sweep`: hyperparameter search; the `train` flags set the base configuration.
+/// `descent sweep`: hyperparameter search; the `train` flags set the base configuration. A
+/// trial that fails shows its error in the leaderboard; the sweep exits non-zero only when
+/// every trial fails (with the first trial's error and exit status).
 #[derive(Debug, Clone, Args)]
 pub struct SweepArgs {
     /// Search strategy.

@@ -5,7 +5,7 @@ use std::fmt;
 use std::path::Path;
 
 /// A trainer failure. [`Error::exit_code`] gives the process exit status.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub enum Error {
     /// Bad command line, config file key or hyperparameter (exit 2).
     Usage(String),

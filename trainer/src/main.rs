@@ -117,6 +117,9 @@ fn real_main() -> Result<()> {
             if let Some(p) = &args.leaderboard {
                 descent_trainer::checkpoint::write_atomic(p, sweep::csv(&rows).as_bytes())?;
             }
+            if let Some(e) = sweep::all_failed(&trials) {
+                return Err(e);
+            }
         }
     }
     Ok(())

@@ -252,7 +252,7 @@ pub struct Trial {
     /// The searched flags and their values.
     pub values: Vec<(String, String)>,
     /// The run's summary, or the error that ended it.
-    pub result: std::result::Result<Summary, String>,
+    pub result: Result<Summary>,
 }
 
 fn rank_key(t: &Trial) -> f64 {
@@ -310,7 +310,11 @@ pub fn run(argv: &[String], args: &SweepArgs) -> Result<Vec<Trial>> {
     );
     let base = strip(argv.get(2..).unwrap_or(&[]), &drop, &takes_value);
     let _ = flags;
-    // Parse every trial up front so a bad value fails before anything runs.
+    // Parse and validate every trial up front, so a bad flag or value that the command line
+    // checks fails before anything runs. A value refused only when its part is built (an
+    // optimizer's `lr` below 0, from a range that crosses it) fails that trial alone: its
+    // error is shown in the leaderboard (and the sweep fails when no trial succeeds, see
+    // [`all_failed`]).
     let mut parsed: Vec<(usize, Assignment, TrainArgs)> = Vec::new();
     for (id, t) in trials.into_iter().enumerate() {
         let mut a = vec!["descent".to_string(), "train".to_string()];
@@ -344,14 +348,34 @@ pub fn run(argv: &[String], args: &SweepArgs) -> Result<Vec<Trial>> {
             .into_par_iter()
             .map(|(id, values, ta)| {
                 let result = crate::wire::build(&ta)
-                    .and_then(|parts| crate::train::run(&ta, parts, RunOptions { silent: true }))
-                    .map_err(|e| e.to_string());
+                    .and_then(|parts| crate::train::run(&ta, parts, RunOptions { silent: true }));
                 Trial { id, values, result }
             })
             .collect()
     });
     results.sort_by(|a, b| rank_key(a).total_cmp(&rank_key(b)).then(a.id.cmp(&b.id)));
     Ok(results)
+}
+
+/// The error of a sweep none of whose trials succeeded: the count and the first trial's
+/// error, with that error's exit status (2 for a value its part refused, 3 for a diverged
+/// run, 1 otherwise); `None` when some trial succeeded or there were none.
+pub fn all_failed(trials: &[Trial]) -> Option<Error> {
+    if trials.iter().any(|t| t.result.is_ok()) {
+        return None;
+    }
+    let first = trials.iter().min_by_key(|t| t.id)?;
+    let e = first.result.as_ref().err()?;
+    let msg = format!(
+        "sweep: all {} trials failed; trial {}: {e}",
+        trials.len(),
+        first.id
+    );
+    Some(match e.exit_code() {
+        2 => Error::Usage(msg),
+        3 => Error::Diverged(msg),
+        _ => Error::Runtime(msg),
+    })
 }
 
 /// The leaderboard as rows of cells (header first).

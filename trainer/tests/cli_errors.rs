@@ -201,6 +201,25 @@ fn sweep_errors() {
     ]);
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("invalid argument `lr` = -0.5"), "{out}");
+    // No trial succeeded: the leaderboard is still printed, and the sweep fails with the
+    // first trial's error and its status (was: exit 0).
+    let (code, out, err) = descent(&[
+        "sweep",
+        "--dataset",
+        "iris",
+        "--iters",
+        "2",
+        "--param",
+        "lr=-0.1,-0.5",
+    ]);
+    assert_eq!(code, 2, "{err}");
+    assert!(out.contains("invalid argument `lr` = -0.5"), "{out}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.starts_with("error: sweep: all 2 trials failed; trial 0: ")
+            && err.contains("`lr` = -0.1"),
+        "{err}"
+    );
 }
 
 #[test]
