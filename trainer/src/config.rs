@@ -1,9 +1,10 @@
 //! `--config FILE.toml`: a TOML file whose keys are the subcommand's long flag names.
 //!
 //! The file is turned into command-line arguments placed before the real ones, so clap does
-//! all value validation; a key that is also given on the command line is skipped (the command
-//! line wins). Unknown keys, nested tables and wrong value types are rejected with a one-line
-//! error naming the file and the key.
+//! all value validation; a key that is also given on the command line, or that conflicts with
+//! a flag given there (`epochs` against `--iters`), is skipped (the command line wins). Unknown
+//! keys, a flag named twice (`batch-size` and `batch_size`), nested tables and wrong value
+//! types are rejected with a one-line error naming the file and the key.
 
 use crate::cli::Cli;
 use crate::error::{Error, Result};
@@ -77,6 +78,7 @@ pub fn expand(argv: Vec<String>) -> Result<Vec<String>> {
         ))
     })?;
     let mut extra = Vec::new();
+    let mut seen = std::collections::HashMap::new();
     for (raw_key, value) in &table {
         let key = raw_key.replace('_', "-");
         let arg = subcmd
@@ -87,7 +89,19 @@ pub fn expand(argv: Vec<String>) -> Result<Vec<String>> {
                 "{path}: unknown key `{raw_key}`: expected a `descent {sub}` flag name such as `lr` or `batch-size`"
             )));
         };
-        if given(rest, &key) {
+        if let Some(first) = seen.insert(key.clone(), raw_key.clone()) {
+            return Err(Error::usage(format!(
+                "{path}: keys `{first}` and `{raw_key}` name the same flag: expected it once"
+            )));
+        }
+        // The command line wins, also over a key it excludes (`epochs` in the file,
+        // `--iters` given).
+        if given(rest, &key)
+            || subcmd
+                .get_arg_conflicts_with(arg)
+                .iter()
+                .any(|c| c.get_long().is_some_and(|l| given(rest, l)))
+        {
             continue;
         }
         let flag = format!("--{key}");
@@ -185,6 +199,31 @@ mod tests {
             .windows(2)
             .any(|w| w[0] == "--weight-decay" && w[1] == "0.0001"));
         assert!(out.contains(&"--nesterov".to_string()));
+    }
+
+    #[test]
+    fn cli_wins_over_a_key_it_excludes() {
+        // `epochs` in the file, `--iters` on the command line: the file's key is dropped
+        // (was: clap's conflict error, naming no file).
+        let p = write("e.toml", "dataset = \"iris\"\nepochs = 3\n");
+        let out = expand(argv(&["descent", "train", "--config", &p, "--iters", "5"])).unwrap();
+        assert!(!out.contains(&"--epochs".to_string()), "{out:?}");
+        assert!(out.windows(2).any(|w| w[0] == "--iters" && w[1] == "5"));
+        // Without the command-line flag the key stays.
+        let out = expand(argv(&["descent", "train", "--config", &p])).unwrap();
+        assert!(out.windows(2).any(|w| w[0] == "--epochs" && w[1] == "3"));
+    }
+
+    #[test]
+    fn a_flag_named_twice_is_rejected() {
+        let p = write("f.toml", "batch-size = 8\nbatch_size = 16\n");
+        let e = expand(argv(&["descent", "train", "--config", &p])).unwrap_err();
+        let s = e.to_string();
+        assert!(
+            s.contains("f.toml") && s.contains("batch-size") && s.contains("batch_size"),
+            "{s}"
+        );
+        assert_eq!(e.exit_code(), 2);
     }
 
     #[test]
