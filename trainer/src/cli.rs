@@ -4,8 +4,24 @@
 //! are the long flag names (`batch-size = 100`, `hidden = [512, 512]`); flags on the command line
 //! override the file (see [`crate::config`]).
 
+use crate::error::{Error, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
+
+/// Most worker threads `--threads` accepts: far above any core count a rayon pool serves
+/// well, and a pool of that size still starts in well under a second (`--threads 100000`
+/// was still creating threads after a minute).
+pub const MAX_THREADS: usize = 4096;
+
+/// Check a `--threads` value: `1 ..= MAX_THREADS` (unset is fine: all cores).
+pub fn check_threads(n: Option<usize>) -> Result<()> {
+    match n {
+        Some(n) if n == 0 || n > MAX_THREADS => Err(Error::usage(format!(
+            "--threads {n}: expected an integer from 1 to {MAX_THREADS}"
+        ))),
+        _ => Ok(()),
+    }
+}
 
 /// Train models by gradient descent.
 #[derive(Debug, Parser)]
@@ -35,7 +51,7 @@ pub struct BenchArgs {
     /// Smaller sizes and fewer repetitions (seconds instead of ~a minute).
     #[arg(long)]
     pub quick: bool,
-    /// Threads for the "all threads" rows (default: all available cores).
+    /// Threads for the "all threads" rows, 1 to 4096 (default: all available cores).
     #[arg(long)]
     pub threads: Option<usize>,
     /// Also write the report as JSON to FILE (`-` for standard output).
@@ -252,7 +268,7 @@ pub struct TrainArgs {
     /// Random seed (initialization, shuffling, splits).
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
-    /// Worker threads for the rayon pool (default: all cores).
+    /// Worker threads for the rayon pool, 1 to 4096 (default: all cores).
     #[arg(long)]
     pub threads: Option<usize>,
 
@@ -309,7 +325,7 @@ pub struct EvalArgs {
     /// Write the result as JSON to this file.
     #[arg(long, value_name = "FILE")]
     pub summary_json: Option<PathBuf>,
-    /// Worker threads for the rayon pool.
+    /// Worker threads for the rayon pool, 1 to 4096.
     #[arg(long)]
     pub threads: Option<usize>,
 }

@@ -5,10 +5,8 @@ use descent_trainer::cli::{Cli, Command};
 use descent_trainer::{clap_one_line, config, eval, sweep, train, wire, Error, Result};
 
 fn threads(n: Option<usize>) -> Result<()> {
+    descent_trainer::cli::check_threads(n)?;
     if let Some(n) = n {
-        if n == 0 {
-            return Err(Error::usage("--threads 0: expected a positive integer"));
-        }
         rayon::ThreadPoolBuilder::new()
             .num_threads(n)
             .build_global()
@@ -40,9 +38,7 @@ fn real_main() -> Result<()> {
     };
     match cli.command {
         Command::Bench(args) => {
-            if args.threads == Some(0) {
-                return Err(Error::usage("--threads 0: expected a positive integer"));
-            }
+            descent_trainer::cli::check_threads(args.threads)?;
             let report = descent_trainer::bench::run(descent_trainer::bench::BenchOptions {
                 quick: args.quick,
                 threads: args.threads,

@@ -224,9 +224,7 @@ pub fn validate(args: &TrainArgs) -> Result<()> {
     if args.patience == Some(0) {
         return Err(Error::usage("--patience 0: expected a positive integer"));
     }
-    if args.threads == Some(0) {
-        return Err(Error::usage("--threads 0: expected a positive integer"));
-    }
+    crate::cli::check_threads(args.threads)?;
     if !(args.min_delta.is_finite() && args.min_delta >= 0.0) {
         return Err(Error::usage(format!(
             "--min-delta {}: expected a finite number >= 0",

@@ -43,6 +43,20 @@ fn unknown_flag() {
 
 #[test]
 fn invalid_values() {
+    // A thread count no pool should have is refused up front (`--threads 100000`
+    // was still creating threads after a minute), for every subcommand that takes one.
+    for sub in [
+        &["train"][..],
+        &["eval", "--checkpoint", "x"],
+        &["sweep", "--param", "lr=0.1"],
+        &["bench"],
+    ] {
+        for n in ["100000", "0"] {
+            let mut a = sub.to_vec();
+            a.extend(["--threads", n]);
+            assert_usage_error(&a, &format!("--threads {n}"));
+        }
+    }
     assert_usage_error(&["train", "--lr", "fast"], "fast");
     assert_usage_error(&["train", "--batch-size", "0"], "--batch-size");
     assert_usage_error(&["train", "--optimizer", "lion"], "lion");
