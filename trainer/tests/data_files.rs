@@ -105,6 +105,51 @@ fn csv_file_with_gzip_and_errors() {
     assert!(e.contains("b.csv:2:2") && e.contains("not finite"), "{e}");
 }
 
+/// A file of several gzip members (`cat a.gz b.gz`, or parallel compressors) is read whole, as
+/// gunzip reads it; bytes after a member that are not another member are an error. Only the
+/// first member was read before: a CSV lost the rows of the others and an IDX file ignored
+/// trailing data.
+#[test]
+fn gzip_files_of_several_members_are_read_whole() {
+    let d = tmp("members");
+    let mut csv = gz(b"f1,f2,label\n0.5,1,0\n");
+    csv.extend(gz(b"2,3,1\n4,5,0\n"));
+    std::fs::write(d.join("two.csv.gz"), &csv).unwrap();
+    let ds = read_csv(&d.join("two.csv.gz"), &CsvOptions::default()).unwrap();
+    assert_eq!(
+        (ds.rows, ds.x.clone()),
+        (3, vec![0.5, 1.0, 2.0, 3.0, 4.0, 5.0])
+    );
+
+    let labels = idx_bytes(&[3], &[2, 0, 9]);
+    let mut two = gz(&labels[..6]);
+    two.extend(gz(&labels[6..]));
+    std::fs::write(d.join("two-idx.gz"), &two).unwrap();
+    let a = read_idx(&d.join("two-idx.gz")).unwrap();
+    assert_eq!((a.dims, a.data), (vec![3], vec![2, 0, 9]));
+
+    // More data than the header claims, in a second member: refused like raw trailing bytes.
+    let mut extra = gz(&labels);
+    extra.extend(gz(&[7]));
+    std::fs::write(d.join("extra-idx.gz"), &extra).unwrap();
+    let e = read_idx(&d.join("extra-idx.gz")).unwrap_err().to_string();
+    assert!(e.contains("extra-idx.gz") && e.contains("trailing"), "{e}");
+
+    // Junk after the member: an error naming the file, for both readers.
+    let mut junk = gz(&labels);
+    junk.extend(b"not gzip");
+    std::fs::write(d.join("junk-idx.gz"), &junk).unwrap();
+    let e = read_idx(&d.join("junk-idx.gz")).unwrap_err().to_string();
+    assert!(e.contains("junk-idx.gz"), "{e}");
+    let mut junk = gz(b"1,2,0\n");
+    junk.extend(b"not gzip");
+    std::fs::write(d.join("junk.csv.gz"), &junk).unwrap();
+    let e = read_csv(&d.join("junk.csv.gz"), &CsvOptions::default())
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("junk.csv.gz") && e.contains("gzip"), "{e}");
+}
+
 #[test]
 fn fashion_mnist_when_installed() {
     let required = std::env::var("DESCENT_REQUIRE_FASHION").is_ok_and(|v| v == "1");

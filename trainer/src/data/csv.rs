@@ -5,7 +5,7 @@
 //! number. Gzip input is detected by content. Errors name `file:line:column`.
 
 use super::{DataError, Dataset, Result, Targets};
-use flate2::read::GzDecoder;
+use flate2::read::MultiGzDecoder;
 use std::io::Read;
 use std::path::Path;
 
@@ -53,7 +53,8 @@ pub fn read_csv(path: &Path, opts: &CsvOptions) -> Result<Dataset> {
     let name = path.display().to_string();
     let bytes = if raw.starts_with(&[0x1f, 0x8b]) {
         let mut out = Vec::new();
-        GzDecoder::new(&raw[..])
+        // Every member (as gunzip reads it): rows in a second member are not dropped.
+        MultiGzDecoder::new(&raw[..])
             .take(MAX_CSV_BYTES + 1)
             .read_to_end(&mut out)
             .map_err(|e| DataError::new(format!("{name}: gzip: {e}")))?;

@@ -5,7 +5,7 @@
 //! `0x00000803` (`[n, rows, cols]`), labels `0x00000801` (`[n]`).
 
 use super::{DataError, Dataset, Result, Targets};
-use flate2::read::GzDecoder;
+use flate2::read::MultiGzDecoder;
 use std::fs::File;
 use std::io::{BufReader, Read};
 use std::path::Path;
@@ -33,7 +33,9 @@ pub fn read_idx(path: &Path) -> Result<IdxArray> {
     let got = read_full(&mut r, &mut magic).map_err(|e| DataError::io(path, &e))?;
     let head = std::io::Cursor::new(magic[..got].to_vec());
     if got == 2 && magic == [0x1f, 0x8b] {
-        decode_idx(&name, GzDecoder::new(head.chain(r)), None)
+        // Every member of the gzip stream (as gunzip reads it), so that bytes after the
+        // first one are data or an error, never silently dropped.
+        decode_idx(&name, MultiGzDecoder::new(head.chain(r)), None)
     } else {
         decode_idx(&name, head.chain(r), Some(len))
     }
