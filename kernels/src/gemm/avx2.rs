@@ -206,12 +206,15 @@ macro_rules! avx2_kernel {
                             *x = $fmadd(ai, *bvv, *x);
                         }
                     }
-                    // SAFETY: one k-step forward (the last step lands one past the end,
-                    // which is not dereferenced).
-                    unsafe {
-                        ap = if DIRECT { ap.add(1) } else { ap.offset(sa) };
-                        bp = bp.offset(rsb);
-                    }
+                    // One k-step forward. Wrapping: after the last step an operand read in place (a
+                    // row-major B, a column-major A) can point a whole stride past its allocation,
+                    // which in-bounds `offset` must not; it is not dereferenced.
+                    ap = if DIRECT {
+                        ap.wrapping_add(1)
+                    } else {
+                        ap.wrapping_offset(sa)
+                    };
+                    bp = bp.wrapping_offset(rsb);
                 }};
             }
             // Unrolled by four (fewer loop-control uops between the FMAs).

@@ -162,12 +162,15 @@ macro_rules! avx512_kernel {
                         *x = $fmadd(ai, *bvv, *x);
                     }
                 }
-                // SAFETY: one k-step forward (the last step lands one past the end, which is
-                // not dereferenced).
-                unsafe {
-                    ap = if DIRECT { ap.add(1) } else { ap.offset(sa) };
-                    bp = bp.offset(rsb);
-                }
+                // One k-step forward. Wrapping: after the last step an operand read in place (a
+                // row-major B, a column-major A) can point a whole stride past its allocation,
+                // which in-bounds `offset` must not; it is not dereferenced.
+                ap = if DIRECT {
+                    ap.wrapping_add(1)
+                } else {
+                    ap.wrapping_offset(sa)
+                };
+                bp = bp.wrapping_offset(rsb);
             }
             let va = $set1(alpha);
             if m_eff == $mr && n_eff == $nr {

@@ -85,11 +85,11 @@ macro_rules! portable_kernel {
                     let ai = <$vt>::splat(unsafe { *ap.add(i) });
                     *x = ai.mul_add(bv, *x);
                 }
-                // SAFETY: one k-step forward inside both panels (one past the end at most).
-                unsafe {
-                    ap = ap.offset(sa);
-                    bp = bp.offset(rsb);
-                }
+                // One k-step forward. Wrapping: after the last step an operand read in place
+                // (a row-major B, a column-major A) can point a whole stride past its
+                // allocation, which in-bounds `offset` must not; it is not dereferenced.
+                ap = ap.wrapping_offset(sa);
+                bp = bp.wrapping_offset(rsb);
             }
             let va = <$vt>::splat(alpha);
             let mut t = [0.0 as $t; MR * $lanes];
