@@ -27,6 +27,22 @@ impl PeakIsa {
             PeakIsa::Portable => "portable",
         }
     }
+
+    /// Whether this CPU can run `self`'s instructions (checked at run time).
+    pub fn is_available(self) -> bool {
+        match self {
+            PeakIsa::Portable => true,
+            #[cfg(target_arch = "x86_64")]
+            PeakIsa::Avx512 => std::arch::is_x86_feature_detected!("avx512f"),
+            #[cfg(target_arch = "x86_64")]
+            PeakIsa::Avx2Fma => {
+                std::arch::is_x86_feature_detected!("avx2")
+                    && std::arch::is_x86_feature_detected!("fma")
+            }
+            #[cfg(not(target_arch = "x86_64"))]
+            _ => false,
+        }
+    }
 }
 
 /// The widest FMA instruction set available on this CPU at run time.
@@ -48,19 +64,20 @@ pub fn best_isa() -> PeakIsa {
 /// current x86 cores) with room to spare.
 const ACC: usize = 12;
 
-/// Run `iters` rounds of `ACC` independent vector FMAs and return the flops done.
+/// Run `iters` rounds of `ACC` independent vector FMAs and return the flops done. Only for an
+/// `isa` this CPU has: callers go through [`FmaBurst::calibrate`], which checks.
 fn fma_burst(isa: PeakIsa, iters: u64) -> (f64, f32) {
     match isa {
         #[cfg(target_arch = "x86_64")]
         PeakIsa::Avx512 => {
-            // SAFETY: `Avx512` is only selected by `best_isa` after runtime detection of avx512f
-            // (or by a caller of `fma_peak_gflops` that passed the value `best_isa` returned).
+            // SAFETY: bursts run inside `FmaBurst::calibrate`, after its check that this CPU
+            // has `isa` (avx512f detected), or for an `FmaBurst` it built, so checked.
             let s = unsafe { burst_avx512(iters) };
             (iters as f64 * ACC as f64 * 16.0 * 2.0, s)
         }
         #[cfg(target_arch = "x86_64")]
         PeakIsa::Avx2Fma => {
-            // SAFETY: selected only after runtime detection of avx2 and fma.
+            // SAFETY: as above, avx2 and fma detected by `FmaBurst::calibrate`.
             let s = unsafe { burst_avx2(iters) };
             (iters as f64 * ACC as f64 * 8.0 * 2.0, s)
         }
@@ -153,7 +170,17 @@ pub struct FmaBurst {
 
 impl FmaBurst {
     /// Calibrates the round count on one thread so that a burst lasts about `per_rep`.
+    ///
+    /// # Panics
+    /// If this CPU cannot run `isa` (see [`PeakIsa::is_available`]; [`best_isa`] always can).
     pub fn calibrate(isa: PeakIsa, threads: usize, per_rep: Duration) -> Self {
+        // The bursts execute `isa`'s instructions: on a CPU without them that would be
+        // undefined behaviour, so this check is what makes them sound.
+        assert!(
+            isa.is_available(),
+            "FmaBurst::calibrate: {} is not available on this CPU",
+            isa.name()
+        );
         let mut iters = 1u64 << 16;
         loop {
             let t = Instant::now();
@@ -196,6 +223,9 @@ impl FmaBurst {
 /// rayon pool, using instruction set `isa`; each of `reps` repetitions runs about `per_rep`.
 ///
 /// Formula: `threads * iters * ACC * lanes * 2 / seconds`, best of the repetitions.
+///
+/// # Panics
+/// If this CPU cannot run `isa` (as [`FmaBurst::calibrate`]).
 pub fn fma_peak_gflops(isa: PeakIsa, threads: usize, per_rep: Duration, reps: usize) -> f64 {
     let burst = FmaBurst::calibrate(isa, threads, per_rep);
     best_rate(reps, || burst.run()) / 1e9
@@ -323,6 +353,24 @@ mod tests {
             (bufs.p[0], bufs.m[0], bufs.v[0]),
             (before + 0.25, 0.125, 0.5)
         );
+    }
+
+    #[test]
+    fn an_isa_this_cpu_lacks_is_refused_not_run() {
+        for isa in [PeakIsa::Avx512, PeakIsa::Avx2Fma] {
+            if isa.is_available() {
+                continue;
+            }
+            let r = std::panic::catch_unwind(|| {
+                FmaBurst::calibrate(isa, 1, Duration::from_millis(1));
+            });
+            assert!(r.is_err(), "{isa:?} ran on a CPU without it");
+            let r = std::panic::catch_unwind(|| {
+                fma_peak_gflops(isa, 1, Duration::from_millis(1), 1);
+            });
+            assert!(r.is_err(), "{isa:?} ran on a CPU without it");
+        }
+        assert!(PeakIsa::Portable.is_available() && best_isa().is_available());
     }
 
     #[test]
