@@ -438,6 +438,61 @@ fn short_output_panics_naming_it() {
     descent_kernels::sgemm(false, false, 3, 3, 4, 1.0, &a, 4, &b, 3, 0.0, &mut c, 3);
 }
 
+/// A stored matrix of a single row never uses its leading dimension, so any value is
+/// accepted (the entry check only bounds it for two rows or more); the driver's layout
+/// heuristics must not overflow on it (a debug build panicked on `lda = 2^62` and up).
+#[test]
+fn single_row_matrices_accept_any_leading_dimension() {
+    let lds = [
+        usize::MAX,
+        1usize << 63,
+        1usize << 62,
+        isize::MAX as usize,
+        0,
+    ];
+    // (transa, transb, m, n, k): each has a stored A, B or C of one row.
+    let shapes = [
+        (false, false, 1usize, 40usize, 7usize),
+        (false, true, 1, 40, 7),
+        (true, false, 13, 20, 1),
+        (true, true, 13, 1, 1),
+        (false, false, 30, 300, 1),
+    ];
+    for &(ta, tb, m, n, k) in &shapes {
+        let (ar, ac) = if ta { (k, m) } else { (m, k) };
+        let (br, bc) = if tb { (n, k) } else { (k, n) };
+        let a: Vec<f32> = (0..ar * ac).map(|x| (x % 5) as f32 - 1.0).collect();
+        let b: Vec<f32> = (0..br * bc).map(|x| (x % 3) as f32 + 0.5).collect();
+        let mut want = vec![0.0f32; m * n];
+        for i in 0..m {
+            for j in 0..n {
+                for p in 0..k {
+                    let av = if ta { a[p * ac + i] } else { a[i * ac + p] };
+                    let bv = if tb { b[j * bc + p] } else { b[p * bc + j] };
+                    want[i * n + j] += av * bv;
+                }
+            }
+        }
+        for isa in Isa::available() {
+            for &ld in &lds {
+                let lda = if ar == 1 { ld } else { ac };
+                let ldb = if br == 1 { ld } else { bc };
+                let ldc = if m == 1 { ld } else { n };
+                let mut c = vec![f32::NAN; m * n];
+                assert!(sgemm_with_isa(
+                    isa, ta, tb, m, n, k, 1.0, &a, lda, &b, ldb, 0.0, &mut c, ldc
+                ));
+                for (x, y) in c.iter().zip(&want) {
+                    assert!(
+                        (x - y).abs() <= 1e-4 * y.abs().max(1.0),
+                        "{isa:?} ta {ta} tb {tb} {m}x{n}x{k} ld {ld}: {x} vs {y}"
+                    );
+                }
+            }
+        }
+    }
+}
+
 #[test]
 fn alpha_zero_scales_by_beta_without_reading_a_or_b() {
     let a = vec![f32::NAN; 6];

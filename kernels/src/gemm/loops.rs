@@ -335,7 +335,10 @@ pub(crate) unsafe fn gemm<T: Elem>(
     // A read in place by the normal kernel.
     let b_packed_row_major = b.cs == 1
         && b.rs != 1
-        && (b.rs.unsigned_abs() * core::mem::size_of::<T>()).is_multiple_of(512);
+        && b.rs
+            .unsigned_abs()
+            .wrapping_mul(core::mem::size_of::<T>())
+            .is_multiple_of(512);
     let (m, n, a, b, c) = if m <= THIN_M
         && n >= 2 * m
         && c.cs == 1
@@ -528,8 +531,13 @@ unsafe fn gemm_blocked<T: Elem>(
     // element meets few columns of B): a row-major A through the direct-A kernel, a
     // column-major (transposed) A through the normal kernel with a k-stride of `a.cs`.
     // A stride that is a multiple of 4 KiB would put all rows (k-steps) of a micro-panel in
-    // one L1 set; such an A is packed.
-    let aliasing = |s: isize| (s.unsigned_abs() * core::mem::size_of::<T>()).is_multiple_of(4096);
+    // one L1 set; such an A is packed. (These stride tests multiply wrapping: the stride of
+    // a single-row operand is never used and may be any value.)
+    let aliasing = |s: isize| {
+        s.unsigned_abs()
+            .wrapping_mul(core::mem::size_of::<T>())
+            .is_multiple_of(4096)
+    };
     let direct_a = if n > DIRECT_A_MAX_N {
         None
     } else if a.cs == 1 && !aliasing(a.rs) {
@@ -545,13 +553,20 @@ unsafe fn gemm_blocked<T: Elem>(
     // once per row tile. Such a B is packed when enough row tiles would pay that (see
     // `DIRECT_B_MISALIGNED_MAX_M`), unless k is so shallow that the pack would dominate.
     let b_aligned = (b.ptr as usize).is_multiple_of(spec.vec_bytes)
-        && (b.rs.unsigned_abs() * core::mem::size_of::<T>()).is_multiple_of(spec.vec_bytes);
+        && b.rs
+            .unsigned_abs()
+            .wrapping_mul(core::mem::size_of::<T>())
+            .is_multiple_of(spec.vec_bytes);
     let direct_b = b.cs == 1
         && ((m <= DIRECT_B_MAX_M
             && kc_max * n * core::mem::size_of::<T>() <= DIRECT_B_MAX_BYTES
             && (b_aligned || m <= DIRECT_B_MISALIGNED_MAX_M))
             || k <= DIRECT_B_MAX_K)
-        && !(b.rs.unsigned_abs() * core::mem::size_of::<T>()).is_multiple_of(512);
+        && !b
+            .rs
+            .unsigned_abs()
+            .wrapping_mul(core::mem::size_of::<T>())
+            .is_multiple_of(512);
 
     // Workers sharing a packed B block join once per k block: deeper blocks, fewer joins.
     // Not for operands read in place one cache line per k-step (B, a column-major A), whose

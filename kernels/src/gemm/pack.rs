@@ -223,7 +223,7 @@ unsafe fn contiguous<T: Elem, const W: usize>(
         if rows == W {
             for p in 0..kc {
                 let s = src.offset(p as isize * cs);
-                prefetch(s.wrapping_offset(PREFETCH_STEPS * cs));
+                prefetch(s.wrapping_offset(PREFETCH_STEPS.wrapping_mul(cs)));
                 core::ptr::copy_nonoverlapping(s, d.add(p * W), W);
             }
         } else {
