@@ -30,13 +30,20 @@ pub fn exp_f32(x: f32) -> f32 {
     e * f32::from_bits(bits)
 }
 
+/// `rows * cols`, the length a `rows x cols` matrix needs; panics naming `func` when that
+/// overflows (a wrapped product would let a too-short slice pass as long enough).
+fn mat_len(func: &str, rows: usize, cols: usize) -> usize {
+    rows.checked_mul(cols)
+        .unwrap_or_else(|| panic!("{func}: {rows} x {cols} elements overflow usize"))
+}
+
 /// In place for a `rows x cols` matrix: `y[i][j] <- f(y[i][j] + bias[j])` (no bias when
 /// `None`). Panics if `y` has fewer than `rows * cols` elements or `bias` fewer than `cols`.
 pub fn bias_act(rows: usize, cols: usize, y: &mut [f32], bias: Option<&[f32]>, act: Activation) {
     if rows == 0 || cols == 0 {
         return;
     }
-    let y = &mut y[..rows * cols];
+    let y = &mut y[..mat_len("bias_act", rows, cols)];
     let bias = bias.map(|b| &b[..cols]);
     with_simd(simd_level(), || {
         for row in y.chunks_exact_mut(cols) {
@@ -102,7 +109,7 @@ pub fn act_backward(act: Activation, y: &[f32], grad: &mut [f32]) {
 /// Column sums: `out[j] <- beta * out[j] + sum_i x[i][j]` (`beta == 0` ignores old `out`).
 pub fn col_sums(rows: usize, cols: usize, x: &[f32], beta: f32, out: &mut [f32]) {
     let out = &mut out[..cols];
-    let x = &x[..rows * cols];
+    let x = &x[..mat_len("col_sums", rows, cols)];
     with_simd(simd_level(), || {
         if beta == 0.0 {
             out.fill(0.0);
@@ -142,7 +149,7 @@ pub fn softmax_rows(rows: usize, cols: usize, x: &mut [f32]) {
     if cols == 0 {
         return;
     }
-    let x = &mut x[..rows * cols];
+    let x = &mut x[..mat_len("softmax_rows", rows, cols)];
     with_simd(simd_level(), || {
         for row in x.chunks_exact_mut(cols) {
             let mx = row_max(row);
@@ -165,7 +172,7 @@ pub fn softmax_xent(rows: usize, cols: usize, z: &mut [f32], labels: &[u32], sca
     if cols == 0 || rows == 0 {
         return 0.0;
     }
-    let z = &mut z[..rows * cols];
+    let z = &mut z[..mat_len("softmax_xent", rows, cols)];
     let labels = &labels[..rows];
     with_simd(simd_level(), || {
         let mut total = 0.0f32;
@@ -194,6 +201,34 @@ pub fn softmax_xent(rows: usize, cols: usize, z: &mut [f32], labels: &[u32], sca
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Dimensions whose product wraps to 2: each op must refuse the 2-element slice rather
+    /// than run on it as if it held the whole matrix.
+    const ROWS: usize = (1 << 63) + 1;
+
+    #[test]
+    #[should_panic(expected = "bias_act: ")]
+    fn bias_act_refuses_dimensions_whose_size_overflows() {
+        bias_act(ROWS, 2, &mut [1.0, -1.0], None, Activation::Relu);
+    }
+
+    #[test]
+    #[should_panic(expected = "col_sums: ")]
+    fn col_sums_refuses_dimensions_whose_size_overflows() {
+        col_sums(ROWS, 2, &[1.0, 2.0], 0.0, &mut [0.0; 2]);
+    }
+
+    #[test]
+    #[should_panic(expected = "softmax_rows: ")]
+    fn softmax_rows_refuses_dimensions_whose_size_overflows() {
+        softmax_rows(ROWS, 2, &mut [1.0, 2.0]);
+    }
+
+    #[test]
+    #[should_panic(expected = "softmax_xent: ")]
+    fn softmax_xent_refuses_dimensions_whose_size_overflows() {
+        softmax_xent(ROWS, 2, &mut [1.0, 2.0], &[0], 1.0);
+    }
 
     #[test]
     fn exp_is_accurate() {
