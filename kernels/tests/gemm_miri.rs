@@ -1,7 +1,8 @@
 //! Small products through the paths that read A or B in place with a row stride larger than
 //! the row: after its last k-step a microkernel must not form a pointer past the operand's
 //! allocation (undefined behaviour even if never dereferenced). Quick natively; meant for
-//! Miri, which runs the portable kernels:
+//! Miri, which runs the portable kernels (and the AVX2 ones with
+//! `RUSTFLAGS="-Ctarget-feature=+avx2,+fma"`):
 //! `cargo +nightly miri test -p descent-kernels --test gemm_miri`.
 
 use descent_kernels::gemm::{dgemm_with_isa, sgemm_with_isa, Isa};
@@ -44,5 +45,23 @@ fn f64_row_major_b_read_in_place_with_a_long_row_stride() {
             isa, false, false, m, n, k, 1.0, &a, k, &b, ldb, 0.0, &mut c, n
         ));
         assert!(c.iter().all(|&x| x == k as f64), "{isa:?}");
+    }
+}
+
+#[test]
+fn edge_tiles_stored_at_every_float_alignment() {
+    // Ragged last columns (3 and 7 of a tile) in rows 3 floats apart: the kernels' partial
+    // row stores land at addresses of every 4-byte alignment.
+    for (m, n) in [(7usize, 3usize), (5, 7)] {
+        let k = 4;
+        let a = vec![1.0f32; m * k];
+        let b = vec![1.0f32; k * n];
+        for isa in Isa::available() {
+            let mut c = vec![f32::NAN; m * n];
+            assert!(sgemm_with_isa(
+                isa, false, false, m, n, k, 1.0, &a, k, &b, n, 0.0, &mut c, n
+            ));
+            assert!(c.iter().all(|&x| x == k as f32), "{isa:?}");
+        }
     }
 }

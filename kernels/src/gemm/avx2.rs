@@ -117,7 +117,9 @@ unsafe fn store_part_f32(p: *mut f32, r: __m256, rem: usize) {
             rem -= 4;
         }
         if rem >= 2 {
-            _mm_store_sd(p as *mut f64, _mm_castps_pd(lo));
+            // 64-bit store of two lanes: `_mm_storel_epi64` writes unaligned, where
+            // `_mm_store_sd` through an `f64` pointer would need 8-byte alignment.
+            _mm_storel_epi64(p as *mut __m128i, _mm_castps_si128(lo));
             lo = _mm_movehl_ps(lo, lo);
             p = p.add(2);
             rem -= 2;

@@ -158,9 +158,11 @@ pub(crate) unsafe fn transpose6x8_f32_avx(src: *const f32, rs: isize, dst: *mut 
     // SAFETY: elements `42 .. 48`: a 4-lane and a 2-lane store.
     unsafe {
         _mm_storeu_ps(dst.add(42), _mm256_castps256_ps128(last));
-        _mm_store_sd(
-            dst.add(46) as *mut f64,
-            _mm_castps_pd(_mm256_extractf128_ps::<1>(last)),
+        // (`_mm_storel_epi64`: an unaligned 64-bit store; `_mm_store_sd` through an `f64`
+        // pointer would need 8-byte alignment.)
+        _mm_storel_epi64(
+            dst.add(46) as *mut __m128i,
+            _mm_castps_si128(_mm256_extractf128_ps::<1>(last)),
         );
     }
 }
@@ -195,15 +197,21 @@ mod tests {
         }
         let rs = 11usize;
         let src: Vec<f32> = (0..6 * rs).map(|x| x as f32).collect();
-        let mut dst = vec![-1.0f32; 48 + 16];
-        // SAFETY: AVX checked; 6 rows of 8 readable, 48 writable from offset 8.
-        unsafe { transpose6x8_f32_avx(src.as_ptr(), rs as isize, dst.as_mut_ptr().add(8)) };
-        for (j, &x) in dst.iter().enumerate() {
-            if (8..56).contains(&j) {
-                let (p, i) = ((j - 8) / 6, (j - 8) % 6);
-                assert_eq!(x, src[i * rs + p], "p {p}, i {i}");
-            } else {
-                assert_eq!(x, -1.0, "written outside the block at {j}");
+        // A 32-byte aligned buffer, the block at an even and at an odd float offset (any f32
+        // pointer is allowed: the last 64-bit store is then not 8-byte aligned).
+        #[repr(C, align(32))]
+        struct Buf([f32; 48 + 16]);
+        for off in [8usize, 9] {
+            let mut dst = Buf([-1.0f32; 48 + 16]);
+            // SAFETY: AVX checked; 6 rows of 8 readable, 48 writable from offset `off`.
+            unsafe { transpose6x8_f32_avx(src.as_ptr(), rs as isize, dst.0.as_mut_ptr().add(off)) };
+            for (j, &x) in dst.0.iter().enumerate() {
+                if (off..off + 48).contains(&j) {
+                    let (p, i) = ((j - off) / 6, (j - off) % 6);
+                    assert_eq!(x, src[i * rs + p], "p {p}, i {i}");
+                } else {
+                    assert_eq!(x, -1.0, "written outside the block at {j}");
+                }
             }
         }
     }
