@@ -43,6 +43,24 @@ impl Activation {
         }
     }
 
+    /// The gradient through the activation, `g * f'(x)`, expressed through its output
+    /// `y = f(x)`. ReLU as torch's `threshold_backward`: `0` where `y <= 0`, else `g` (a NaN
+    /// output passes the gradient on; a NaN or infinite gradient at `y <= 0` gives 0, which
+    /// `g * 0` would not).
+    #[inline(always)]
+    pub fn backward<T: Float>(self, y: T, g: T) -> T {
+        match self {
+            Activation::Relu => {
+                if y <= T::ZERO {
+                    T::ZERO
+                } else {
+                    g
+                }
+            }
+            _ => g * self.derivative_from_output(y),
+        }
+    }
+
     /// The derivative f'(x), expressed through the output y = f(x).
     #[inline(always)]
     pub fn derivative_from_output<T: Float>(self, y: T) -> T {
@@ -127,7 +145,7 @@ pub trait Ops<T: Float> {
     fn bias_act(&self, rows: usize, cols: usize, y: &mut [T], bias: Option<&[T]>, act: Activation);
 
     /// Activation backward through the output: `grad[i] <- grad[i] * f'(x_i)` where
-    /// `y[i] = f(x_i)`; `y.len() == grad.len()`.
+    /// `y[i] = f(x_i)` (see [`Activation::backward`]); `y.len() == grad.len()`.
     fn act_backward(&self, act: Activation, y: &[T], grad: &mut [T]);
 
     /// Fused softmax + cross-entropy over the rows of a `rows x cols` logit matrix `z` with
@@ -219,7 +237,7 @@ impl<T: Float> Ops<T> for Reference {
             return;
         }
         for (g, &yv) in grad.iter_mut().zip(y) {
-            *g *= act.derivative_from_output(yv);
+            *g = act.backward(yv, *g);
         }
     }
 
@@ -335,6 +353,23 @@ mod tests {
         let mut z = [-800.0f64, 0.0, 0.0];
         let loss = Reference.softmax_xent(1, 3, &mut z, &[0], 1.0);
         assert!((loss - (800.0 + 2.0f64.ln())).abs() < 1e-12, "{loss}");
+    }
+
+    #[test]
+    fn relu_backward_is_torchs_threshold_backward() {
+        // torch: grad_input = (y <= 0) ? 0 : grad.
+        let nan = f64::NAN;
+        let y = [2.0, 0.0, -1.0, nan, 3.0, 0.0];
+        let mut g = [5.0, 5.0, 5.0, 7.0, nan, f64::INFINITY];
+        Reference.act_backward(Activation::Relu, &y, &mut g);
+        assert_eq!(g[..3], [5.0, 0.0, 0.0]);
+        assert_eq!(g[3], 7.0, "a NaN output passes the gradient on");
+        assert!(g[4].is_nan(), "a NaN gradient at y > 0 stays NaN");
+        assert_eq!(g[5], 0.0, "inf * 0 would be NaN; torch gives 0");
+        // The others keep g * f'(y).
+        let mut g = [2.0f64];
+        Reference.act_backward(Activation::Tanh, &[0.5], &mut g);
+        assert_eq!(g[0], 2.0 * (1.0 - 0.25));
     }
 
     #[test]

@@ -178,3 +178,49 @@ mod elementwise {
         }
     }
 }
+
+/// Activation backward on non-finite values: Fast and Reference agree element by element
+/// (NaN where the other is NaN), and ReLU follows torch's `threshold_backward`.
+#[test]
+fn act_backward_non_finite_matches_reference() {
+    let specials = [
+        0.0f32,
+        -0.0,
+        1.5,
+        -2.0,
+        f32::NAN,
+        f32::INFINITY,
+        f32::NEG_INFINITY,
+    ];
+    let (mut y, mut g) = (Vec::new(), Vec::new());
+    for &a in &specials {
+        for &b in &specials {
+            y.push(a);
+            g.push(b);
+        }
+    }
+    for act in [
+        Activation::Relu,
+        Activation::Tanh,
+        Activation::Sigmoid,
+        Activation::Identity,
+    ] {
+        let (mut ga, mut gb) = (g.clone(), g.clone());
+        Reference.act_backward(act, &y, &mut ga);
+        Fast.act_backward(act, &y, &mut gb);
+        for i in 0..y.len() {
+            let same = ga[i] == gb[i] || (ga[i].is_nan() && gb[i].is_nan());
+            assert!(
+                same,
+                "{act:?} y {} g {}: {} vs {}",
+                y[i], g[i], ga[i], gb[i]
+            );
+        }
+        if act == Activation::Relu {
+            for i in 0..y.len() {
+                let torch = if y[i] <= 0.0 { 0.0 } else { g[i] };
+                assert!(ga[i] == torch || (ga[i].is_nan() && torch.is_nan()));
+            }
+        }
+    }
+}

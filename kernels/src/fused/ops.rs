@@ -78,7 +78,8 @@ pub fn bias_act(rows: usize, cols: usize, y: &mut [f32], bias: Option<&[f32]>, a
     })
 }
 
-/// `grad[i] <- grad[i] * f'(x_i)` expressed through the output `y[i] = f(x_i)`.
+/// `grad[i] <- grad[i] * f'(x_i)` expressed through the output `y[i] = f(x_i)`
+/// ([`Activation::backward`]).
 /// Panics if the lengths differ.
 pub fn act_backward(act: Activation, y: &[f32], grad: &mut [f32]) {
     assert_eq!(
@@ -89,8 +90,10 @@ pub fn act_backward(act: Activation, y: &[f32], grad: &mut [f32]) {
     with_simd(simd_level(), || match act {
         Activation::Identity => {}
         Activation::Relu => {
+            // As torch's threshold_backward (and `Activation::backward`): 0 where y <= 0, so
+            // a NaN output passes its gradient on.
             for (g, &yv) in grad.iter_mut().zip(y) {
-                *g = if yv > 0.0 { *g } else { 0.0 };
+                *g = if yv <= 0.0 { 0.0 } else { *g };
             }
         }
         Activation::Tanh => {
