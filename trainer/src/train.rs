@@ -169,14 +169,8 @@ pub fn evaluate_rows(
                     let mx = row.iter().fold(f64::NEG_INFINITY, |m, &v| m.max(v as f64));
                     let s: f64 = row.iter().map(|&v| (v as f64 - mx).exp()).sum();
                     loss += s.ln() + mx - row[label] as f64;
-                    // argmax, first maximum wins (as torch.argmax)
-                    let mut best = 0;
-                    for (j, &v) in row.iter().enumerate() {
-                        if v > row[best] {
-                            best = j;
-                        }
-                    }
-                    correct += (best == label) as usize;
+                    // As torch.argmax: first maximum, NaN above every number.
+                    correct += (descent_core::model::argmax(row) == label) as usize;
                 }
             }
             Targets::Values { y, outputs } => {

@@ -1,6 +1,7 @@
 //! The multilayer perceptron (and its depth-0 special cases: linear and softmax regression).
 #![allow(clippy::too_many_arguments)] // BLAS-style entry points: shapes, buffers and ops.
 
+use super::argmax::argmax;
 use super::init::{init_rng, init_uniform, linear_init_bound};
 use super::params::{ParamInfo, ParamKind};
 use crate::error::{check_arg, check_len, check_min_len};
@@ -493,7 +494,8 @@ impl Mlp {
         }
     }
 
-    /// Predicted classes (argmax of the logits, first maximum on ties) into `out` `[batch]`.
+    /// Predicted classes into `out` `[batch]`: the [`argmax`] of each row of logits (first
+    /// maximum on ties, NaN above every number, as `torch.argmax`).
     pub fn predict<T: Float, O: Ops<T>>(
         &self,
         ops: &O,
@@ -507,18 +509,13 @@ impl Mlp {
         let c = self.outputs();
         let z = self.forward(ops, params, x, batch, scratch)?;
         for (o, row) in out.iter_mut().zip(z.chunks_exact(c)) {
-            let mut best = 0usize;
-            for (j, &v) in row.iter().enumerate() {
-                if v > row[best] || (row[best].is_nan() && !v.is_nan()) {
-                    best = j;
-                }
-            }
-            *o = best as u32;
+            *o = argmax(row) as u32;
         }
         Ok(())
     }
 
-    /// Number of rows whose argmax equals the label (divide by `batch` for accuracy).
+    /// Number of rows whose [`argmax`] (the class [`predict`](Self::predict) gives) equals the
+    /// label (divide by `batch` for accuracy).
     pub fn correct<T: Float, O: Ops<T>>(
         &self,
         ops: &O,
@@ -535,15 +532,7 @@ impl Mlp {
         let z = &scratch[off..off + batch * c];
         Ok(z.chunks_exact(c)
             .zip(labels)
-            .filter(|(row, &y)| {
-                let mut best = 0usize;
-                for (j, &v) in row.iter().enumerate() {
-                    if v > row[best] {
-                        best = j;
-                    }
-                }
-                best == y as usize
-            })
+            .filter(|(row, &y)| argmax(row) == y as usize)
             .count())
     }
 

@@ -11,10 +11,12 @@
 //!   [`Reference`](crate::Reference) or on `descent-kernels`' fast implementation.
 //! * No allocation: scratch space is a caller buffer of [`Mlp::scratch_len`] elements.
 
+mod argmax;
 mod init;
 mod mlp;
 mod params;
 
+pub use argmax::argmax;
 pub use init::{init_uniform, linear_init_bound};
 pub use mlp::{Mlp, Task, MAX_LAYERS};
 pub use params::{ParamInfo, ParamKind};
