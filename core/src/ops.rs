@@ -121,7 +121,9 @@ pub trait Ops<T: Float> {
     /// `C <- alpha * op(A) * op(B) + beta * C`, where `op(A)` is `m x k` (`A` is `k x m` when
     /// `transa`), `op(B)` is `k x n` (`B` is `n x k` when `transb`), `C` is `m x n`, and
     /// `lda`, `ldb`, `ldc` are the row strides of the stored matrices.
-    /// With `beta == 0` the old contents of `C` are ignored (NaN included).
+    /// With `beta == 0` the old contents of `C` are ignored (NaN included); with `alpha == 0`
+    /// or `k == 0`, `A` and `B` are not read (`C <- beta * C`, NaN or infinite entries of `A`
+    /// and `B` included), as in BLAS.
     #[allow(clippy::too_many_arguments)]
     fn gemm(
         &self,
@@ -184,6 +186,20 @@ impl<T: Float> Ops<T> for Reference {
         c: &mut [T],
         ldc: usize,
     ) {
+        // BLAS: no product term when alpha == 0 or k == 0 (A and B are not read, and a NaN
+        // or infinite alpha does not meet an empty sum).
+        if alpha == T::ZERO || k == 0 {
+            for i in 0..m {
+                for cij in &mut c[i * ldc..i * ldc + n] {
+                    *cij = if beta == T::ZERO {
+                        T::ZERO
+                    } else {
+                        beta * *cij
+                    };
+                }
+            }
+            return;
+        }
         for i in 0..m {
             for j in 0..n {
                 let mut acc = T::ZERO;
@@ -331,6 +347,54 @@ mod tests {
                 assert_eq!(c, want, "ta={ta} tb={tb}");
             }
         }
+    }
+
+    #[test]
+    fn gemm_without_a_product_term_reads_neither_a_nor_b() {
+        // alpha == 0: C <- beta * C even with NaN and infinite A, B (BLAS; the kernels too).
+        let a = [f64::NAN, f64::INFINITY];
+        let b = [f64::INFINITY, f64::NAN];
+        let mut c = [1.0, 2.0];
+        Reference.gemm(false, false, 1, 2, 1, 0.0, &a, 1, &b, 2, 3.0, &mut c, 2);
+        assert_eq!(c, [3.0, 6.0]);
+        let mut c = [f64::NAN, 2.0];
+        Reference.gemm(false, false, 1, 2, 1, 0.0, &a, 1, &b, 2, 0.0, &mut c, 2);
+        assert_eq!(c, [0.0, 0.0]);
+        // k == 0: alpha (NaN here) meets no product.
+        let mut c = [1.0, f64::NAN];
+        Reference.gemm(
+            false,
+            false,
+            1,
+            2,
+            0,
+            f64::NAN,
+            &[],
+            1,
+            &[],
+            2,
+            0.0,
+            &mut c,
+            2,
+        );
+        assert_eq!(c, [0.0, 0.0]);
+        let mut c = [1.0, 2.0];
+        Reference.gemm(
+            true,
+            true,
+            1,
+            2,
+            0,
+            f64::NAN,
+            &[],
+            1,
+            &[],
+            1,
+            0.5,
+            &mut c,
+            2,
+        );
+        assert_eq!(c, [0.5, 1.0]);
     }
 
     #[test]

@@ -634,3 +634,29 @@ fn thin_rows_with_deep_k_take_several_blocks() {
         }
     }
 }
+
+/// Without a product term (`alpha == 0` or `k == 0`) A and B are not read: NaN and infinite
+/// operands, or a NaN alpha with `k == 0`, leave `C <- beta * C`, on every ISA, as the
+/// core `Reference` does.
+#[test]
+fn no_product_term_reads_neither_operand_as_the_reference() {
+    use descent_core::{Ops, Reference};
+    let (m, n, k) = (7, 19, 5);
+    let a = vec![f32::NAN; m * k];
+    let b = vec![f32::INFINITY; k * n];
+    let c0: Vec<f32> = (0..m * n).map(|i| i as f32 - 50.0).collect();
+    for isa in Isa::available() {
+        for (kk, alpha, beta) in [(k, 0.0, 0.0), (k, 0.0, -1.5), (0, f32::NAN, 2.0)] {
+            let mut want = c0.clone();
+            Reference.gemm(
+                false, false, m, n, kk, alpha, &a, k, &b, n, beta, &mut want, n,
+            );
+            let mut got = c0.clone();
+            assert!(sgemm_with_isa(
+                isa, false, false, m, n, kk, alpha, &a, k, &b, n, beta, &mut got, n
+            ));
+            assert_eq!(got, want, "{isa:?} k {kk} alpha {alpha} beta {beta}");
+            assert!(got.iter().all(|v| v.is_finite()));
+        }
+    }
+}
