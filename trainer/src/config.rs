@@ -35,6 +35,21 @@ fn given(args: &[String], flag: &str) -> bool {
     args.iter().any(|a| *a == long || a.starts_with(&eq))
 }
 
+/// Does a flag given on the command line conflict with `arg`, declared on either side
+/// (`epochs` declares `conflicts_with = "iters"`: `iters` in the file and `--epochs` given
+/// conflict as much as the other way round)?
+fn excluded_by_cli(cmd: &clap::Command, arg: &clap::Arg, args: &[String]) -> bool {
+    let given_long = |a: &clap::Arg| a.get_long().is_some_and(|l| given(args, l));
+    cmd.get_arg_conflicts_with(arg).into_iter().any(given_long)
+        || cmd.get_arguments().any(|other| {
+            given_long(other)
+                && cmd
+                    .get_arg_conflicts_with(other)
+                    .iter()
+                    .any(|c| c.get_id() == arg.get_id())
+        })
+}
+
 fn scalar(file: &str, key: &str, v: &toml::Value) -> Result<String> {
     Ok(match v {
         toml::Value::String(s) => s.clone(),
@@ -96,12 +111,7 @@ pub fn expand(argv: Vec<String>) -> Result<Vec<String>> {
         }
         // The command line wins, also over a key it excludes (`epochs` in the file,
         // `--iters` given).
-        if given(rest, &key)
-            || subcmd
-                .get_arg_conflicts_with(arg)
-                .iter()
-                .any(|c| c.get_long().is_some_and(|l| given(rest, l)))
-        {
+        if given(rest, &key) || excluded_by_cli(subcmd, arg, rest) {
             continue;
         }
         let flag = format!("--{key}");
@@ -212,6 +222,10 @@ mod tests {
         // Without the command-line flag the key stays.
         let out = expand(argv(&["descent", "train", "--config", &p])).unwrap();
         assert!(out.windows(2).any(|w| w[0] == "--epochs" && w[1] == "3"));
+        // The other way round: `iters` in the file, `--epochs` given.
+        let p = write("g.toml", "dataset = \"iris\"\niters = 5\n");
+        let out = expand(argv(&["descent", "train", "--config", &p, "--epochs", "2"])).unwrap();
+        assert!(!out.contains(&"--iters".to_string()), "{out:?}");
     }
 
     #[test]
