@@ -15,9 +15,14 @@ pub const MAX_THREADS: usize = 4096;
 
 /// Check a `--threads` value: `1 ..= MAX_THREADS` (unset is fine: all cores).
 pub fn check_threads(n: Option<usize>) -> Result<()> {
+    check_thread_count("threads", n)
+}
+
+/// Check a thread count given as `--{flag}`: `1 ..= MAX_THREADS` (unset is fine).
+pub fn check_thread_count(flag: &str, n: Option<usize>) -> Result<()> {
     match n {
         Some(n) if n == 0 || n > MAX_THREADS => Err(Error::usage(format!(
-            "--threads {n}: expected an integer from 1 to {MAX_THREADS}"
+            "--{flag} {n}: expected an integer from 1 to {MAX_THREADS}"
         ))),
         _ => Ok(()),
     }
@@ -354,7 +359,7 @@ pub struct SweepArgs {
     /// Number of random-search trials.
     #[arg(long, default_value_t = 16)]
     pub trials: usize,
-    /// Trials run at the same time (default: all cores).
+    /// Trials run at the same time, 1 to 4096 (default: all cores).
     #[arg(long)]
     pub parallel: Option<usize>,
     /// Seed of the random search (trials keep the base --seed).

@@ -276,6 +276,7 @@ fn opt(v: Option<f64>, pct: bool) -> String {
 
 /// Run the sweep; `argv` is the full (config-expanded) command line of `descent sweep`.
 pub fn run(argv: &[String], args: &SweepArgs) -> Result<Vec<Trial>> {
+    crate::cli::check_thread_count("parallel", args.parallel)?;
     let params: Vec<Param> = args
         .params
         .iter()

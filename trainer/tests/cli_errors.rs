@@ -44,7 +44,8 @@ fn unknown_flag() {
 #[test]
 fn invalid_values() {
     // A thread count no pool should have is refused up front (`--threads 100000`
-    // was still creating threads after a minute), for every subcommand that takes one.
+    // was still creating threads after a minute), for every subcommand that takes one, and
+    // the sweep's --parallel.
     for sub in [
         &["train"][..],
         &["eval", "--checkpoint", "x"],
@@ -56,6 +57,10 @@ fn invalid_values() {
             a.extend(["--threads", n]);
             assert_usage_error(&a, &format!("--threads {n}"));
         }
+    }
+    for n in ["100000", "0"] {
+        let a = ["sweep", "--param", "lr=0.1", "--parallel", n];
+        assert_usage_error(&a, &format!("--parallel {n}"));
     }
     assert_usage_error(&["train", "--lr", "fast"], "fast");
     assert_usage_error(&["train", "--batch-size", "0"], "--batch-size");
