@@ -188,6 +188,10 @@ impl<T: Float> Ops<T> for Reference {
     ) {
         // BLAS: no product term when alpha == 0 or k == 0 (A and B are not read, and a NaN
         // or infinite alpha does not meet an empty sum).
+        if m == 0 || n == 0 {
+            // C has no elements (its leading dimension need not mean anything).
+            return;
+        }
         if alpha == T::ZERO || k == 0 {
             for i in 0..m {
                 for cij in &mut c[i * ldc..i * ldc + n] {
@@ -395,6 +399,22 @@ mod tests {
             2,
         );
         assert_eq!(c, [0.5, 1.0]);
+        // An empty C with any leading dimension: nothing to do (was an index past the end).
+        Reference.gemm(
+            false,
+            false,
+            3,
+            0,
+            0,
+            0.0,
+            &[],
+            1,
+            &[],
+            1,
+            0.0,
+            &mut [0.0f64; 0],
+            1 << 40,
+        );
     }
 
     #[test]

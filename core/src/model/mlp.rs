@@ -32,7 +32,7 @@ pub enum Task {
 /// `dW_l = delta_l^T a_{l-1}`, `db_l = sum_i delta_l[i]`,
 /// `delta_{l-1} = (delta_l W_l) * f'(a_{l-1})`, where `a_0 = x` and `a_l` are the
 /// post-activation outputs (so `f'` is expressed through the output, see
-/// [`Activation::derivative_from_output`]).
+/// [`Activation::backward`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Mlp {
     dims: [usize; MAX_LAYERS + 1],
