@@ -106,7 +106,8 @@ fn csv_file_with_gzip_and_errors() {
 }
 
 /// A file of several gzip members (`cat a.gz b.gz`, or parallel compressors) is read whole, as
-/// gunzip reads it; bytes after a member that are not another member are an error. Only the
+/// gunzip reads it, zero padding after the last member ignored; other bytes after a member
+/// are an error. Only the
 /// first member was read before: a CSV lost the rows of the others and an IDX file ignored
 /// trailing data.
 #[test]
@@ -134,6 +135,24 @@ fn gzip_files_of_several_members_are_read_whole() {
     std::fs::write(d.join("extra-idx.gz"), &extra).unwrap();
     let e = read_idx(&d.join("extra-idx.gz")).unwrap_err().to_string();
     assert!(e.contains("extra-idx.gz") && e.contains("trailing"), "{e}");
+
+    // Zero padding after the last member is ignored, as gzip -d does.
+    let mut padded = gz(&labels);
+    padded.extend([0u8; 512]);
+    std::fs::write(d.join("padded-idx.gz"), &padded).unwrap();
+    assert_eq!(
+        read_idx(&d.join("padded-idx.gz")).unwrap().data,
+        vec![2, 0, 9]
+    );
+    let mut padded = csv.clone();
+    padded.extend([0u8; 100]);
+    std::fs::write(d.join("padded.csv.gz"), &padded).unwrap();
+    assert_eq!(
+        read_csv(&d.join("padded.csv.gz"), &CsvOptions::default())
+            .unwrap()
+            .rows,
+        3
+    );
 
     // Junk after the member: an error naming the file, for both readers.
     let mut junk = gz(&labels);

@@ -4,8 +4,8 @@
 //! header line is detected (with [`Header::Auto`]) when any cell of the first line is not a
 //! number. Gzip input is detected by content. Errors name `file:line:column`.
 
+use super::gzip::GzMembers;
 use super::{DataError, Dataset, Result, Targets};
-use flate2::read::MultiGzDecoder;
 use std::io::Read;
 use std::path::Path;
 
@@ -54,7 +54,7 @@ pub fn read_csv(path: &Path, opts: &CsvOptions) -> Result<Dataset> {
     let bytes = if raw.starts_with(&[0x1f, 0x8b]) {
         let mut out = Vec::new();
         // Every member (as gunzip reads it): rows in a second member are not dropped.
-        MultiGzDecoder::new(&raw[..])
+        GzMembers::new(&raw[..])
             .take(MAX_CSV_BYTES + 1)
             .read_to_end(&mut out)
             .map_err(|e| DataError::new(format!("{name}: gzip: {e}")))?;

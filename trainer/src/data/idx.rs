@@ -4,8 +4,8 @@
 //! dimensions), `NN` big-endian u32 sizes, then the payload row-major. Images are
 //! `0x00000803` (`[n, rows, cols]`), labels `0x00000801` (`[n]`).
 
+use super::gzip::GzMembers;
 use super::{DataError, Dataset, Result, Targets};
-use flate2::read::MultiGzDecoder;
 use std::fs::File;
 use std::io::{BufReader, Read};
 use std::path::Path;
@@ -34,8 +34,8 @@ pub fn read_idx(path: &Path) -> Result<IdxArray> {
     let head = std::io::Cursor::new(magic[..got].to_vec());
     if got == 2 && magic == [0x1f, 0x8b] {
         // Every member of the gzip stream (as gunzip reads it), so that bytes after the
-        // first one are data or an error, never silently dropped.
-        decode_idx(&name, MultiGzDecoder::new(head.chain(r)), None)
+        // first one are data, padding or an error, never silently dropped.
+        decode_idx(&name, GzMembers::new(BufReader::new(head.chain(r))), None)
     } else {
         decode_idx(&name, head.chain(r), Some(len))
     }

@@ -8,6 +8,7 @@
 
 mod csv;
 mod error;
+mod gzip;
 mod idx;
 mod named;
 mod scale;
