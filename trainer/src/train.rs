@@ -371,8 +371,39 @@ const RESUME_MAY_CHANGE: &[&str] = &[
     "quiet",
 ];
 
-/// Refuse to resume from a checkpoint whose recorded configuration differs from `args` in a
-/// flag outside [`RESUME_MAY_CHANGE`], naming every such flag with both values.
+/// The run's settings as they take effect, recorded in its checkpoints and compared on
+/// `--resume`: the data-dependent defaults filled in (optimizer, its `lr`, model family), the
+/// case-insensitive optimizer and scheduler names lower-cased, `--sched-args` without
+/// whitespace, and a CSV data set's path made absolute, so that equivalent spellings of one
+/// run compare equal.
+fn effective_args(args: &TrainArgs, data: &Splits) -> Result<TrainArgs> {
+    let mut a = if args.optimizer.is_none() {
+        crate::wire::with_default_optimizer(args, data)
+    } else {
+        args.clone()
+    };
+    a.model = Some(crate::wire::model_kind(args, data));
+    if a.lr.is_none() {
+        a.lr = Some(crate::optimizer::build(&a, 0)?.lr());
+    }
+    a.optimizer = a.optimizer.map(|o| o.to_ascii_lowercase());
+    a.scheduler = a.scheduler.map(|o| o.to_ascii_lowercase());
+    a.sched_args = a
+        .sched_args
+        .map(|s| s.chars().filter(|c| !c.is_whitespace()).collect());
+    let ds = &a.dataset;
+    if ds.starts_with("csv:") || ds.ends_with(".csv") || ds.ends_with(".csv.gz") {
+        let path = ds.strip_prefix("csv:").unwrap_or(ds);
+        if let Ok(abs) = std::fs::canonicalize(path) {
+            a.dataset = abs.display().to_string();
+        }
+    }
+    Ok(a)
+}
+
+/// Refuse to resume from a checkpoint whose recorded configuration differs from `args` (the
+/// [`effective_args`] of this run) in a flag outside [`RESUME_MAY_CHANGE`], naming every such
+/// flag with both values.
 fn check_resume_config(path: &Path, stored: &str, args: &TrainArgs) -> Result<()> {
     let bad = |e: String| Error::io(path, format!("bad `config` metadata: {e}"));
     let stored: serde_json::Value = serde_json::from_str(stored).map_err(|e| bad(e.to_string()))?;
@@ -525,13 +556,17 @@ pub fn run(args: &TrainArgs, mut parts: Parts, opts: RunOptions) -> Result<Summa
     if let Some(d) = dir {
         std::fs::create_dir_all(d).map_err(|e| Error::output(d, e))?;
     }
-    let saver = Saver { dir, args };
+    let effective = effective_args(args, &parts.data)?;
+    let saver = Saver {
+        dir,
+        args: &effective,
+    };
     let (mut st, mut best_params) = if args.resume {
         let d = dir.ok_or_else(|| Error::usage("--resume needs --checkpoint-dir"))?;
         if !last_path(d).exists() {
             return Err(Error::io(&last_path(d), "no checkpoint to resume from"));
         }
-        restore(d, args, &mut parts)?
+        restore(d, &effective, &mut parts)?
     } else {
         (LoopState::default(), None)
     };

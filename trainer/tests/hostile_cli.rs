@@ -343,6 +343,21 @@ fn resume_with_changed_flags_is_refused() {
         assert_eq!(o.code, Some(2), "{flag}: {}", o.stderr);
         assert_eq!(std::fs::read(&last).unwrap(), before, "{flag}");
     }
+    // Equivalent spellings of the same settings resume: names in another case, the default
+    // model named, the scheduler's arguments with spaces.
+    let mut a = run_args(&d, "50");
+    a.push("--resume".into());
+    for (flag, v) in [
+        ("--optimizer", "Adam"),
+        ("--scheduler", "steplr"),
+        ("--sched-args", "step_size=1, gamma=0.9"),
+    ] {
+        let i = a.iter().position(|x| x == flag).unwrap();
+        a[i + 1] = v.into();
+    }
+    a.extend(["--model".into(), "mlp".into()]);
+    let o = run(&a);
+    assert_eq!(o.code, Some(0), "resume, equivalent flags: {}", o.stderr);
     let mut a = run_args(&d, "60");
     a.push("--resume".into());
     let o = run(&a);
@@ -352,6 +367,51 @@ fn resume_with_changed_flags_is_refused() {
         "resume with a longer --iters: {}",
         o.stderr
     );
+}
+
+#[test]
+fn resume_finds_a_csv_data_set_by_another_path_and_defaults_spelled_out() {
+    let d = fresh_dir("csv-resume");
+    let csv = d.join("points.csv");
+    let mut text = String::from("a,b,label\n");
+    for i in 0..60 {
+        text += &format!("{},{},{}\n", i % 7, i % 5, i % 2);
+    }
+    std::fs::write(&csv, text).unwrap();
+    let ck = d.join("ck");
+    let args = |path: &str, iters: &str, extra: &[&str]| {
+        let mut a = vec![
+            "train",
+            "--dataset",
+            path,
+            "--iters",
+            iters,
+            "--checkpoint-dir",
+            s(&ck),
+            "--quiet",
+            "--no-progress",
+        ];
+        if iters != "10" {
+            a.push("--resume");
+        }
+        a.extend(extra);
+        a.into_iter().map(String::from).collect::<Vec<_>>()
+    };
+    let o = run(&args(s(&csv), "10", &[]));
+    assert_eq!(o.code, Some(0), "{}", o.stderr);
+    // The same file by another path; the data-dependent defaults given explicitly (the
+    // default optimizer and its lr, the default model).
+    let other = format!(
+        "{}/../{}/points.csv",
+        s(&d),
+        d.file_name().unwrap().to_str().unwrap()
+    );
+    let explicit = ["--optimizer", "adam", "--lr", "0.001", "--model", "mlp"];
+    let o = run(&args(&other, "20", &explicit));
+    assert_eq!(o.code, Some(0), "{}", o.stderr);
+    // Another lr is still refused.
+    let o = run(&args(s(&csv), "30", &["--lr", "0.5"]));
+    assert_clean_failure("another lr", &o, "--lr 0.5 (checkpoint: 0.001)");
 }
 
 #[test]
