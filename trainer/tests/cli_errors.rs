@@ -207,30 +207,26 @@ fn sweep_errors() {
         &["sweep", "--search", "grid", "--param", "lr=log:1e-3:1e-1"],
         "grid",
     );
+    let sweep_lr = |values: &str| {
+        let param = format!("lr={values}");
+        descent(&[
+            "sweep",
+            "--dataset",
+            "iris",
+            "--iters",
+            "2",
+            "--param",
+            &param,
+        ])
+    };
     // A negative value reaches the flag's own check, the trial's error in the leaderboard
     // (was: the whole sweep refused with "unexpected argument '-0' found").
-    let (code, out, err) = descent(&[
-        "sweep",
-        "--dataset",
-        "iris",
-        "--iters",
-        "2",
-        "--param",
-        "lr=0.1,-0.5",
-    ]);
+    let (code, out, err) = sweep_lr("0.1,-0.5");
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("invalid argument `lr` = -0.5"), "{out}");
     // No trial succeeded: the leaderboard is still printed, and the sweep fails with the
     // first trial's error and its status (was: exit 0).
-    let (code, out, err) = descent(&[
-        "sweep",
-        "--dataset",
-        "iris",
-        "--iters",
-        "2",
-        "--param",
-        "lr=-0.1,-0.5",
-    ]);
+    let (code, out, err) = sweep_lr("-0.1,-0.5");
     assert_eq!(code, 2, "{err}");
     assert!(out.contains("invalid argument `lr` = -0.5"), "{out}");
     assert_eq!(err.lines().count(), 1, "{err}");
