@@ -28,36 +28,25 @@ impl PeakIsa {
         }
     }
 
-    /// Whether this CPU can run `self`'s instructions (checked at run time).
+    /// Whether this CPU can run `self`'s instructions (the SGEMM dispatch's run-time check
+    /// of the same instruction set).
     pub fn is_available(self) -> bool {
+        use crate::gemm::Isa;
         match self {
-            PeakIsa::Portable => true,
-            #[cfg(target_arch = "x86_64")]
-            PeakIsa::Avx512 => std::arch::is_x86_feature_detected!("avx512f"),
-            #[cfg(target_arch = "x86_64")]
-            PeakIsa::Avx2Fma => {
-                std::arch::is_x86_feature_detected!("avx2")
-                    && std::arch::is_x86_feature_detected!("fma")
-            }
-            #[cfg(not(target_arch = "x86_64"))]
-            _ => false,
+            PeakIsa::Avx512 => Isa::Avx512,
+            PeakIsa::Avx2Fma => Isa::Avx2Fma,
+            PeakIsa::Portable => Isa::Portable,
         }
+        .is_available()
     }
 }
 
 /// The widest FMA instruction set available on this CPU at run time.
 pub fn best_isa() -> PeakIsa {
-    #[cfg(target_arch = "x86_64")]
-    {
-        if std::arch::is_x86_feature_detected!("avx512f") {
-            return PeakIsa::Avx512;
-        }
-        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
-        {
-            return PeakIsa::Avx2Fma;
-        }
-    }
-    PeakIsa::Portable
+    [PeakIsa::Avx512, PeakIsa::Avx2Fma]
+        .into_iter()
+        .find(|isa| isa.is_available())
+        .unwrap_or(PeakIsa::Portable)
 }
 
 /// Number of independent accumulators: enough to cover FMA latency x throughput (4 x 2 on

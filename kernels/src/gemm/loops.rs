@@ -229,6 +229,12 @@ fn with_buf<R>(
     })
 }
 
+/// A stride's length in bytes, `|s| * size_of::<T>()`, multiplied wrapping: the stride of a
+/// single-row operand is never used and may be any value, so only its residues matter.
+fn stride_bytes<T>(s: isize) -> usize {
+    s.unsigned_abs().wrapping_mul(core::mem::size_of::<T>())
+}
+
 /// `ceil(x / parts)` rounded up to a multiple of `q`.
 fn balanced(x: usize, parts: usize, q: usize) -> usize {
     x.div_ceil(parts).div_ceil(q) * q
@@ -333,12 +339,7 @@ pub(crate) unsafe fn gemm<T: Elem>(
     // The same holds for a row-major B that would be packed (its stride aliases, or it is
     // too tall to read in place: the backward `dY · W`), whose transpose is a column-major
     // A read in place by the normal kernel.
-    let b_packed_row_major = b.cs == 1
-        && b.rs != 1
-        && b.rs
-            .unsigned_abs()
-            .wrapping_mul(core::mem::size_of::<T>())
-            .is_multiple_of(512);
+    let b_packed_row_major = b.cs == 1 && b.rs != 1 && stride_bytes::<T>(b.rs).is_multiple_of(512);
     let (m, n, a, b, c) = if m <= THIN_M
         && n >= 2 * m
         && c.cs == 1
@@ -533,11 +534,7 @@ unsafe fn gemm_blocked<T: Elem>(
     // A stride that is a multiple of 4 KiB would put all rows (k-steps) of a micro-panel in
     // one L1 set; such an A is packed. (These stride tests multiply wrapping: the stride of
     // a single-row operand is never used and may be any value.)
-    let aliasing = |s: isize| {
-        s.unsigned_abs()
-            .wrapping_mul(core::mem::size_of::<T>())
-            .is_multiple_of(4096)
-    };
+    let aliasing = |s: isize| stride_bytes::<T>(s).is_multiple_of(4096);
     let direct_a = if n > DIRECT_A_MAX_N {
         None
     } else if a.cs == 1 && !aliasing(a.rs) {
@@ -553,20 +550,13 @@ unsafe fn gemm_blocked<T: Elem>(
     // once per row tile. Such a B is packed when enough row tiles would pay that (see
     // `DIRECT_B_MISALIGNED_MAX_M`), unless k is so shallow that the pack would dominate.
     let b_aligned = (b.ptr as usize).is_multiple_of(spec.vec_bytes)
-        && b.rs
-            .unsigned_abs()
-            .wrapping_mul(core::mem::size_of::<T>())
-            .is_multiple_of(spec.vec_bytes);
+        && stride_bytes::<T>(b.rs).is_multiple_of(spec.vec_bytes);
     let direct_b = b.cs == 1
         && ((m <= DIRECT_B_MAX_M
             && kc_max * n * core::mem::size_of::<T>() <= DIRECT_B_MAX_BYTES
             && (b_aligned || m <= DIRECT_B_MISALIGNED_MAX_M))
             || k <= DIRECT_B_MAX_K)
-        && !b
-            .rs
-            .unsigned_abs()
-            .wrapping_mul(core::mem::size_of::<T>())
-            .is_multiple_of(512);
+        && !stride_bytes::<T>(b.rs).is_multiple_of(512);
 
     // Workers sharing a packed B block join once per k block: deeper blocks, fewer joins.
     // Not for operands read in place one cache line per k-step (B, a column-major A), whose
