@@ -374,8 +374,8 @@ const RESUME_MAY_CHANGE: &[&str] = &[
 /// The run's settings as they take effect, recorded in its checkpoints and compared on
 /// `--resume`: the data-dependent defaults filled in (optimizer, its `lr`, model family), the
 /// case-insensitive optimizer and scheduler names lower-cased, `--sched-args` without
-/// whitespace, and a CSV data set's path made absolute, so that equivalent spellings of one
-/// run compare equal.
+/// whitespace, and a CSV data set as `csv:` and its absolute path, so that equivalent
+/// spellings of one run compare equal.
 fn effective_args(args: &TrainArgs, data: &Splits) -> Result<TrainArgs> {
     let mut a = if args.optimizer.is_none() {
         crate::wire::with_default_optimizer(args, data)
@@ -391,12 +391,11 @@ fn effective_args(args: &TrainArgs, data: &Splits) -> Result<TrainArgs> {
     a.sched_args = a
         .sched_args
         .map(|s| s.chars().filter(|c| !c.is_whitespace()).collect());
-    let ds = &a.dataset;
-    if ds.starts_with("csv:") || ds.ends_with(".csv") || ds.ends_with(".csv.gz") {
-        let path = ds.strip_prefix("csv:").unwrap_or(ds);
-        if let Ok(abs) = std::fs::canonicalize(path) {
-            a.dataset = abs.display().to_string();
-        }
+    // `csv:ABSOLUTE-PATH`: one spelling for every way of naming the file, and still a CSV
+    // data set when its name does not end in `.csv`.
+    if let Some(abs) = crate::data::csv_path(&a.dataset).and_then(|p| std::fs::canonicalize(p).ok())
+    {
+        a.dataset = format!("csv:{}", abs.display());
     }
     Ok(a)
 }

@@ -409,6 +409,9 @@ fn resume_finds_a_csv_data_set_by_another_path_and_defaults_spelled_out() {
     let explicit = ["--optimizer", "adam", "--lr", "0.001", "--model", "mlp"];
     let o = run(&args(&other, "20", &explicit));
     assert_eq!(o.code, Some(0), "{}", o.stderr);
+    // `csv:PATH` names the same file.
+    let o = run(&args(&format!("csv:{}", s(&csv)), "25", &[]));
+    assert_eq!(o.code, Some(0), "{}", o.stderr);
     // Another lr is still refused.
     let o = run(&args(s(&csv), "30", &["--lr", "0.5"]));
     assert_clean_failure("another lr", &o, "--lr 0.5 (checkpoint: 0.001)");

@@ -19,7 +19,7 @@ mod uci;
 pub use self::csv::{parse_csv, read_csv, CsvOptions, Header, LabelColumn};
 pub use error::DataError;
 pub use idx::{decode_idx, load_idx_pair, read_idx, IdxArray, MAX_IDX_BYTES};
-pub use named::{find_idx_files, load_named, DataSplits, LoadOptions, IDX_SETS};
+pub use named::{csv_path, find_idx_files, load_named, DataSplits, LoadOptions, IDX_SETS};
 pub use scale::{Scaler, Standardizer};
 pub use split::{shuffled_indices, split_indices};
 pub use synthetic::{synthetic_linear, SyntheticLinear};

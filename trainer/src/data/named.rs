@@ -120,6 +120,13 @@ fn carve(d: Dataset, fraction: f64, seed: u64, a: &str, b: &str) -> (Dataset, Op
     )
 }
 
+/// The CSV file a `--dataset` value names (`PATH.csv`, `PATH.csv.gz` or `csv:PATH`), if it
+/// names one.
+pub fn csv_path(name: &str) -> Option<&str> {
+    name.strip_prefix("csv:")
+        .or_else(|| (name.ends_with(".csv") || name.ends_with(".csv.gz")).then_some(name))
+}
+
 /// Load data set `name`: an IDX set (`fashion-mnist`, `mnist`, `kmnist`), an embedded UCI set
 /// (`digits`, `iris`, `wine`, `breast-cancer`, `diabetes`), `synthetic-linear`, or a CSV file
 /// (a path ending in `.csv` / `.csv.gz`, or `csv:PATH`). Splits are deterministic in
@@ -153,10 +160,7 @@ pub fn load_named(name: &str, opts: &LoadOptions) -> Result<DataSplits> {
         let s = synthetic_linear(n, m, sigma, None, opts.seed)?;
         theta_true = Some(s.theta);
         (s.data, None, 0)
-    } else if let Some(path) = name
-        .strip_prefix("csv:")
-        .or_else(|| (name.ends_with(".csv") || name.ends_with(".csv.gz")).then_some(name))
-    {
+    } else if let Some(path) = csv_path(name) {
         (read_csv(Path::new(path), &opts.csv)?, None, 2)
     } else {
         return Err(DataError::new(format!(
