@@ -665,6 +665,10 @@ unsafe fn gemm_blocked<T: Elem>(
 const PANEL_EMPTY: u8 = 0;
 const PANEL_BUSY: u8 = 1;
 const PANEL_READY: u8 = 2;
+/// Busy-wait iterations on a panel another unit is packing before the waiter starts yielding
+/// its core (a panel packs in a few microseconds; about a thousand pause instructions span a
+/// few of them).
+const SPINS_BEFORE_YIELD: u32 = 1 << 10;
 
 /// Makes sure packed panel `jp` of the shared B block is ready: the first unit to ask packs
 /// it; a unit asking while another packs it waits for it (one panel's packing, a few
@@ -705,8 +709,17 @@ unsafe fn ensure_packed<T: Elem>(s: &Shared<T>, state: *const AtomicU8, jp: usiz
         };
         st.store(PANEL_READY, Ordering::Release);
     } else {
+        // Spin briefly (the usual wait is shorter than a context switch), then yield: with
+        // more workers than free cores the packer may be preempted, and spinning would only
+        // burn the time slice it needs.
+        let mut spins = 0u32;
         while st.load(Ordering::Acquire) != PANEL_READY {
-            core::hint::spin_loop();
+            if spins < SPINS_BEFORE_YIELD {
+                spins += 1;
+                core::hint::spin_loop();
+            } else {
+                std::thread::yield_now();
+            }
         }
     }
 }
