@@ -251,9 +251,9 @@ pub fn validate(args: &TrainArgs) -> Result<()> {
         }
     }
     if let Some(v) = args.clip_grad_norm {
-        if !(v.is_finite() && v >= 0.0) {
+        if v.is_nan() || v < 0.0 {
             return Err(Error::usage(format!(
-                "--clip-grad-norm {v}: expected a finite number >= 0"
+                "--clip-grad-norm {v}: expected a number >= 0 (inf: no clipping)"
             )));
         }
     }

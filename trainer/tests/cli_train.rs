@@ -430,3 +430,30 @@ fn no_subcommand_means_train() {
     // Same numbers (the timing part differs).
     assert_eq!(a.split(',').next(), b.split(',').next());
 }
+
+#[test]
+fn infinite_clip_norm_trains_exactly_as_no_clipping() {
+    // torch's clip_grad_norm_ with max_norm = inf scales by clamp(inf / (norm + 1e-6), max=1)
+    // = 1: the same weights, bit for bit, as no clipping; a finite bound changes them.
+    let d = tmpdir("clip-inf");
+    let run = |tag: &str, extra: &[&str]| {
+        let dir = d.join(tag);
+        let mut a = vec![
+            "train",
+            "--iters",
+            "30",
+            "--quiet",
+            "--checkpoint-dir",
+            s(&dir),
+        ];
+        a.extend_from_slice(extra);
+        ok(&a);
+        safetensors_bytes_after_header(&dir.join("last.safetensors"))
+    };
+    let plain = run("plain", &[]);
+    assert_eq!(run("inf", &["--clip-grad-norm", "inf"]), plain);
+    assert_ne!(run("tight", &["--clip-grad-norm", "0.01"]), plain);
+    let (code, _, err) = descent(&["train", "--iters", "1", "--clip-grad-norm=-1"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("--clip-grad-norm -1"), "{err}");
+}

@@ -78,8 +78,9 @@ pub fn grad_norm<T: Float>(grads: &[T], norm_type: f64) -> Result<T> {
 /// ```
 ///
 /// Like PyTorch, the multiplication happens even when c = 1, and a NaN / infinite norm is not
-/// an error (the gradients become NaN). The norm is global: one flat vector holding every
-/// parameter group.
+/// an error (the gradients become NaN). `max_norm = inf` leaves finite gradients as they are
+/// (c = 1) and only measures the norm. The norm is global: one flat vector holding every
+/// parameter group. A negative or NaN `max_norm` is an error.
 pub fn clip_grad_norm<T: Float>(grads: &mut [T], max_norm: f64, norm_type: f64) -> Result<T> {
     clip_grad_norm_parts(&mut [grads], max_norm, norm_type)
 }
@@ -93,10 +94,10 @@ pub fn clip_grad_norm_parts<T: Float>(
 ) -> Result<T> {
     check_norm_type(norm_type)?;
     check_arg(
-        max_norm.is_finite() && max_norm >= 0.0,
+        max_norm >= 0.0,
         "max_norm",
         max_norm,
-        "finite and >= 0",
+        ">= 0 (inf: no clipping)",
     )?;
     let mut acc = NormAcc::new(norm_type);
     for p in parts.iter() {
@@ -153,6 +154,21 @@ mod tests {
         let mut g = [0.1f32, -0.2];
         assert_eq!(clip_grad_norm(&mut g, 1.0, f64::INFINITY).unwrap(), 0.2);
         assert_eq!(g, [0.1, -0.2]);
+    }
+
+    #[test]
+    fn infinite_max_norm_only_measures() {
+        // torch: clamp(inf / (total + 1e-6), max=1) = 1 for a finite total.
+        let mut g = [3.0f32, -4.0];
+        assert_eq!(clip_grad_norm(&mut g, f64::INFINITY, 2.0).unwrap(), 5.0);
+        assert_eq!(g, [3.0, -4.0]);
+        // An infinite total gives inf / inf = NaN, as in torch.
+        let mut g = [f64::INFINITY, 1.0];
+        assert!(clip_grad_norm(&mut g, f64::INFINITY, 2.0)
+            .unwrap()
+            .is_infinite());
+        assert!(g.iter().all(|x| x.is_nan()));
+        assert!(clip_grad_norm(&mut [1.0f32], f64::NAN, 2.0).is_err());
     }
 
     #[test]
