@@ -5,7 +5,9 @@
 //! `RUSTFLAGS="-Ctarget-feature=+avx2,+fma"`):
 //! `cargo +nightly miri test -p descent-kernels --test gemm_miri`.
 
-use descent_kernels::gemm::{dgemm_with_isa, sgemm_with_isa, Isa};
+mod common;
+
+use descent_kernels::gemm::{dgemm_with_isa, sgemm_with_isa};
 
 /// `op(A) * op(B)` for all-ones operands is `k` everywhere.
 fn check_f32(transa: bool, m: usize, n: usize, k: usize, lda: usize, ldb: usize) {
@@ -14,7 +16,7 @@ fn check_f32(transa: bool, m: usize, n: usize, k: usize, lda: usize, ldb: usize)
     // Exactly as long as the stored matrices need: nothing past the last element.
     let a = vec![1.0f32; (a_rows - 1) * lda + a_cols];
     let b = vec![1.0f32; (k - 1) * ldb + n];
-    for isa in Isa::available() {
+    for isa in common::test_isas() {
         let mut c = vec![f32::NAN; m * n];
         assert!(sgemm_with_isa(
             isa, transa, false, m, n, k, 1.0, &a, lda, &b, ldb, 0.0, &mut c, n
@@ -39,7 +41,7 @@ fn f64_row_major_b_read_in_place_with_a_long_row_stride() {
     let (m, n, k, ldb) = (6usize, 8usize, 2usize, 50usize);
     let a = vec![1.0f64; m * k];
     let b = vec![1.0f64; (k - 1) * ldb + n];
-    for isa in Isa::available() {
+    for isa in common::test_isas() {
         let mut c = vec![f64::NAN; m * n];
         assert!(dgemm_with_isa(
             isa, false, false, m, n, k, 1.0, &a, k, &b, ldb, 0.0, &mut c, n
@@ -56,7 +58,7 @@ fn edge_tiles_stored_at_every_float_alignment() {
         let k = 4;
         let a = vec![1.0f32; m * k];
         let b = vec![1.0f32; k * n];
-        for isa in Isa::available() {
+        for isa in common::test_isas() {
             let mut c = vec![f32::NAN; m * n];
             assert!(sgemm_with_isa(
                 isa, false, false, m, n, k, 1.0, &a, k, &b, n, 0.0, &mut c, n

@@ -4,6 +4,8 @@
 //! Tolerance: `|c - ref| <= 4 * (k + 2) * eps * (|alpha| * sum_p |a_ip| |b_pj| + |beta| |c0|)`,
 //! the standard forward error bound of a length-k dot product with a few units of slack.
 
+mod common;
+
 use descent_kernels::gemm::{dgemm_with_isa, sgemm_strided_with_isa, sgemm_with_isa, Isa};
 use proptest::prelude::*;
 
@@ -225,7 +227,7 @@ proptest! {
 
     #[test]
     fn sgemm_matches_reference_on_every_isa(c in case()) {
-        for isa in Isa::available() {
+        for isa in common::test_isas() {
             run_f32(isa, &c)?;
         }
     }
@@ -243,7 +245,7 @@ proptest! {
         seed in any::<u64>(),
     ) {
         let c = Case { ta: false, tb: true, m, n, k, pad, alpha, beta, seed };
-        for isa in Isa::available() {
+        for isa in common::test_isas() {
             run_f32(isa, &c)?;
         }
     }
@@ -264,7 +266,7 @@ proptest! {
     ) {
         let pad_b = (128 - n % 128) % 128;
         let c = Case { ta: false, tb: false, m, n, k, pad: (pad_a, pad_b, pad_c), alpha, beta, seed };
-        for isa in Isa::available() {
+        for isa in common::test_isas() {
             run_f32(isa, &c)?;
         }
     }
@@ -283,7 +285,7 @@ proptest! {
         let (want, scale) =
             reference(c.ta, c.tb, c.m, c.n, c.k, alpha, &a, lda, &b, ldb, beta, &c0, ldc);
         let tol = 4.0 * (c.k as f64 + 2.0) * f64::EPSILON;
-        for isa in Isa::available() {
+        for isa in common::test_isas() {
             let mut cm = c0.clone();
             prop_assert!(dgemm_with_isa(
                 isa, c.ta, c.tb, c.m, c.n, c.k, alpha, &a, lda, &b, ldb, beta, &mut cm, ldc
@@ -328,7 +330,7 @@ proptest! {
                 b.as_ptr().offset(ob), rsb, csb, beta, want.as_mut_ptr().offset(oc), rsc, csc);
         }
         let tol = 8.0 * (k as f32 + 2.0) * f32::EPSILON;
-        for isa in Isa::available() {
+        for isa in common::test_isas() {
             let mut got = c0.clone();
             // SAFETY: as above.
             let ran = unsafe {
@@ -473,7 +475,7 @@ fn single_row_matrices_accept_any_leading_dimension() {
                 }
             }
         }
-        for isa in Isa::available() {
+        for isa in common::test_isas() {
             for &ld in &lds {
                 let lda = if ar == 1 { ld } else { ac };
                 let ldb = if br == 1 { ld } else { bc };
@@ -628,7 +630,7 @@ fn thin_rows_with_deep_k_take_several_blocks() {
                 beta,
                 seed: (m * n + k) as u64,
             };
-            for isa in Isa::available() {
+            for isa in common::test_isas() {
                 run_f32(isa, &c).unwrap();
             }
         }
@@ -645,7 +647,7 @@ fn no_product_term_reads_neither_operand_as_the_reference() {
     let a = vec![f32::NAN; m * k];
     let b = vec![f32::INFINITY; k * n];
     let c0: Vec<f32> = (0..m * n).map(|i| i as f32 - 50.0).collect();
-    for isa in Isa::available() {
+    for isa in common::test_isas() {
         for (kk, alpha, beta) in [(k, 0.0, 0.0), (k, 0.0, -1.5), (0, f32::NAN, 2.0)] {
             let mut want = c0.clone();
             Reference.gemm(
