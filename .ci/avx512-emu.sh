@@ -35,6 +35,11 @@ work=$(cd "$work" && pwd)
 
 say() { printf '[avx512-emu] %s\n' "$*"; }
 
+if [ "$(uname -m)" != x86_64 ]; then
+  say "skipped: the emulator and the guest kernel are set up for x86-64 hosts"
+  exit 0
+fi
+
 # --- host packages -------------------------------------------------------------------------
 pkgs="bochs bochsbios vgabios busybox-static isolinux syslinux-common xorriso"
 missing=""
@@ -53,7 +58,7 @@ if [ ! -f "$work/vmlinuz" ]; then
   [ -n "$kpkg" ] || { say "no linux-image-*-cloud-amd64 package found"; exit 1; }
   say "guest kernel: $kpkg"
   rm -rf "$work/kpkg" && mkdir -p "$work/kpkg"
-  (cd "$work/kpkg" && apt-get download -qq "$kpkg" 2>/dev/null && dpkg-deb -x ./*.deb x)
+  (cd "$work/kpkg" && apt-get download -qq "$kpkg" && dpkg-deb -x ./*.deb x)
   cp "$work"/kpkg/x/boot/vmlinuz-* "$work/vmlinuz"
   rm -rf "$work/kpkg"
 fi
@@ -61,9 +66,12 @@ fi
 # --- statically linked test binaries (release, with debug assertions and overflow checks) ---
 say "building the kernels' tests"
 host=x86_64-unknown-linux-gnu
-RUSTFLAGS="-C target-feature=+crt-static -C debug-assertions=on -C overflow-checks=on" \
+if ! RUSTFLAGS="-C target-feature=+crt-static -C debug-assertions=on -C overflow-checks=on" \
   cargo test --release -p descent-kernels --target "$host" --target-dir "$work/build" \
-  --no-run --message-format=json 2>/dev/null >"$work/build.json"
+  --no-run --message-format=json 2>"$work/build.log" >"$work/build.json"; then
+  cat "$work/build.log"
+  exit 1
+fi
 python3 - "$work/build.json" >"$work/tests.txt" <<'EOF'
 import json, sys
 for line in open(sys.argv[1]):
