@@ -10,7 +10,7 @@ use crate::error::{Error, Result};
 use descent_core::optim::{
     AdadeltaConfig, AdagradConfig, AdamConfig, AdamWConfig, AdamaxConfig, Group, Lbfgs,
     LbfgsConfig, LineSearch, NAdamConfig, Optim, Optimizer, OptimizerKind, RAdamConfig,
-    RandomSearch, RandomSearchConfig, RmsPropConfig, SgdConfig,
+    RandomSearch, RandomSearchConfig, RmsPropConfig, Rule, SgdConfig,
 };
 use descent_core::Result as CoreResult;
 use descent_kernels::fused::{step_fused, FusedRule};
@@ -298,6 +298,25 @@ fn betas(a: &TrainArgs, default: (f64, f64)) -> Result<(f64, f64)> {
     }
 }
 
+/// `len` zeroed elements, or a usage error when they do not fit in memory: `what` of `ctx`
+/// for `n` parameters (a failed allocation would abort the process instead).
+pub(crate) fn zeroed<T: Clone + Default>(
+    len: usize,
+    ctx: &str,
+    what: &str,
+    n: usize,
+) -> Result<Vec<T>> {
+    let mut v = Vec::new();
+    if v.try_reserve_exact(len).is_err() {
+        return Err(Error::usage(format!(
+            "{ctx}: its {what} for {n} parameters ({len} elements, {:.3e} bytes) does not fit in memory; expected a smaller model",
+            len as f64 * std::mem::size_of::<T>() as f64
+        )));
+    }
+    v.resize(len, T::default());
+    Ok(v)
+}
+
 /// Build the optimizer named by `args.optimizer` (Adam when unset) for `n` parameters.
 pub fn build(args: &TrainArgs, n: usize) -> Result<BoxedOptimizer> {
     let given = args.optimizer.as_deref().unwrap_or("adam");
@@ -331,7 +350,9 @@ pub fn build(args: &TrainArgs, n: usize) -> Result<BoxedOptimizer> {
                 c.weight_decay = wd;
             }
             c.maximize = args.maximize;
-            Box::new(FirstOrder(Box::new(Optim::owned(c, n).map_err(core)?))) as BoxedOptimizer
+            c.validate().map_err(core)?;
+            let state = zeroed(c.state_len(n), &ctx, "state", n)?;
+            Box::new(FirstOrder(Box::new(Optim::new(c, n, state).map_err(core)?))) as BoxedOptimizer
         }};
         (fused $cfg:expr) => {{
             let mut c = $cfg;
@@ -342,7 +363,9 @@ pub fn build(args: &TrainArgs, n: usize) -> Result<BoxedOptimizer> {
                 c.weight_decay = wd;
             }
             c.maximize = args.maximize;
-            let o = Optim::owned(c, n).map_err(core)?;
+            c.validate().map_err(core)?;
+            let state = zeroed(c.state_len(n), &ctx, "state", n)?;
+            let o = Optim::new(c, n, state).map_err(core)?;
             let inner: Box<dyn Optimizer<f32> + Send> = if args.ops == OpsKind::Fast {
                 Box::new(Fused(o))
             } else {
@@ -446,7 +469,13 @@ pub fn build(args: &TrainArgs, n: usize) -> Result<BoxedOptimizer> {
                 history_size: args.history_size.unwrap_or(d.history_size),
                 line_search_fn,
             };
-            Box::new(LbfgsStepper(Lbfgs::owned(c, n).map_err(core)?))
+            let buf = zeroed(
+                Lbfgs::<f32, Vec<f32>>::buffer_len(&c, n),
+                &ctx,
+                "history",
+                n,
+            )?;
+            Box::new(LbfgsStepper(Lbfgs::new(c, n, buf).map_err(core)?))
         }
         "random-search" => {
             let d = RandomSearchConfig::default();
@@ -463,8 +492,8 @@ pub fn build(args: &TrainArgs, n: usize) -> Result<BoxedOptimizer> {
             let rs = RandomSearch::new(c, n).map_err(core)?;
             Box::new(RandomStepper {
                 rs,
-                scratch: vec![0.0; RandomSearch::<f32>::scratch_len(n)],
-                grad: vec![0.0; n],
+                scratch: zeroed(RandomSearch::<f32>::scratch_len(n), &ctx, "scratch", n)?,
+                grad: zeroed(n, &ctx, "gradient", n)?,
             })
         }
         _ => {

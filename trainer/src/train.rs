@@ -602,7 +602,8 @@ pub fn run(args: &TrainArgs, mut parts: Parts, opts: RunOptions) -> Result<Summa
             }
         }
     };
-    let mut grad = vec![0f32; parts.params.len()];
+    let n = parts.params.len();
+    let mut grad: Vec<f32> = crate::optimizer::zeroed(n, "--model", "gradient", n)?;
     let (mut xb, mut yl, mut yv) = (Vec::new(), Vec::new(), Vec::new());
     let l1 = args.l1.unwrap_or(0.0);
     let l2 = args.l2.unwrap_or(0.0);

@@ -31,13 +31,24 @@ impl<O> CoreNet<O> {
         }
     }
 
-    /// Grow the scratch buffer for `rows` rows; returns the length needed.
-    fn reserve(&mut self, rows: usize) -> usize {
+    /// Grow the scratch buffer for `rows` rows; returns the length needed. A buffer that
+    /// does not fit in memory is a usage error (a failed allocation would abort the process).
+    fn reserve(&mut self, rows: usize) -> Result<usize> {
         let need = self.mlp.scratch_len(rows);
         if self.scratch.len() < need {
+            if self
+                .scratch
+                .try_reserve_exact(need - self.scratch.len())
+                .is_err()
+            {
+                return Err(Error::usage(format!(
+                    "--model: its working memory for batches of {rows} rows ({need} elements, {:.3e} bytes) does not fit in memory; expected a smaller model or batch",
+                    4.0 * need as f64
+                )));
+            }
             self.scratch.resize(need, 0.0);
         }
-        need
+        Ok(need)
     }
 }
 
@@ -74,7 +85,7 @@ impl<O: Ops<f32> + Send> Net for CoreNet<O> {
         grad: &mut [f32],
     ) -> Result<f32> {
         let mlp = self.mlp;
-        let need = self.reserve(rows);
+        let need = self.reserve(rows)?;
         let scratch = &mut self.scratch[..need];
         match y {
             BatchTargets::Labels(l) => mlp.loss_grad(&self.ops, params, x, l, rows, scratch, grad),
@@ -87,7 +98,7 @@ impl<O: Ops<f32> + Send> Net for CoreNet<O> {
 
     fn forward(&mut self, params: &[f32], x: &[f32], rows: usize, out: &mut [f32]) -> Result<()> {
         let mlp = self.mlp;
-        let need = self.reserve(rows);
+        let need = self.reserve(rows)?;
         let o = mlp
             .forward(&self.ops, params, x, rows, &mut self.scratch[..need])
             .map_err(model_err)?;

@@ -686,3 +686,41 @@ fn outputs_never_replace_a_special_file() {
         );
     }
 }
+
+#[test]
+fn a_model_whose_buffers_do_not_fit_is_a_usage_error_not_an_abort() {
+    // 64-1000000-10: 75M parameters (300 MB); Adam's state is twice that, the gradient as
+    // much again, a 32-row batch's working memory 384 MB. Under address-space limits
+    // (RLIMIT_AS) that stop the run at the state, the gradient or the working memory, the
+    // failed allocation is an error naming what did not fit (exit 2), not an abort.
+    for (kib, what) in [
+        ("700000", Some("its state")),
+        ("1100000", None),
+        ("1400000", None),
+    ] {
+        let script = format!("ulimit -v {kib}; exec \"$@\"");
+        let out = Command::new("sh")
+            .args(["-c", &script, "sh", env!("CARGO_BIN_EXE_descent")])
+            .args(["train", "--hidden", "1000000", "--optimizer", "adam"])
+            .args(["--iters", "1", "--no-progress", "--quiet"])
+            .output()
+            .expect("run sh");
+        let o = Out {
+            code: out.status.code(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        };
+        let case = format!("ulimit -v {kib}");
+        assert!(
+            !o.stderr.contains("memory allocation of"),
+            "{case}: {}",
+            o.stderr
+        );
+        assert_clean_failure(&case, &o, what.unwrap_or("does not fit in memory"));
+        assert!(
+            o.stderr.contains("does not fit in memory"),
+            "{case}: {}",
+            o.stderr
+        );
+        assert_eq!(o.code, Some(2), "{case}: {}", o.stderr);
+    }
+}
