@@ -298,23 +298,28 @@ fn betas(a: &TrainArgs, default: (f64, f64)) -> Result<(f64, f64)> {
     }
 }
 
-/// `len` zeroed elements, or a usage error when they do not fit in memory: `what` of `ctx`
-/// for `n` parameters (a failed allocation would abort the process instead).
+/// `len` zeroed elements, or `None` when they do not fit in memory (where `vec!` would abort
+/// the process).
+pub(crate) fn try_zeroed<T: Clone + Default>(len: usize) -> Option<Vec<T>> {
+    let mut v = Vec::new();
+    v.try_reserve_exact(len).ok()?;
+    v.resize(len, T::default());
+    Some(v)
+}
+
+/// [`try_zeroed`], or a usage error naming `what` of `ctx` for `n` parameters.
 pub(crate) fn zeroed<T: Clone + Default>(
     len: usize,
     ctx: &str,
     what: &str,
     n: usize,
 ) -> Result<Vec<T>> {
-    let mut v = Vec::new();
-    if v.try_reserve_exact(len).is_err() {
-        return Err(Error::usage(format!(
+    try_zeroed(len).ok_or_else(|| {
+        Error::usage(format!(
             "{ctx}: its {what} for {n} parameters ({len} elements, {:.3e} bytes) does not fit in memory; expected a smaller model",
             len as f64 * std::mem::size_of::<T>() as f64
-        )));
-    }
-    v.resize(len, T::default());
-    Ok(v)
+        ))
+    })
 }
 
 /// Build the optimizer named by `args.optimizer` (Adam when unset) for `n` parameters.

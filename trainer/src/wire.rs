@@ -36,17 +36,12 @@ impl<O> CoreNet<O> {
     fn reserve(&mut self, rows: usize) -> Result<usize> {
         let need = self.mlp.scratch_len(rows);
         if self.scratch.len() < need {
-            if self
-                .scratch
-                .try_reserve_exact(need - self.scratch.len())
-                .is_err()
-            {
-                return Err(Error::usage(format!(
+            self.scratch = crate::optimizer::try_zeroed(need).ok_or_else(|| {
+                Error::usage(format!(
                     "--model: its working memory for batches of {rows} rows ({need} elements, {:.3e} bytes) does not fit in memory; expected a smaller model or batch",
                     4.0 * need as f64
-                )));
-            }
-            self.scratch.resize(need, 0.0);
+                ))
+            })?;
         }
         Ok(need)
     }
@@ -271,19 +266,16 @@ fn check_cycle_momentum(opt: &dyn crate::optimizer::Stepper, args: &TrainArgs) -
 /// not an allocation failure that aborts the process.
 fn zeroed_params(net: &dyn Net, args: &TrainArgs, data: &Splits) -> Result<Vec<f32>> {
     let n = net.n_params();
-    let mut params = Vec::new();
-    if params.try_reserve_exact(n).is_err() {
+    crate::optimizer::try_zeroed(n).ok_or_else(|| {
         let layers = net.layers();
         let mut dims: Vec<usize> = layers.iter().map(|l| l.fan_in).collect();
         dims.extend(layers.last().map(|l| l.fan_out));
-        return Err(Error::usage(format!(
+        Error::usage(format!(
             "--model {} with layer widths {dims:?}: {n} parameters ({:.3e} bytes) do not fit in memory; expected a smaller model",
             model_name(args, data),
             4.0 * n as f64
-        )));
-    }
-    params.resize(n, 0.0);
-    Ok(params)
+        ))
+    })
 }
 
 /// Everything a run needs, built and initialized from `args`.
