@@ -29,6 +29,7 @@ pub mod ops;
 pub mod optim;
 pub mod regularize;
 pub mod sched;
+pub mod sum;
 
 pub use error::{Error, Result};
 pub use float::Float;

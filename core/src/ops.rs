@@ -9,6 +9,7 @@
 //! dimensions imply; the models in this crate validate every shape before calling, so they never
 //! do.
 
+use crate::sum::CascadeSum;
 use crate::Float;
 
 /// Element-wise nonlinearity applied between layers.
@@ -262,10 +263,10 @@ impl<T: Float> Ops<T> for Reference {
     }
 
     fn softmax_xent(&self, rows: usize, cols: usize, z: &mut [T], labels: &[u32], scale: T) -> T {
-        let mut total = T::ZERO;
         if cols == 0 {
-            return total;
+            return T::ZERO;
         }
+        let mut total = CascadeSum::new();
         for (row, &label) in z[..rows * cols].chunks_exact_mut(cols).zip(&labels[..rows]) {
             let mut mx = T::NEG_INFINITY;
             for &v in row.iter() {
@@ -281,14 +282,14 @@ impl<T: Float> Ops<T> for Reference {
                 *v = (*v - mx).exp();
                 s += *v;
             }
-            total += s.ln() - z_label;
+            total.add(s.ln() - z_label);
             let inv = T::ONE / s;
             for v in row.iter_mut() {
                 *v = scale * (*v * inv);
             }
             row[label] -= scale;
         }
-        total
+        total.total()
     }
 
     fn softmax_rows(&self, rows: usize, cols: usize, x: &mut [T]) {

@@ -38,6 +38,7 @@
 //! slice or range gives 0.
 
 use crate::error::{check_arg, check_len, Result};
+use crate::sum::CascadeSum;
 use crate::{Error, Float};
 use core::ops::Range;
 
@@ -98,7 +99,7 @@ macro_rules! penalty_methods {
             /// Penalty value `R(params)` over the whole slice (see the type docs).
             pub fn value(&self, params: &[T]) -> T {
                 let f: fn(T) -> T = $value;
-                let s: T = params.iter().map(|&w| f(w)).sum();
+                let s = crate::sum::cascade_sum(params.iter().map(|&w| f(w)));
                 self.scale() * s
             }
 
@@ -109,12 +110,12 @@ macro_rules! penalty_methods {
                 let lambda = self.lambda;
                 let f: fn(T) -> T = $value;
                 let d: fn(T) -> T = $grad;
-                let mut s = T::ZERO;
+                let mut s = CascadeSum::new();
                 for (g, &w) in grad.iter_mut().zip(params) {
-                    s += f(w);
+                    s.add(f(w));
                     *g += lambda * d(w);
                 }
-                Ok(self.scale() * s)
+                Ok(self.scale() * s.total())
             }
 
             /// Penalty value over `params[range]` only.

@@ -302,3 +302,57 @@ fn defaults_match_pytorch() {
         (None, None, Reduction::Mean)
     );
 }
+
+/// Relative error of `got` against the f64 sum of `terms`, and of the naive f32 running sum.
+fn rel_errors(got: f32, terms: impl Iterator<Item = f32> + Clone, divisor: f64) -> (f64, f64) {
+    let exact = terms.clone().map(f64::from).sum::<f64>() / divisor;
+    let naive = f64::from(terms.fold(0.0f32, |s, x| s + x)) / divisor;
+    let rel = |v: f64| (v - exact).abs() / exact.abs();
+    (rel(f64::from(got)), rel(naive))
+}
+
+/// The reductions add a million f32 terms by cascade summation (as PyTorch does): within
+/// 1e-6 of the exact sum, where a running f32 sum is off by more than 1e-4.
+#[test]
+fn large_f32_reductions_keep_their_small_terms() {
+    let n = 1_000_000;
+    let x = vec![0.1f32; n];
+    let zeros = vec![0.0f32; n];
+    let check = |what: &str, got: f32, term: f32, divisor: f64| {
+        let (rel, naive) = rel_errors(got, std::iter::repeat(term).take(n), divisor);
+        assert!(rel < 1e-6, "{what}: relative error {rel}");
+        assert!(
+            naive > 1e-4,
+            "{what}: the naive sum is not a test ({naive})"
+        );
+    };
+    let d = 0.1f32 * 0.1;
+    for (red, div) in [(Reduction::Mean, n as f64), (Reduction::Sum, 1.0)] {
+        let v = MSELoss::new(red).forward(&x, &zeros, &mut []).unwrap();
+        check("MSELoss", v, d, div);
+        let v = L1Loss::new(red).forward(&x, &zeros, &mut []).unwrap();
+        check("L1Loss", v, 0.1, div);
+        // Logit 0, target 0: ln 2 per element.
+        let v = BCEWithLogitsLoss::new(None, red, None)
+            .forward(&zeros, &zeros, &mut [])
+            .unwrap();
+        check("BCEWithLogitsLoss", v, std::f32::consts::LN_2, div);
+        // One class: -input at the label.
+        let neg: Vec<f32> = x.iter().map(|v| -v).collect();
+        let labels = vec![0i64; n];
+        let v = NLLLoss::new(None, -100, red)
+            .forward(&neg, &labels, 1, &mut [])
+            .unwrap();
+        check("NLLLoss", v, 0.1, div);
+        // Two equal logits: ln 2 per row.
+        let two = vec![0.0f32; 2 * n];
+        let v = CrossEntropyLoss::new(None, -100, red, 0.0)
+            .forward(&two, &labels, 2, &mut [])
+            .unwrap();
+        check("CrossEntropyLoss", v, std::f32::consts::LN_2, div);
+    }
+    let v = descent_core::regularize::L1Penalty::new(1.0f32)
+        .unwrap()
+        .value(&x);
+    check("L1Penalty", v, 0.1, 1.0);
+}

@@ -2,6 +2,7 @@
 
 use super::{check_grad, check_out, Reduction};
 use crate::error::{check_len, Result};
+use crate::sum::CascadeSum;
 use crate::{Error, Float};
 
 /// `nn.BCEWithLogitsLoss(weight=None, reduction='mean', pos_weight=None)` on logits `x` and
@@ -88,7 +89,7 @@ impl<'a, T: Float> BCEWithLogitsLoss<'a, T> {
             T::ONE
         };
         let scale = T::ONE / divisor;
-        let mut sum = T::ZERO;
+        let mut sum = CascadeSum::new();
         // Both weights are indexed modulo their length (trailing broadcast).
         let (lw, lp) = (weight.len(), pos_weight.len());
         let (mut iw, mut ip) = (0usize, 0usize);
@@ -108,7 +109,7 @@ impl<'a, T: Float> BCEWithLogitsLoss<'a, T> {
             let e = (-ax).exp();
             let softplus_neg = (-x).max(T::ZERO) + e.ln_1p();
             let l = w * ((T::ONE - y) * x + log_weight * softplus_neg);
-            sum += l;
+            sum.add(l);
             if none {
                 out[i] = l;
             }
@@ -122,7 +123,7 @@ impl<'a, T: Float> BCEWithLogitsLoss<'a, T> {
                 g[i] = w * (log_weight * sig - pw * y) * scale;
             }
         }
-        Ok(sum / divisor)
+        Ok(sum.total() / divisor)
     }
 }
 

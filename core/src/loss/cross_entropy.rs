@@ -4,6 +4,7 @@ use super::{
     check_classes, check_grad, check_matrix, check_out, exp_shifted, log_sum_exp, Reduction,
 };
 use crate::error::{check_arg, check_len, Result};
+use crate::sum::CascadeSum;
 use crate::Float;
 
 /// `nn.CrossEntropyLoss(weight=None, ignore_index=-100, reduction='mean',
@@ -159,19 +160,20 @@ impl<'a, T: Float> CrossEntropyLoss<'a, T> {
             None => c_f,
         };
         // Mean's denominator first, so the gradient can be written in the same pass.
-        let mut denom = T::ZERO;
+        let mut denom = CascadeSum::new();
         for &t in target {
             if t != self.ignore_index {
-                denom += self.w(t as usize);
+                denom.add(self.w(t as usize));
             }
         }
+        let denom = denom.total();
         let scale = if self.reduction == Reduction::Mean {
             T::ONE / denom
         } else {
             T::ONE
         };
         let mut grad = grad;
-        let mut sum = T::ZERO;
+        let mut sum = CascadeSum::new();
         for (i, &t) in target.iter().enumerate() {
             let span = i * classes..(i + 1) * classes;
             if t == self.ignore_index {
@@ -201,7 +203,7 @@ impl<'a, T: Float> CrossEntropyLoss<'a, T> {
             } else {
                 nll
             };
-            sum += l;
+            sum.add(l);
             if none {
                 out[i] = l;
             }
@@ -226,9 +228,9 @@ impl<'a, T: Float> CrossEntropyLoss<'a, T> {
             }
         }
         Ok(if self.reduction == Reduction::Mean {
-            sum / denom
+            sum.total() / denom
         } else {
-            sum
+            sum.total()
         })
     }
 
@@ -273,7 +275,7 @@ impl<'a, T: Float> CrossEntropyLoss<'a, T> {
             T::ONE
         };
         let mut grad = grad;
-        let mut sum = T::ZERO;
+        let mut sum = CascadeSum::new();
         let c = classes.max(1);
         for (i, (row, trow)) in input
             .chunks_exact(c)
@@ -293,7 +295,7 @@ impl<'a, T: Float> CrossEntropyLoss<'a, T> {
                 l -= (z - lse) * a;
                 a_total += a;
             }
-            sum += l;
+            sum.add(l);
             if none {
                 out[i] = l;
             }
@@ -306,9 +308,9 @@ impl<'a, T: Float> CrossEntropyLoss<'a, T> {
             }
         }
         Ok(if self.reduction == Reduction::Mean {
-            sum / d
+            sum.total() / d
         } else {
-            sum
+            sum.total()
         })
     }
 }

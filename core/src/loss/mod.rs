@@ -55,6 +55,8 @@
 //! # Edge cases (all as PyTorch unless said otherwise)
 //!
 //! * Empty input: `Sum` gives 0, `Mean` gives NaN (0/0).
+//! * `Sum` and `Mean` add the per-element losses by [cascade summation](crate::sum), as
+//!   PyTorch's CPU reductions do, so large inputs in `f32` keep their small terms.
 //! * NaN anywhere in `input` or `target` propagates into the affected output elements and
 //!   gradients; it is never an error. Infinite logits give NaN rows in the softmax losses.
 //!   (Deliberate: where PyTorch's CPU `sign(NaN)` yields a 0 gradient for L1, here the
@@ -92,6 +94,7 @@ pub use nll::NLLLoss;
 pub use smooth_l1::SmoothL1Loss;
 
 use crate::error::{check_len, Result};
+use crate::sum::CascadeSum;
 use crate::Float;
 
 /// How the per-element losses `l_i` (`i = 0..n`) are combined, PyTorch's `reduction`.
@@ -129,7 +132,8 @@ pub(crate) fn check_grad<T>(grad: &Option<&mut [T]>, n: usize) -> Result<()> {
     }
 }
 
-/// Shared driver for the element-wise losses: `f(x, y) -> (l, dl/dx)`.
+/// Shared driver for the element-wise losses: `f(x, y) -> (l, dl/dx)`; the reduction is a
+/// [`CascadeSum`], as PyTorch's.
 ///
 /// `divisor` is the reduction denominator (`n` for mean, 1 otherwise). Shapes must already be
 /// validated: `target.len() == input.len()`, `out` per [`check_out`], `grad` per
@@ -144,13 +148,13 @@ pub(crate) fn pointwise<T: Float>(
     grad: Option<&mut [T]>,
     f: impl Fn(T, T) -> (T, T),
 ) -> T {
-    let mut sum = T::ZERO;
+    let mut sum = CascadeSum::new();
     let scale = T::ONE / divisor;
     match (none, grad) {
         (true, Some(g)) => {
             for (((o, gi), &x), &y) in out.iter_mut().zip(g.iter_mut()).zip(input).zip(target) {
                 let (l, d) = f(x, y);
-                sum += l;
+                sum.add(l);
                 *o = l;
                 *gi = d * scale;
             }
@@ -158,24 +162,24 @@ pub(crate) fn pointwise<T: Float>(
         (true, None) => {
             for ((o, &x), &y) in out.iter_mut().zip(input).zip(target) {
                 let l = f(x, y).0;
-                sum += l;
+                sum.add(l);
                 *o = l;
             }
         }
         (false, Some(g)) => {
             for ((gi, &x), &y) in g.iter_mut().zip(input).zip(target) {
                 let (l, d) = f(x, y);
-                sum += l;
+                sum.add(l);
                 *gi = d * scale;
             }
         }
         (false, None) => {
             for (&x, &y) in input.iter().zip(target) {
-                sum += f(x, y).0;
+                sum.add(f(x, y).0);
             }
         }
     }
-    sum / divisor
+    sum.total() / divisor
 }
 
 /// Common validation + dispatch for the element-wise regression losses.

@@ -2,6 +2,7 @@
 
 use super::{check_classes, check_grad, check_matrix, check_out, Reduction};
 use crate::error::{check_len, Result};
+use crate::sum::CascadeSum;
 use crate::Float;
 
 /// `nn.NLLLoss(weight=None, ignore_index=-100, reduction='mean')` on log-probabilities
@@ -84,25 +85,28 @@ impl<'a, T: Float> NLLLoss<'a, T> {
         check_grad(&grad, input.len())?;
         check_classes(target, classes, self.ignore_index)?;
 
-        let mut sum = T::ZERO;
-        let mut wsum = T::ZERO;
+        let mut sum = CascadeSum::new();
+        let mut wsum = CascadeSum::new();
         for (i, &t) in target.iter().enumerate() {
             let l = if t == self.ignore_index {
                 T::ZERO
             } else {
                 let t = t as usize;
                 let w = self.weight.map_or(T::ONE, |w| w[t]);
-                wsum += w;
+                wsum.add(w);
                 -w * input[i * classes + t]
             };
-            sum += l;
+            sum.add(l);
             if none {
                 out[i] = l;
             }
         }
         let (value, scale) = match self.reduction {
-            Reduction::Mean => (sum / wsum, -(T::ONE / wsum)),
-            _ => (sum, -T::ONE),
+            Reduction::Mean => {
+                let wsum = wsum.total();
+                (sum.total() / wsum, -(T::ONE / wsum))
+            }
+            _ => (sum.total(), -T::ONE),
         };
         if let Some(g) = grad {
             g.fill(T::ZERO);

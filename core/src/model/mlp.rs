@@ -5,6 +5,7 @@ use super::argmax::argmax;
 use super::init::{init_rng, init_uniform, linear_init_bound};
 use super::params::{ParamInfo, ParamKind};
 use crate::error::{check_arg, check_len, check_min_len};
+use crate::sum::CascadeSum;
 use crate::{Activation, Error, Float, Ops, Result};
 
 /// Most layers (weight matrices) an [`Mlp`] may have.
@@ -368,14 +369,14 @@ impl Mlp {
         }
         let inv = T::ONE / T::from_usize(n);
         let two_inv = T::TWO * inv;
-        let mut total = T::ZERO;
+        let mut total = CascadeSum::new();
         for (z, &t) in scratch[out_off..out_off + n].iter_mut().zip(targets) {
             let d = *z - t;
-            total += d * d;
+            total.add(d * d);
             *z = two_inv * d;
         }
         self.backward(ops, params, x, batch, scratch, grad, out_off);
-        Ok(total * inv)
+        Ok(total.total() * inv)
     }
 
     fn check_classification(&self, labels: &[u32], batch: usize) -> Result<()> {

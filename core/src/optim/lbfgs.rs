@@ -348,7 +348,7 @@ impl<T: Float, S: AsRef<[T]> + AsMut<[T]>> Lbfgs<T, S> {
             prev_g.copy_from_slice(g);
             let prev_loss = loss;
             sc.t = if sc.n_iter == 1 {
-                let l1: T = g.iter().map(|x| x.abs()).sum();
+                let l1 = crate::sum::cascade_sum(g.iter().map(|x| x.abs()));
                 (T::ONE / l1).min(T::ONE) * lr
             } else {
                 lr

@@ -3,6 +3,7 @@
 //! CPU's widest vectors (see [`with_simd`]).
 
 use super::{simd_level, with_simd};
+use descent_core::sum::CascadeSum;
 use descent_core::Activation;
 
 /// `e^x` for f32 without a libm call, so loops over it vectorize: `x = n ln2 + r` with
@@ -170,7 +171,8 @@ pub fn softmax_rows(rows: usize, cols: usize, x: &mut [f32]) {
 /// Fused softmax + cross-entropy over the rows of `z` (`rows x cols`), labels `< cols`:
 /// returns `sum_i (log sum_j e^{z_ij} - z_i,label_i)` (log-sum-exp with the row maximum
 /// subtracted) and overwrites `z` with `scale * (softmax(z_i) - onehot(label_i))`, one pass
-/// over each row after its maximum. Panics if a label is `>= cols` or slices are short.
+/// over each row after its maximum; the rows' losses are added by cascade summation
+/// ([`descent_core::sum`]). Panics if a label is `>= cols` or slices are short.
 pub fn softmax_xent(rows: usize, cols: usize, z: &mut [f32], labels: &[u32], scale: f32) -> f32 {
     if cols == 0 || rows == 0 {
         return 0.0;
@@ -178,7 +180,7 @@ pub fn softmax_xent(rows: usize, cols: usize, z: &mut [f32], labels: &[u32], sca
     let z = &mut z[..mat_len("softmax_xent", rows, cols)];
     let labels = &labels[..rows];
     with_simd(simd_level(), || {
-        let mut total = 0.0f32;
+        let mut total = CascadeSum::new();
         for (row, &label) in z.chunks_exact_mut(cols).zip(labels) {
             let label = label as usize;
             assert!(
@@ -192,12 +194,12 @@ pub fn softmax_xent(rows: usize, cols: usize, z: &mut [f32], labels: &[u32], sca
                 *v = exp_f32(*v - mx);
                 s += *v;
             }
-            total += s.ln() - z_label;
+            total.add(s.ln() - z_label);
             let k = scale / s;
             row.iter_mut().for_each(|v| *v *= k);
             row[label] -= scale;
         }
-        total
+        total.total()
     })
 }
 
