@@ -141,7 +141,7 @@ mod tests {
     fn ones_past_two_to_the_24_are_all_counted() {
         // A naive f32 sum stops at 2^24: 1 + 2^24 is not representable and rounds down.
         let n = (1u32 << 24) + 4096;
-        let ones = core::iter::repeat(1.0f32).take(n as usize);
+        let ones = core::iter::repeat_n(1.0f32, n as usize);
         assert_eq!(cascade_sum(ones.clone()), n as f32);
         assert_eq!(ones.fold(0.0f32, |s, x| s + x), 16_777_216.0);
     }
@@ -151,7 +151,7 @@ mod tests {
     fn ten_million_tenths() {
         let n = 10_000_000usize;
         let exact = n as f64 * f64::from(0.1f32);
-        let got = f64::from(cascade_sum(core::iter::repeat(0.1f32).take(n)));
+        let got = f64::from(cascade_sum(core::iter::repeat_n(0.1f32, n)));
         assert!((got - exact).abs() / exact < 1e-6, "{got} vs {exact}");
         let naive = f64::from(naive(&std::vec![0.1f32; n]));
         assert!((naive - exact).abs() / exact > 1e-2, "{naive}");
@@ -172,7 +172,7 @@ mod tests {
         // After 2^k full blocks exactly one level is occupied.
         for k in 0..6u32 {
             let mut s = CascadeSum::<f64>::new();
-            s.extend(core::iter::repeat(1.0).take((BLOCK << k) as usize));
+            s.extend(core::iter::repeat_n(1.0, (BLOCK << k) as usize));
             assert_eq!(s.occupied, 1 << k);
             assert_eq!(s.total(), f64::from(BLOCK << k));
         }
@@ -183,7 +183,7 @@ mod tests {
         let mut s = CascadeSum::<f64>::new();
         s.occupied = u32::MAX;
         s.levels = [1.0; LEVELS];
-        s.extend(core::iter::repeat(1.0).take(BLOCK as usize));
+        s.extend(core::iter::repeat_n(1.0, BLOCK as usize));
         // Every lower level merged into the top one, which kept its own.
         assert_eq!(s.occupied, 1 << (LEVELS - 1));
         assert_eq!(s.total(), LEVELS as f64 + f64::from(BLOCK));

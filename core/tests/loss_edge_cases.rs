@@ -319,7 +319,7 @@ fn large_f32_reductions_keep_their_small_terms() {
     let x = vec![0.1f32; n];
     let zeros = vec![0.0f32; n];
     let check = |what: &str, got: f32, term: f32, divisor: f64| {
-        let (rel, naive) = rel_errors(got, std::iter::repeat(term).take(n), divisor);
+        let (rel, naive) = rel_errors(got, std::iter::repeat_n(term, n), divisor);
         assert!(rel < 1e-6, "{what}: relative error {rel}");
         assert!(
             naive > 1e-4,

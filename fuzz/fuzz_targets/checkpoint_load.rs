@@ -1,14 +1,14 @@
 //! Arbitrary and mutated checkpoint files into the trainer's checkpoint reader
 //! (`Checkpoint::from_bytes`, then `layer_shapes` / `params` as `eval` and `--resume` use
-//! them, and the hex-encoded state blobs).
+//! them, the binary state as U8 tensors, and the hex-encoded state of version 1 files).
 //!
 //! Properties: no panic and no allocation the input cannot justify; every error is one line
 //! that names the file; an accepted checkpoint re-serializes to one that parses to the same
-//! tensors (bitwise) and metadata.
+//! tensors (bitwise), binary state and metadata.
 #![no_main]
 
 use arbitrary::Arbitrary;
-use descent_trainer::checkpoint::{from_hex, to_hex, Checkpoint, LayerShape};
+use descent_trainer::checkpoint::{from_hex, to_hex, Checkpoint, LayerShape, FORMAT_VERSION};
 use libfuzzer_sys::fuzz_target;
 use std::path::Path;
 
@@ -16,6 +16,10 @@ use std::path::Path;
 struct Input {
     layers: Vec<(u8, u8)>,
     meta: Vec<(String, String)>,
+    /// Binary state entries (keys outside `BLOBS` included), written as U8 tensors.
+    blobs: Vec<(String, Vec<u8>)>,
+    /// Write format version 1 (meta entries named like state keys are then hex state).
+    version_1: bool,
     mutation: Mutation,
 }
 
@@ -75,8 +79,12 @@ fuzz_target!(|inp: Input| {
     for (k, v) in inp.meta.iter().take(4) {
         ck.meta.insert(k.clone(), v.clone());
     }
+    for (k, v) in inp.blobs.iter().take(3) {
+        ck.blobs.insert(k.clone(), v.clone());
+    }
     ck.meta.insert("format".into(), "descent-checkpoint".into());
-    ck.meta.insert("format_version".into(), "1".into());
+    let version = if inp.version_1 { "1" } else { FORMAT_VERSION };
+    ck.meta.insert("format_version".into(), version.into());
     let Ok(valid) = ck.to_bytes() else { return };
 
     let bytes = match &inp.mutation {
@@ -132,6 +140,7 @@ fuzz_target!(|inp: Input| {
                     "tensors changed through a round trip"
                 );
                 assert_eq!(back.meta, c.meta, "metadata changed through a round trip");
+                assert_eq!(back.blobs, c.blobs, "binary state changed through a round trip");
             }
         }
     }

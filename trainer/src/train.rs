@@ -5,7 +5,7 @@
 //! scheduler state, batch order RNG and position, early-stopping counters) is saved in each
 //! checkpoint, so `N/2` steps + `--resume` ends with the same bits as `N` straight steps.
 
-use crate::checkpoint::{from_hex, to_hex, Checkpoint};
+use crate::checkpoint::Checkpoint;
 use crate::cli::{Interval, TrainArgs};
 use crate::error::{Error, Result};
 use crate::metrics::{MetricsWriter, Record, SplitMetrics};
@@ -315,12 +315,11 @@ impl Saver<'_> {
             .opt
             .export()
             .map_err(|e| Error::core("exporting optimizer state", e))?;
-        c.meta.insert("optimizer".into(), to_hex(&ob));
+        c.blobs.insert("optimizer".into(), ob);
         if let Some(s) = &parts.sched {
-            c.meta.insert("scheduler".into(), to_hex(&s.save_to_vec()));
+            c.blobs.insert("scheduler".into(), s.save_to_vec());
         }
-        c.meta
-            .insert("loader".into(), to_hex(&parts.order.export_state()));
+        c.blobs.insert("loader".into(), parts.order.export_state());
         Ok(c)
     }
 
@@ -456,18 +455,15 @@ fn restore(
     parts.params = c.params(&layers, &path)?;
     let state: LoopState = serde_json::from_str(c.meta("state", &path)?)
         .map_err(|e| Error::io(&path, format!("bad `state` metadata: {e}")))?;
-    let bad = |what: &str| Error::io(&path, format!("bad `{what}` metadata (not hex)"));
-    let ob = from_hex(c.meta("optimizer", &path)?).ok_or_else(|| bad("optimizer"))?;
-    parts.opt.import(&ob).map_err(|e| {
+    parts.opt.import(c.blob("optimizer", &path)?).map_err(|e| {
         Error::io(
             &path,
             format!("optimizer state does not fit this run (different --optimizer or model?): {e}"),
         )
     })?;
-    match (&mut parts.sched, c.meta.get("scheduler")) {
-        (Some(s), Some(hex)) => {
-            let b = from_hex(hex).ok_or_else(|| bad("scheduler"))?;
-            let loaded = Scheduler::load(&b)
+    match (&mut parts.sched, c.blobs.get("scheduler")) {
+        (Some(s), Some(b)) => {
+            let loaded = Scheduler::load(b)
                 .map_err(|e| Error::io(&path, format!("scheduler state: {e}")))?;
             if loaded.name() != s.name() {
                 return Err(Error::io(
@@ -495,10 +491,9 @@ fn restore(
             ))
         }
     }
-    let lb = from_hex(c.meta("loader", &path)?).ok_or_else(|| bad("loader"))?;
     parts
         .order
-        .import_state(&lb)
+        .import_state(c.blob("loader", &path)?)
         .map_err(|e| Error::io(&path, e))?;
     let best = if state.best_bits.is_some() && best_path(dir).exists() {
         let bp = best_path(dir);
@@ -560,7 +555,7 @@ pub fn run(args: &TrainArgs, mut parts: Parts, opts: RunOptions) -> Result<Summa
         dir,
         args: &effective,
     };
-    let (mut st, mut best_params) = if args.resume {
+    let (mut st, resumed_best) = if args.resume {
         let d = dir.ok_or_else(|| Error::usage("--resume needs --checkpoint-dir"))?;
         if !last_path(d).exists() {
             return Err(Error::io(&last_path(d), "no checkpoint to resume from"));
@@ -604,6 +599,20 @@ pub fn run(args: &TrainArgs, mut parts: Parts, opts: RunOptions) -> Result<Summa
     };
     let n = parts.params.len();
     let mut grad: Vec<f32> = crate::optimizer::zeroed(n, "--model", "gradient", n)?;
+    // --restore-best keeps a copy of the best parameters, allocated once, before training.
+    let (mut best_params, mut have_best) = match (args.restore_best, resumed_best) {
+        (false, _) => (None, false),
+        (true, Some(b)) => (Some(b), true),
+        (true, None) => (
+            Some(crate::optimizer::zeroed(
+                n,
+                "--restore-best",
+                "copy of the best parameters",
+                n,
+            )?),
+            false,
+        ),
+    };
     let (mut xb, mut yl, mut yv) = (Vec::new(), Vec::new(), Vec::new());
     let l1 = args.l1.unwrap_or(0.0);
     let l2 = args.l2.unwrap_or(0.0);
@@ -770,8 +779,9 @@ pub fn run(args: &TrainArgs, mut parts: Parts, opts: RunOptions) -> Result<Summa
                 st.best_bits = Some(watched.to_bits());
                 st.best_step = st.step;
                 st.bad_evals = 0;
-                if args.restore_best {
-                    best_params = Some(parts.params.clone());
+                if let Some(b) = &mut best_params {
+                    b.copy_from_slice(&parts.params);
+                    have_best = true;
                 }
                 saver.save_best(&parts, &st)?;
             } else {
@@ -809,7 +819,7 @@ pub fn run(args: &TrainArgs, mut parts: Parts, opts: RunOptions) -> Result<Summa
     }
     bar.finish_and_clear();
     let mut restored = false;
-    if args.restore_best {
+    if have_best {
         if let Some(b) = best_params.take() {
             if b != parts.params {
                 parts.params = b;

@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use descent_trainer::checkpoint::{to_hex, Checkpoint};
+use descent_trainer::checkpoint::{to_hex, Checkpoint, FORMAT_VERSION};
 use hostile::*;
 
 struct Out {
@@ -150,6 +150,28 @@ fn with_meta(valid: &[u8], key: &str, value: Option<&str>) -> Vec<u8> {
     c.to_bytes().unwrap()
 }
 
+/// The valid checkpoint with one binary state entry replaced (or removed when `value` is
+/// None).
+fn with_blob(valid: &[u8], key: &str, value: Option<&[u8]>) -> Vec<u8> {
+    let mut c = Checkpoint::from_bytes(valid, Path::new("x")).unwrap();
+    match value {
+        Some(v) => c.blobs.insert(key.into(), v.to_vec()),
+        None => c.blobs.remove(key),
+    };
+    c.to_bytes().unwrap()
+}
+
+/// The valid checkpoint in format version 1 (binary state as hex metadata), after `edit`.
+fn as_version_1(valid: &[u8], edit: impl FnOnce(&mut Checkpoint)) -> Vec<u8> {
+    let mut c = Checkpoint::from_bytes(valid, Path::new("x")).unwrap();
+    for (k, b) in std::mem::take(&mut c.blobs) {
+        c.meta.insert(k, to_hex(&b));
+    }
+    c.meta.insert("format_version".into(), "1".into());
+    edit(&mut c);
+    c.to_bytes().unwrap()
+}
+
 #[test]
 fn corrupt_checkpoints_fail_resume_and_eval_cleanly_and_stay_untouched() {
     let d = trained_dir("ckpt");
@@ -207,38 +229,57 @@ fn corrupt_checkpoints_fail_resume_and_eval_cleanly_and_stay_untouched() {
             "last.safetensors",
         ),
         (
-            "optimizer-not-hex",
-            with_meta(&valid, "optimizer", Some("zz")),
-            "optimizer",
+            "optimizer-missing",
+            with_blob(&valid, "optimizer", None),
+            "descent.optimizer",
         ),
         (
             "optimizer-garbage",
-            with_meta(&valid, "optimizer", Some(&to_hex(b"DSOP garbage"))),
+            with_blob(&valid, "optimizer", Some(b"DSOP garbage")),
             "optimizer",
         ),
         (
             "scheduler-garbage",
-            with_meta(&valid, "scheduler", Some(&to_hex(&[1, 2, 3]))),
+            with_blob(&valid, "scheduler", Some(&[1, 2, 3])),
             "scheduler",
         ),
         (
             "loader-garbage",
-            with_meta(&valid, "loader", Some(&to_hex(b"DSLD"))),
+            with_blob(&valid, "loader", Some(b"DSLD")),
             "loader",
         ),
         (
             "loader-position-off-boundary",
-            with_meta(
+            with_blob(
                 &valid,
                 "loader",
-                Some(&to_hex(&{
+                Some(&{
                     let mut b = b"DSLD".to_vec();
                     b.extend(1u32.to_le_bytes());
                     b.extend([0u64, 7, 3].iter().flat_map(|v| v.to_le_bytes()));
                     b
-                })),
+                }),
             ),
             "batch boundary",
+        ),
+        (
+            "state-tensor-unknown",
+            with_blob(&valid, "extra", Some(b"x")),
+            "descent.extra",
+        ),
+        (
+            "v1-optimizer-not-hex",
+            as_version_1(&valid, |c| {
+                c.meta.insert("optimizer".into(), "zz".into());
+            }),
+            "optimizer",
+        ),
+        (
+            "v1-optimizer-garbage",
+            as_version_1(&valid, |c| {
+                c.meta.insert("optimizer".into(), to_hex(b"DSOP garbage"));
+            }),
+            "optimizer",
         ),
         (
             "wrong-shape",
@@ -282,6 +323,7 @@ fn corrupt_checkpoints_fail_resume_and_eval_cleanly_and_stay_untouched() {
             || case.starts_with("scheduler")
             || case.starts_with("loader")
             || case == "no-state"
+            || case == "v1-optimizer-garbage"
         {
             // `eval` needs only the parameters and the config: these may evaluate fine.
             assert!(
@@ -723,4 +765,39 @@ fn a_model_whose_buffers_do_not_fit_is_a_usage_error_not_an_abort() {
         );
         assert_eq!(o.code, Some(2), "{case}: {}", o.stderr);
     }
+}
+
+/// A checkpoint of format version 1 (the binary state as hex metadata) still resumes, and
+/// continues bit for bit as the same checkpoint in the current format does; the checkpoint
+/// it then writes is in the current format.
+#[test]
+fn a_version_1_checkpoint_resumes_like_the_current_format() {
+    let current = trained_dir("v2");
+    let old = fresh_dir("v1");
+    let valid = std::fs::read(current.join("last.safetensors")).unwrap();
+    std::fs::write(old.join("last.safetensors"), as_version_1(&valid, |_| {})).unwrap();
+    std::fs::copy(
+        current.join("best.safetensors"),
+        old.join("best.safetensors"),
+    )
+    .unwrap();
+    for d in [&current, &old] {
+        let mut a = run_args(d, "80");
+        a.push("--resume".into());
+        let o = run(&a);
+        assert_eq!(o.code, Some(0), "resume from {}: {}", d.display(), o.stderr);
+    }
+    let (a, b) = (
+        current.join("last.safetensors"),
+        old.join("last.safetensors"),
+    );
+    assert_eq!(tensor_bits(&a), tensor_bits(&b));
+    let (ca, cb) = (Checkpoint::load(&a).unwrap(), Checkpoint::load(&b).unwrap());
+    assert_eq!(cb.meta["format_version"], FORMAT_VERSION);
+    assert_eq!(ca.blobs, cb.blobs);
+    let step = |c: &Checkpoint| {
+        let v: serde_json::Value = serde_json::from_str(&c.meta["state"]).unwrap();
+        (v["step"].clone(), v["best_bits"].clone())
+    };
+    assert_eq!(step(&ca), step(&cb));
 }
