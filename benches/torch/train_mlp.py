@@ -43,14 +43,15 @@ def load(data_dir):
 
 
 def read_safetensors(path):
-    """The F32 tensors of a safetensors file (8-byte header length, JSON header, raw data)."""
+    """The F32 tensors of a safetensors file (8-byte header length, JSON header, raw data),
+    without descent's training state (the U8 tensors `descent.optimizer`, ...)."""
     with open(path, "rb") as f:
         data = f.read()
     n, = struct.unpack("<Q", data[:8])
     header = json.loads(data[8:8 + n])
     out = {}
     for name, t in header.items():
-        if name == "__metadata__":
+        if name == "__metadata__" or name.startswith("descent."):
             continue
         if t["dtype"] != "F32":
             raise SystemExit(f"{path}: tensor {name} is {t['dtype']}, expected F32")
