@@ -10,6 +10,13 @@ use core::f64::consts::PI;
 /// `lr_t = eta_min + (base_lr − eta_min)·(1 + cos(π·T_cur / T_i)) / 2`, where `T_cur` counts
 /// steps since the last restart and `T_i` is the current period: it starts at `T_0`, and when
 /// `T_cur` reaches `T_i` it restarts (`T_cur ← T_cur − T_i`, `T_i ← T_i·T_mult`).
+///
+/// PyTorch's per-batch idiom `scheduler.step(epoch + i / iters)` (fractional epochs, `T_0` in
+/// epochs) is this schedule with `T_0` counted in batches, `T_0·iters`: the lr PyTorch sets
+/// with `step(epoch + i / iters)` is the lr here after `epoch·iters + i` [`step`](Self::step)s
+/// (`T_cur / T_i` is `(epoch·iters + i) / (T_i·iters)`, PyTorch's `(epoch + i/iters) / T_i` up
+/// to rounding; checked against PyTorch in `schedulers_warm_restarts.json`). The trainer's
+/// `--sched-interval step` steps once per batch.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct CosineAnnealingWarmRestarts {
     base_lr: f64,
