@@ -38,7 +38,7 @@
 //! slice or range gives 0.
 
 use crate::error::{check_arg, check_len, Result};
-use crate::sum::CascadeSum;
+use crate::sum::{CascadeSum, BLOCK};
 use crate::{Error, Float};
 use core::ops::Range;
 
@@ -111,9 +111,14 @@ macro_rules! penalty_methods {
                 let f: fn(T) -> T = $value;
                 let d: fn(T) -> T = $grad;
                 let mut s = CascadeSum::new();
-                for (g, &w) in grad.iter_mut().zip(params) {
-                    s.add(f(w));
-                    *g += lambda * d(w);
+                let mut block = [T::ZERO; BLOCK];
+                for (gs, ws) in grad.chunks_mut(BLOCK).zip(params.chunks(BLOCK)) {
+                    let b = &mut block[..ws.len()];
+                    for ((bl, g), &w) in b.iter_mut().zip(gs).zip(ws) {
+                        *bl = f(w);
+                        *g += lambda * d(w);
+                    }
+                    s.extend_from_slice(b);
                 }
                 Ok(self.scale() * s.total())
             }

@@ -282,7 +282,8 @@ impl Checkpoint {
             return Err(Error::io(
                 path,
                 format!(
-                    "unsupported checkpoint format version {version:?} (expected one of {READABLE_VERSIONS:?})"
+                    "unsupported checkpoint format version `{}` (expected one of {READABLE_VERSIONS:?})",
+                    version.unwrap_or("none")
                 ),
             ));
         }

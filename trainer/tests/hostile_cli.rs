@@ -220,7 +220,7 @@ fn corrupt_checkpoints_fail_resume_and_eval_cleanly_and_stay_untouched() {
         (
             "future-version",
             with_meta(&valid, "format_version", Some("99")),
-            "version",
+            "format version `99`",
         ),
         ("no-state", with_meta(&valid, "state", None), "state"),
         (

@@ -94,7 +94,7 @@ pub use nll::NLLLoss;
 pub use smooth_l1::SmoothL1Loss;
 
 use crate::error::{check_len, Result};
-use crate::sum::CascadeSum;
+use crate::sum::{CascadeSum, BLOCK};
 use crate::Float;
 
 /// How the per-element losses `l_i` (`i = 0..n`) are combined, PyTorch's `reduction`.
@@ -150,32 +150,53 @@ pub(crate) fn pointwise<T: Float>(
 ) -> T {
     let mut sum = CascadeSum::new();
     let scale = T::ONE / divisor;
+    // Block by block: the per-element losses go to `block` (and `out`, `grad`), then into the
+    // cascade sum as one slice (whole blocks are summed in independent lanes).
+    let mut block = [T::ZERO; BLOCK];
+    let (xs, ys) = (input.chunks(BLOCK), target.chunks(BLOCK));
     match (none, grad) {
         (true, Some(g)) => {
-            for (((o, gi), &x), &y) in out.iter_mut().zip(g.iter_mut()).zip(input).zip(target) {
-                let (l, d) = f(x, y);
-                sum.add(l);
-                *o = l;
-                *gi = d * scale;
+            for (((o, gs), x), y) in out
+                .chunks_mut(BLOCK)
+                .zip(g.chunks_mut(BLOCK))
+                .zip(xs)
+                .zip(ys)
+            {
+                let b = &mut block[..x.len()];
+                for ((((bl, oi), gi), &x), &y) in b.iter_mut().zip(o).zip(gs).zip(x).zip(y) {
+                    let (l, d) = f(x, y);
+                    (*bl, *oi, *gi) = (l, l, d * scale);
+                }
+                sum.extend_from_slice(b);
             }
         }
         (true, None) => {
-            for ((o, &x), &y) in out.iter_mut().zip(input).zip(target) {
-                let l = f(x, y).0;
-                sum.add(l);
-                *o = l;
+            for ((o, x), y) in out.chunks_mut(BLOCK).zip(xs).zip(ys) {
+                let b = &mut block[..x.len()];
+                for (((bl, oi), &x), &y) in b.iter_mut().zip(o).zip(x).zip(y) {
+                    let l = f(x, y).0;
+                    (*bl, *oi) = (l, l);
+                }
+                sum.extend_from_slice(b);
             }
         }
         (false, Some(g)) => {
-            for ((gi, &x), &y) in g.iter_mut().zip(input).zip(target) {
-                let (l, d) = f(x, y);
-                sum.add(l);
-                *gi = d * scale;
+            for ((gs, x), y) in g.chunks_mut(BLOCK).zip(xs).zip(ys) {
+                let b = &mut block[..x.len()];
+                for (((bl, gi), &x), &y) in b.iter_mut().zip(gs).zip(x).zip(y) {
+                    let (l, d) = f(x, y);
+                    (*bl, *gi) = (l, d * scale);
+                }
+                sum.extend_from_slice(b);
             }
         }
         (false, None) => {
-            for (&x, &y) in input.iter().zip(target) {
-                sum.add(f(x, y).0);
+            for (x, y) in xs.zip(ys) {
+                let b = &mut block[..x.len()];
+                for ((bl, &x), &y) in b.iter_mut().zip(x).zip(y) {
+                    *bl = f(x, y).0;
+                }
+                sum.extend_from_slice(b);
             }
         }
     }
