@@ -1,13 +1,15 @@
 //! Checkpoint files: parameters as safetensors, named like PyTorch's `nn.Linear` state dict
 //! (`layers.{i}.weight` with shape `[out, in]`, `layers.{i}.bias` with shape `[out]`), the
-//! binary training state (optimizer, scheduler, loader RNG and position) as 1-D `U8` tensors
-//! `descent.optimizer`, `descent.scheduler`, `descent.loader`, and the text state
-//! (early-stopping counters, the run's configuration) in the safetensors metadata.
+//! training state as 1-D `U8` tensors — `descent.optimizer`, `descent.scheduler`,
+//! `descent.loader` (binary: optimizer, scheduler, loader RNG and position) and
+//! `descent.state` (JSON: step counters, early stopping, the evaluation history) — and the
+//! run's configuration in the safetensors metadata, whose size then does not grow with the
+//! model or the run.
 //!
-//! Format version 1 kept the binary state as hex strings in the metadata; the JSON header
+//! Format version 1 kept that state in the metadata (the binary parts as hex); the JSON header
 //! then grew by 16 bytes per Adam parameter and passed safetensors' 100 MB header limit at
-//! about 6M parameters (L-BFGS's history: about 100k), so larger runs could not be
-//! checkpointed. Version 1 files still load (their hex entries are decoded into
+//! about 6M parameters (L-BFGS's history: about 60k), so larger runs could not be
+//! checkpointed. Version 1 files still load (their entries are moved into
 //! [`Checkpoint::blobs`]).
 //!
 //! A checkpoint is streamed to a temporary file in the destination's directory (one tensor's
@@ -27,12 +29,13 @@ pub const FORMAT: &str = "descent-checkpoint";
 /// Value of the `format_version` metadata key written now.
 pub const FORMAT_VERSION: &str = "2";
 
-/// Versions [`Checkpoint::from_bytes`] reads: 1 kept [`BLOBS`] as hex metadata.
+/// Versions [`Checkpoint::from_bytes`] reads: 1 kept [`BLOBS`] as metadata.
 const READABLE_VERSIONS: [&str; 2] = ["1", FORMAT_VERSION];
 
-/// The binary state entries: [`Checkpoint::blobs`] keys, stored as `U8` tensors named
-/// [`BLOB_PREFIX`]`<key>` (as metadata keys holding hex in version 1).
-pub const BLOBS: [&str; 3] = ["optimizer", "scheduler", "loader"];
+/// The state entries: [`Checkpoint::blobs`] keys, stored as `U8` tensors named
+/// [`BLOB_PREFIX`]`<key>` (in version 1, as metadata entries: hex, except `state`, which
+/// was JSON text).
+pub const BLOBS: [&str; 4] = ["optimizer", "scheduler", "loader", "state"];
 
 /// Tensor-name prefix of the binary state entries.
 pub const BLOB_PREFIX: &str = "descent.";
@@ -57,7 +60,7 @@ pub fn n_params(layers: &[LayerShape]) -> usize {
 pub struct Checkpoint {
     /// `(name, shape, values)`.
     pub tensors: Vec<(String, Vec<usize>, Vec<f32>)>,
-    /// Binary state by key (one of [`BLOBS`]), each written as a 1-D `U8` tensor named
+    /// Training state by key (one of [`BLOBS`]), each written as a 1-D `U8` tensor named
     /// [`BLOB_PREFIX`]`<key>`.
     pub blobs: BTreeMap<String, Vec<u8>>,
     /// Metadata key/value pairs (`format`, `format_version`, `config`, `state`, ...).
@@ -210,7 +213,7 @@ impl Checkpoint {
             .ok_or_else(|| Error::io(path, format!("checkpoint metadata has no `{key}` entry")))
     }
 
-    /// A binary state entry (one of [`BLOBS`]), or an error naming it.
+    /// A state entry (one of [`BLOBS`]), or an error naming it.
     pub fn blob(&self, key: &str, path: &Path) -> Result<&[u8]> {
         self.blobs.get(key).map(Vec::as_slice).ok_or_else(|| {
             Error::io(
@@ -257,9 +260,9 @@ impl Checkpoint {
             .map_err(|e| Error::Runtime(format!("checkpoint serialization failed: {e}")))
     }
 
-    /// Parse safetensors bytes: F32 tensors, and the binary state as 1-D U8 tensors named
-    /// [`BLOB_PREFIX`]`<key>` for a key of [`BLOBS`] (in a version 1 file, hex metadata
-    /// entries `<key>`, decoded here; the result is then a current-version checkpoint).
+    /// Parse safetensors bytes: F32 tensors, and the training state as 1-D U8 tensors named
+    /// [`BLOB_PREFIX`]`<key>` for a key of [`BLOBS`] (in a version 1 file, metadata entries
+    /// `<key>`, moved here; the result is then a current-version checkpoint).
     pub fn from_bytes(bytes: &[u8], path: &Path) -> Result<Self> {
         let st = safetensors::SafeTensors::deserialize(bytes)
             .map_err(|e| Error::io(path, format!("not a safetensors file: {e}")))?;
@@ -290,10 +293,14 @@ impl Checkpoint {
         let mut blobs = BTreeMap::new();
         if version == Some("1") {
             for key in BLOBS {
-                if let Some(hex) = meta.remove(key) {
-                    let b = from_hex(&hex).ok_or_else(|| {
-                        Error::io(path, format!("bad `{key}` metadata (not hex)"))
-                    })?;
+                if let Some(text) = meta.remove(key) {
+                    let b = if key == "state" {
+                        text.into_bytes()
+                    } else {
+                        from_hex(&text).ok_or_else(|| {
+                            Error::io(path, format!("bad `{key}` metadata (not hex)"))
+                        })?
+                    };
                     blobs.insert(key.to_string(), b);
                 }
             }
@@ -553,10 +560,13 @@ mod tests {
         let mut c = Checkpoint::from_params(&layers, &[1.0, 2.0]).unwrap();
         c.meta.insert("format_version".into(), "1".into());
         c.meta.insert("optimizer".into(), to_hex(b"DSOP"));
+        c.meta.insert("state".into(), "{\"step\":3}".into());
         c.meta.insert("config".into(), "{}".into());
         let back = Checkpoint::from_bytes(&c.to_bytes().unwrap(), p).unwrap();
         assert_eq!(back.blob("optimizer", p).unwrap(), b"DSOP");
-        assert!(!back.meta.contains_key("optimizer"));
+        // `state` was JSON text, not hex.
+        assert_eq!(back.blob("state", p).unwrap(), b"{\"step\":3}");
+        assert!(!back.meta.contains_key("optimizer") && !back.meta.contains_key("state"));
         assert_eq!(back.meta["format_version"], FORMAT_VERSION);
         assert_eq!(back.meta["config"], "{}");
         c.meta.insert("loader".into(), "xyz".into());

@@ -5,7 +5,7 @@
 //! scheduler state, batch order RNG and position, early-stopping counters) is saved in each
 //! checkpoint, so `N/2` steps + `--resume` ends with the same bits as `N` straight steps.
 
-use crate::checkpoint::Checkpoint;
+use crate::checkpoint::{Checkpoint, BLOB_PREFIX};
 use crate::cli::{Interval, TrainArgs};
 use crate::error::{Error, Result};
 use crate::metrics::{MetricsWriter, Record, SplitMetrics};
@@ -306,9 +306,9 @@ impl Saver<'_> {
     fn checkpoint(&self, parts: &Parts, params: &[f32], state: &LoopState) -> Result<Checkpoint> {
         let mut c = Checkpoint::from_params(&parts.net.layers(), params)?;
         c.meta.insert("config".into(), config_json(self.args));
-        c.meta.insert(
+        c.blobs.insert(
             "state".into(),
-            serde_json::to_string(state)
+            serde_json::to_vec(state)
                 .map_err(|e| Error::Runtime(format!("checkpoint state: {e}")))?,
         );
         let ob = parts
@@ -453,8 +453,8 @@ fn restore(
     check_resume_config(&path, c.meta("config", &path)?, args)?;
     let layers = parts.net.layers();
     parts.params = c.params(&layers, &path)?;
-    let state: LoopState = serde_json::from_str(c.meta("state", &path)?)
-        .map_err(|e| Error::io(&path, format!("bad `state` metadata: {e}")))?;
+    let state: LoopState = serde_json::from_slice(c.blob("state", &path)?)
+        .map_err(|e| Error::io(&path, format!("bad `{BLOB_PREFIX}state` tensor: {e}")))?;
     parts.opt.import(c.blob("optimizer", &path)?).map_err(|e| {
         Error::io(
             &path,

@@ -1,6 +1,7 @@
 //! End-to-end runs of the `descent` binary: default digits run, bitwise resume, eval of a
 //! checkpoint, outputs, regression pipeline and sweeps.
 
+use descent_trainer::checkpoint::Checkpoint;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -38,11 +39,42 @@ fn json(p: &Path) -> serde_json::Value {
     serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap()
 }
 
-fn safetensors_bytes_after_header(p: &Path) -> Vec<u8> {
-    // Compare the tensor data region only (metadata holds timings).
-    let b = std::fs::read(p).unwrap();
-    let n = u64::from_le_bytes(b[..8].try_into().unwrap()) as usize;
-    b[8 + n..].to_vec()
+/// What a checkpoint holds, wall-clock times aside: the tensors' bits, the binary state, and
+/// the loop state's JSON without its `seconds` / `train_seconds` fields.
+type Contents = (
+    Vec<(String, Vec<usize>, Vec<u32>)>,
+    Vec<(String, Vec<u8>)>,
+    serde_json::Value,
+);
+
+fn checkpoint_contents(p: &Path) -> Contents {
+    fn strip(v: &mut serde_json::Value) {
+        match v {
+            serde_json::Value::Object(m) => {
+                m.remove("seconds");
+                m.remove("train_seconds");
+                m.values_mut().for_each(strip);
+            }
+            serde_json::Value::Array(a) => a.iter_mut().for_each(strip),
+            _ => {}
+        }
+    }
+    let c = Checkpoint::load(p).unwrap();
+    let tensors = c
+        .tensors
+        .iter()
+        .map(|(n, s, v)| {
+            (
+                n.clone(),
+                s.clone(),
+                v.iter().map(|x| x.to_bits()).collect(),
+            )
+        })
+        .collect();
+    let mut state: serde_json::Value = serde_json::from_slice(&c.blobs["state"]).unwrap();
+    strip(&mut state);
+    let binary = c.blobs.into_iter().filter(|(k, _)| k != "state").collect();
+    (tensors, binary, state)
 }
 
 #[test]
@@ -99,8 +131,8 @@ fn resume_continues_bitwise_identically() {
     second.extend(["--iters", "120", "--checkpoint-dir", s(&b), "--resume"]);
     ok(&second);
     assert_eq!(
-        safetensors_bytes_after_header(&a.join("last.safetensors")),
-        safetensors_bytes_after_header(&b.join("last.safetensors"))
+        checkpoint_contents(&a.join("last.safetensors")),
+        checkpoint_contents(&b.join("last.safetensors"))
     );
 }
 
@@ -138,8 +170,8 @@ fn a_large_optimizer_state_checkpoints_and_resumes_bitwise() {
     let last = a.join("last.safetensors");
     assert!(std::fs::metadata(&last).unwrap().len() > 60_000_000);
     assert_eq!(
-        safetensors_bytes_after_header(&last),
-        safetensors_bytes_after_header(&b.join("last.safetensors"))
+        checkpoint_contents(&last),
+        checkpoint_contents(&b.join("last.safetensors"))
     );
     std::fs::remove_dir_all(&a).ok();
     std::fs::remove_dir_all(&b).ok();
@@ -213,15 +245,9 @@ fn cycled_momentum_is_applied_and_resumes_bitwise() {
         s(&c),
     ]);
     ok(&no_cycle);
-    let straight = safetensors_bytes_after_header(&a.join("last.safetensors"));
-    assert_eq!(
-        straight,
-        safetensors_bytes_after_header(&b.join("last.safetensors"))
-    );
-    assert_ne!(
-        straight,
-        safetensors_bytes_after_header(&c.join("last.safetensors"))
-    );
+    let straight = checkpoint_contents(&a.join("last.safetensors"));
+    assert_eq!(straight, checkpoint_contents(&b.join("last.safetensors")));
+    assert_ne!(straight, checkpoint_contents(&c.join("last.safetensors")));
 }
 
 /// SequentialLR from the command line, in PyTorch's argument form.
@@ -489,7 +515,7 @@ fn infinite_clip_norm_trains_exactly_as_no_clipping() {
         ];
         a.extend_from_slice(extra);
         ok(&a);
-        safetensors_bytes_after_header(&dir.join("last.safetensors"))
+        checkpoint_contents(&dir.join("last.safetensors"))
     };
     let plain = run("plain", &[]);
     assert_eq!(run("inf", &["--clip-grad-norm", "inf"]), plain);
