@@ -85,6 +85,9 @@ impl<T: Float> Tree<T> {
     }
 }
 
+// `combine` and `block_sum` spell out four lanes.
+const _: () = assert!(LANES == 4);
+
 /// `(l₀ + l₁) + (l₂ + l₃)`.
 #[inline(always)]
 fn combine<T: Float>(l: [T; LANES]) -> T {
@@ -166,29 +169,30 @@ impl<T: Float> CascadeSum<T> {
     }
 }
 
-/// `Σ x_i` by [`CascadeSum`], the terms gathered a block at a time.
+/// `Σ x_i` by [`CascadeSum`].
 #[inline]
 pub fn cascade_sum<T: Float>(terms: impl IntoIterator<Item = T>) -> T {
     let mut s = CascadeSum::new();
-    let mut it = terms.into_iter();
-    let mut buf = [T::ZERO; BLOCK];
-    loop {
-        let mut n = 0;
-        for (slot, x) in buf.iter_mut().zip(&mut it) {
-            *slot = x;
-            n += 1;
-        }
-        s.extend_from_slice(&buf[..n]);
-        if n < BLOCK {
-            return s.total();
-        }
-    }
+    s.extend(terms);
+    s.total()
 }
 
+/// Adds the terms in order (the same result as [`CascadeSum::add`] on each), gathered a
+/// block at a time so that whole blocks take the slice path.
 impl<T: Float> Extend<T> for CascadeSum<T> {
     fn extend<I: IntoIterator<Item = T>>(&mut self, terms: I) {
-        for x in terms {
-            self.add(x);
+        let mut it = terms.into_iter();
+        let mut buf = [T::ZERO; BLOCK];
+        loop {
+            let mut n = 0;
+            for (slot, x) in buf.iter_mut().zip(&mut it) {
+                *slot = x;
+                n += 1;
+            }
+            self.extend_from_slice(&buf[..n]);
+            if n < BLOCK {
+                return;
+            }
         }
     }
 }

@@ -457,7 +457,8 @@ pub fn write_atomic_with(
     Ok(())
 }
 
-/// Lower-case hex of `bytes` (binary state in string metadata).
+/// Lower-case hex of `bytes`: how format 1 kept binary state in string metadata (writes of
+/// such files, as tests of the format 1 reader do).
 pub fn to_hex(bytes: &[u8]) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut s = String::with_capacity(2 * bytes.len());
