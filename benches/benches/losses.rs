@@ -15,11 +15,7 @@ use std::hint::black_box;
 use std::time::Duration;
 
 fn secs() -> Duration {
-    let s = std::env::var("LOSSES_BENCH_SECS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(1.0);
-    Duration::from_secs_f64(s)
+    Duration::from_secs_f64(descent_benches::env_secs("LOSSES_BENCH_SECS", 1.0))
 }
 
 fn bench(c: &mut Criterion) {

@@ -18,10 +18,7 @@ use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Through
 use descent_benches::{shapes, Lib, Operands};
 
 fn bench_sgemm(c: &mut Criterion) {
-    let secs: f64 = std::env::var("SGEMM_BENCH_SECS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(1.0);
+    let secs = descent_benches::env_secs("SGEMM_BENCH_SECS", 1.0);
     let threads = rayon::current_num_threads();
     for sh in shapes() {
         let mut ops = Operands::new(sh);

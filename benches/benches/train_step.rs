@@ -62,10 +62,7 @@ fn step<O: Ops<f32>>(ops: &O, s: &mut Setup, opt: &mut Optim<f32, SgdConfig, Vec
 }
 
 fn bench(c: &mut Criterion) {
-    let secs = std::env::var("TRAIN_BENCH_SECS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(2.0);
+    let secs = descent_benches::env_secs("TRAIN_BENCH_SECS", 2.0);
     let mut g = c.benchmark_group("train_step");
     g.measurement_time(Duration::from_secs_f64(secs))
         .warm_up_time(Duration::from_millis(500))

@@ -88,6 +88,15 @@ impl Shape {
     }
 }
 
+/// Seconds from the environment variable `var` (each bench's measurement-time knob, e.g.
+/// `FUSED_BENCH_SECS`), or `default` when it is unset or not a number.
+pub fn env_secs(var: &str, default: f64) -> f64 {
+    std::env::var(var)
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(default)
+}
+
 /// The median of a non-empty sample (sorts it).
 pub fn median(v: &mut [f64]) -> f64 {
     v.sort_by(f64::total_cmp);
