@@ -5,6 +5,9 @@
 //! SGD with momentum: read p, g, b; write p, b... counted as 20), so criterion's GB/s is the
 //! achieved bandwidth. Threads follow the global rayon pool (`RAYON_NUM_THREADS`).
 //!
+//! Groups `nadam`, `radam`, `adamax`, `adadelta` and `rmsprop_centered_momentum` compare the
+//! other element-wise rules the same way (`core` / `fused`).
+//!
 //! `slices` is `fused::adam_step` on plain buffers; `stream` moves the same bytes with no
 //! arithmetic (`peak::move_chunk`, AVX2 where available), split over the pool like the fused
 //! update.
@@ -13,8 +16,11 @@
 //! time, default 1 s).
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use descent_core::optim::{AdamConfig, Optim, Optimizer, SgdConfig};
-use descent_kernels::fused::{adam_step, step_fused, AdamParams};
+use descent_core::optim::{
+    AdadeltaConfig, AdamConfig, AdamaxConfig, NAdamConfig, Optim, Optimizer, RAdamConfig,
+    RmsPropConfig, SgdConfig,
+};
+use descent_kernels::fused::{adam_step, step_fused, AdamParams, FusedRule};
 use descent_kernels::peak::move_chunk;
 use rayon::prelude::*;
 use std::hint::black_box;
@@ -103,5 +109,40 @@ fn bench(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, bench);
+/// The other element-wise rules: descent-core's step (`core`, the build's baseline vectors
+/// on the calling thread) against the fused kernel (`fused`), on the optimizer's own state.
+/// Bytes: read p, g and each slot, write p and each slot.
+fn others(c: &mut Criterion) {
+    fn one<R: FusedRule>(c: &mut Criterion, name: &str, cfg: R) {
+        let mut g = c.benchmark_group(name);
+        g.measurement_time(secs())
+            .warm_up_time(Duration::from_millis(300))
+            .sample_size(10);
+        for n in [100_000usize, 1_000_000, 10_000_000] {
+            g.throughput(Throughput::Bytes((4 * (3 + 2 * cfg.slots()) * n) as u64));
+            let grads: Vec<f32> = (0..n).map(|i| ((i % 113) as f32 - 56.0) * 1e-3).collect();
+            let mut p = vec![0.1f32; n];
+            let mut core = Optim::<f32, _, Vec<f32>>::owned(cfg, n).unwrap();
+            g.bench_with_input(BenchmarkId::new("core", n), &n, |b, _| {
+                b.iter(|| core.step(black_box(&mut p), black_box(&grads)).unwrap())
+            });
+            let mut fused = Optim::<f32, _, Vec<f32>>::owned(cfg, n).unwrap();
+            g.bench_with_input(BenchmarkId::new("fused", n), &n, |b, _| {
+                b.iter(|| step_fused(&mut fused, black_box(&mut p), black_box(&grads)).unwrap())
+            });
+        }
+        g.finish();
+    }
+    one(c, "nadam", NAdamConfig::default());
+    one(c, "radam", RAdamConfig::default());
+    one(c, "adamax", AdamaxConfig::default());
+    one(c, "adadelta", AdadeltaConfig::default());
+    one(
+        c,
+        "rmsprop_centered_momentum",
+        RmsPropConfig::default().momentum(0.9).centered(true),
+    );
+}
+
+criterion_group!(benches, bench, others);
 criterion_main!(benches);

@@ -149,7 +149,10 @@ fn fused_step_rejects_bad_lengths() {
 
 mod elementwise {
     use super::*;
-    use descent_core::optim::{AdagradConfig, RmsPropConfig, SgdConfig};
+    use descent_core::optim::{
+        AdadeltaConfig, AdagradConfig, AdamaxConfig, NAdamConfig, RAdamConfig, RmsPropConfig,
+        SgdConfig,
+    };
 
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(32))]
@@ -169,11 +172,31 @@ mod elementwise {
         }
 
         #[test]
-        fn fused_adagrad_and_rmsprop_are_bitwise_core(n in lens(), momentum in prop_oneof![Just(0.0), Just(0.5)], centered in any::<bool>(), seed in any::<u64>()) {
-            let pool = rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap();
+        fn fused_adagrad_and_rmsprop_are_bitwise_core(n in lens(), split in 0usize..100, momentum in prop_oneof![Just(0.0), Just(0.5)], centered in any::<bool>(), maximize in any::<bool>(), wd in prop_oneof![Just(0.0), Just(1e-3)], threads in 1usize..4, seed in any::<u64>()) {
+            let k = split.min(n);
+            let groups = [GroupSpec::new(k).lr(3e-3), GroupSpec::new(n - k).weight_decay(0.0)];
+            let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
             pool.install(|| {
-                same_as_core(AdagradConfig::default().lr_decay(0.01), &[GroupSpec::new(n)], 4, seed);
-                same_as_core(RmsPropConfig::default().momentum(momentum).centered(centered), &[GroupSpec::new(n)], 4, seed);
+                same_as_core(AdagradConfig::default().lr_decay(0.01).maximize(maximize).weight_decay(wd), &groups, 4, seed);
+                same_as_core(RmsPropConfig::default().momentum(momentum).centered(centered).maximize(maximize).weight_decay(wd), &groups, 4, seed);
+            });
+        }
+
+        /// The four rules that had no fused kernel before 2026-11-30 (the trainer ran them
+        /// through the core loop on one thread).
+        #[test]
+        fn fused_adadelta_adamax_nadam_radam_are_bitwise_core(n in lens(), split in 0usize..100, maximize in any::<bool>(), wd in prop_oneof![Just(0.0), Just(1e-2)], decoupled in any::<bool>(), threads in 1usize..4, seed in any::<u64>()) {
+            let k = split.min(n);
+            let groups = [GroupSpec::new(k).lr(3e-3), GroupSpec::new(n - k).weight_decay(0.0)];
+            let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+            pool.install(|| {
+                same_as_core(AdadeltaConfig::default().maximize(maximize).weight_decay(wd), &groups, 4, seed);
+                same_as_core(AdamaxConfig::default().maximize(maximize).weight_decay(wd), &groups, 4, seed);
+                let nadam = NAdamConfig::default().maximize(maximize).weight_decay(wd).decoupled_weight_decay(decoupled);
+                same_as_core(nadam, &groups, 4, seed);
+                // With the default betas RAdam rectifies from step 6 on: 7 steps take both forms.
+                let radam = RAdamConfig::default().maximize(maximize).weight_decay(wd).decoupled_weight_decay(decoupled);
+                same_as_core(radam, &groups, 7, seed);
             });
         }
     }

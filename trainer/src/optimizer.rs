@@ -357,19 +357,6 @@ pub fn build(args: &TrainArgs, n: usize) -> Result<BoxedOptimizer> {
             c.maximize = args.maximize;
             c.validate().map_err(core)?;
             let state = zeroed(c.state_len(n), &ctx, "state", n)?;
-            Box::new(FirstOrder(Box::new(Optim::new(c, n, state).map_err(core)?))) as BoxedOptimizer
-        }};
-        (fused $cfg:expr) => {{
-            let mut c = $cfg;
-            if let Some(lr) = args.lr {
-                c.lr = lr;
-            }
-            if let Some(wd) = args.weight_decay {
-                c.weight_decay = wd;
-            }
-            c.maximize = args.maximize;
-            c.validate().map_err(core)?;
-            let state = zeroed(c.state_len(n), &ctx, "state", n)?;
             let o = Optim::new(c, n, state).map_err(core)?;
             let inner: Box<dyn Optimizer<f32> + Send> = if args.ops == OpsKind::Fast {
                 Box::new(Fused(o))
@@ -382,7 +369,7 @@ pub fn build(args: &TrainArgs, n: usize) -> Result<BoxedOptimizer> {
     Ok(match name.as_str() {
         "sgd" => {
             let d = SgdConfig::default();
-            make!(fused SgdConfig {
+            make!(SgdConfig {
                 momentum: args.momentum.unwrap_or(d.momentum),
                 dampening: args.dampening.unwrap_or(d.dampening),
                 nesterov: args.nesterov,
@@ -391,7 +378,7 @@ pub fn build(args: &TrainArgs, n: usize) -> Result<BoxedOptimizer> {
         }
         "adam" => {
             let d = AdamConfig::default();
-            make!(fused AdamConfig {
+            make!(AdamConfig {
                 betas: betas(args, d.betas)?,
                 eps: args.eps.unwrap_or(d.eps),
                 amsgrad: args.amsgrad,
@@ -400,7 +387,7 @@ pub fn build(args: &TrainArgs, n: usize) -> Result<BoxedOptimizer> {
         }
         "adamw" => {
             let d = AdamWConfig::default();
-            make!(fused AdamWConfig {
+            make!(AdamWConfig {
                 betas: betas(args, d.betas)?,
                 eps: args.eps.unwrap_or(d.eps),
                 amsgrad: args.amsgrad,
@@ -409,7 +396,7 @@ pub fn build(args: &TrainArgs, n: usize) -> Result<BoxedOptimizer> {
         }
         "adagrad" => {
             let d = AdagradConfig::default();
-            make!(fused AdagradConfig {
+            make!(AdagradConfig {
                 lr_decay: args.lr_decay.unwrap_or(d.lr_decay),
                 initial_accumulator_value: args
                     .initial_accumulator_value
@@ -420,7 +407,7 @@ pub fn build(args: &TrainArgs, n: usize) -> Result<BoxedOptimizer> {
         }
         "rmsprop" => {
             let d = RmsPropConfig::default();
-            make!(fused RmsPropConfig {
+            make!(RmsPropConfig {
                 alpha: args.alpha.unwrap_or(d.alpha),
                 eps: args.eps.unwrap_or(d.eps),
                 momentum: args.momentum.unwrap_or(d.momentum),

@@ -1,7 +1,8 @@
 //! Adadelta (`torch.optim.Adadelta`).
 
+use super::elementwise::{elementwise_update, ElementStep, ElementwiseRule, Slots};
 use super::stateful::{Optim, Rule};
-use super::{check_eps, check_lr, check_wd, split_slots, Group, OptimizerKind};
+use super::{check_eps, check_lr, check_wd, Group, OptimizerKind, Pre};
 use crate::error::check_arg;
 use crate::{Float, Result};
 
@@ -80,37 +81,52 @@ impl Rule for AdadeltaConfig {
     }
     fn update<T: Float>(
         &self,
-        _t: u64,
+        t: u64,
         groups: &[Group],
         params: &mut [T],
         grads: &[T],
         state: &mut [T],
     ) {
-        let n = params.len();
-        let rho = T::from_f64(self.rho);
-        let c = T::from_f64(1.0 - self.rho);
-        let eps = T::from_f64(self.eps);
-        let [v_all, u_all] = split_slots::<T, 2>(state, n);
-        for grp in groups {
-            let r = grp.range();
-            let neg_lr = T::from_f64(-grp.lr);
-            let wd = T::from_f64(grp.weight_decay);
-            let use_wd = grp.weight_decay != 0.0;
-            let p = &mut params[r.clone()];
-            let g = &grads[r.clone()];
-            let v = &mut v_all[r.clone()];
-            let u = &mut u_all[r];
-            for (((p, &g), v), u) in p.iter_mut().zip(g).zip(v.iter_mut()).zip(u.iter_mut()) {
-                let mut g = if self.maximize { -g } else { g };
-                if use_wd {
-                    g += wd * *p;
-                }
-                *v = *v * rho + c * g * g;
-                let std = (*v + eps).sqrt();
-                let delta = (*u + eps).sqrt() / std * g;
-                *u = *u * rho + c * delta * delta;
-                *p += neg_lr * delta;
-            }
+        elementwise_update(self, t, groups, params, grads, state);
+    }
+}
+
+impl ElementwiseRule for AdadeltaConfig {
+    type Step<T: Float> = AdadeltaStep<T>;
+
+    fn group_step<T: Float>(&self, _t: u64, group: &Group, _scalars: &[T]) -> AdadeltaStep<T> {
+        AdadeltaStep {
+            pre: Pre::new(self.maximize, group.lr, group.weight_decay, false),
+            rho: T::from_f64(self.rho),
+            c: T::from_f64(1.0 - self.rho),
+            eps: T::from_f64(self.eps),
+            neg_lr: T::from_f64(-group.lr),
+        }
+    }
+}
+
+/// One group's Adadelta step (see [`AdadeltaConfig`]); slots `square_avg`, `acc_delta`.
+#[derive(Clone, Copy)]
+pub struct AdadeltaStep<T> {
+    pre: Pre<T>,
+    rho: T,
+    c: T,
+    eps: T,
+    neg_lr: T,
+}
+
+impl<T: Float> ElementStep<T> for AdadeltaStep<T> {
+    #[inline(always)]
+    fn apply(&self, p: &mut [T], g: &[T], slots: Slots<'_, T>) {
+        let [v, u, _] = slots;
+        let (pre, rho, c, eps, neg_lr) = (self.pre, self.rho, self.c, self.eps, self.neg_lr);
+        for (((p, &g), v), u) in p.iter_mut().zip(g).zip(v.iter_mut()).zip(u.iter_mut()) {
+            let g = pre.apply(p, g);
+            *v = *v * rho + c * g * g;
+            let std = (*v + eps).sqrt();
+            let delta = (*u + eps).sqrt() / std * g;
+            *u = *u * rho + c * delta * delta;
+            *p += neg_lr * delta;
         }
     }
 }

@@ -1,7 +1,8 @@
 //! Adagrad (`torch.optim.Adagrad`).
 
+use super::elementwise::{elementwise_update, ElementStep, ElementwiseRule, Slots};
 use super::stateful::{Optim, Rule};
-use super::{check_eps, check_lr, check_nonneg, check_wd, Group, OptimizerKind};
+use super::{check_eps, check_lr, check_nonneg, check_wd, Group, OptimizerKind, Pre};
 use crate::{Float, Result};
 
 /// Adagrad hyperparameters (PyTorch names and defaults).
@@ -87,25 +88,41 @@ impl Rule for AdagradConfig {
         grads: &[T],
         state: &mut [T],
     ) {
-        let eps = T::from_f64(self.eps);
-        for grp in groups {
-            let r = grp.range();
-            let clr = grp.lr / (1.0 + (t - 1) as f64 * self.lr_decay);
-            let neg_clr = T::from_f64(-clr);
-            let wd = T::from_f64(grp.weight_decay);
-            let use_wd = grp.weight_decay != 0.0;
-            let p = &mut params[r.clone()];
-            let g = &grads[r.clone()];
-            let s = &mut state[r];
-            for ((p, &g), s) in p.iter_mut().zip(g).zip(s.iter_mut()) {
-                let mut g = if self.maximize { -g } else { g };
-                if use_wd {
-                    g += wd * *p;
-                }
-                *s += T::ONE * g * g;
-                let std = s.sqrt() + eps;
-                *p += neg_clr * g / std;
-            }
+        elementwise_update(self, t, groups, params, grads, state);
+    }
+}
+
+impl ElementwiseRule for AdagradConfig {
+    type Step<T: Float> = AdagradStep<T>;
+
+    fn group_step<T: Float>(&self, t: u64, group: &Group, _scalars: &[T]) -> AdagradStep<T> {
+        let clr = group.lr / (1.0 + (t - 1) as f64 * self.lr_decay);
+        AdagradStep {
+            pre: Pre::new(self.maximize, group.lr, group.weight_decay, false),
+            eps: T::from_f64(self.eps),
+            neg_clr: T::from_f64(-clr),
+        }
+    }
+}
+
+/// One group's Adagrad step (see [`AdagradConfig`]); slot `sum`.
+#[derive(Clone, Copy)]
+pub struct AdagradStep<T> {
+    pre: Pre<T>,
+    eps: T,
+    neg_clr: T,
+}
+
+impl<T: Float> ElementStep<T> for AdagradStep<T> {
+    #[inline(always)]
+    fn apply(&self, p: &mut [T], g: &[T], slots: Slots<'_, T>) {
+        let [s, _, _] = slots;
+        let (pre, eps, neg_clr) = (self.pre, self.eps, self.neg_clr);
+        for ((p, &g), s) in p.iter_mut().zip(g).zip(s.iter_mut()) {
+            let g = pre.apply(p, g);
+            *s += T::ONE * g * g;
+            let std = s.sqrt() + eps;
+            *p += neg_clr * g / std;
         }
     }
 }

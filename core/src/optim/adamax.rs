@@ -1,8 +1,9 @@
 //! Adamax (`torch.optim.Adamax`): Adam with the infinity norm.
 
 use super::adam::validate_adam;
+use super::elementwise::{elementwise_update, ElementStep, ElementwiseRule, Slots};
 use super::stateful::{Optim, Rule};
-use super::{lerp, maximum, powf64, split_slots, Group, OptimizerKind};
+use super::{maximum, powf64, Group, Lerp, OptimizerKind, Pre};
 use crate::{Float, Result};
 
 /// Adamax hyperparameters (PyTorch names and defaults).
@@ -78,31 +79,47 @@ impl Rule for AdamaxConfig {
         grads: &[T],
         state: &mut [T],
     ) {
-        let n = params.len();
+        elementwise_update(self, t, groups, params, grads, state);
+    }
+}
+
+impl ElementwiseRule for AdamaxConfig {
+    type Step<T: Float> = AdamaxStep<T>;
+
+    fn group_step<T: Float>(&self, t: u64, group: &Group, _scalars: &[T]) -> AdamaxStep<T> {
         let (b1, b2) = self.betas;
-        let w1 = T::from_f64(1.0 - b1);
-        let b2t = T::from_f64(b2);
-        let eps = T::from_f64(self.eps);
         let bc = 1.0 - powf64(b1, t as f64);
-        let [m_all, u_all] = split_slots::<T, 2>(state, n);
-        for grp in groups {
-            let r = grp.range();
-            let neg_clr = T::from_f64(-(grp.lr / bc));
-            let wd = T::from_f64(grp.weight_decay);
-            let use_wd = grp.weight_decay != 0.0;
-            let p = &mut params[r.clone()];
-            let g = &grads[r.clone()];
-            let m = &mut m_all[r.clone()];
-            let u = &mut u_all[r];
-            for (((p, &g), m), u) in p.iter_mut().zip(g).zip(m.iter_mut()).zip(u.iter_mut()) {
-                let mut g = if self.maximize { -g } else { g };
-                if use_wd {
-                    g += wd * *p;
-                }
-                *m = lerp(*m, g, w1);
-                *u = maximum(*u * b2t, g.abs() + eps);
-                *p += neg_clr * *m / *u;
-            }
+        AdamaxStep {
+            pre: Pre::new(self.maximize, group.lr, group.weight_decay, false),
+            lerp: Lerp::new(1.0 - b1),
+            b2t: T::from_f64(b2),
+            eps: T::from_f64(self.eps),
+            neg_clr: T::from_f64(-(group.lr / bc)),
+        }
+    }
+}
+
+/// One group's Adamax step (see [`AdamaxConfig`]); slots `exp_avg`, `exp_inf`.
+#[derive(Clone, Copy)]
+pub struct AdamaxStep<T> {
+    pre: Pre<T>,
+    lerp: Lerp<T>,
+    b2t: T,
+    eps: T,
+    neg_clr: T,
+}
+
+impl<T: Float> ElementStep<T> for AdamaxStep<T> {
+    #[inline(always)]
+    fn apply(&self, p: &mut [T], g: &[T], slots: Slots<'_, T>) {
+        let [m, u, _] = slots;
+        let (pre, lerp, b2t, eps, neg_clr) =
+            (self.pre, self.lerp, self.b2t, self.eps, self.neg_clr);
+        for (((p, &g), m), u) in p.iter_mut().zip(g).zip(m.iter_mut()).zip(u.iter_mut()) {
+            let g = pre.apply(p, g);
+            *m = lerp.apply(*m, g);
+            *u = maximum(*u * b2t, g.abs() + eps);
+            *p += neg_clr * *m / *u;
         }
     }
 }

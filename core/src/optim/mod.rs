@@ -8,6 +8,11 @@
 //! [`Adagrad`], [`RmsProp`], [`Adadelta`], [`Adamax`], [`NAdam`], [`RAdam`]. All implement the
 //! object-safe [`Optimizer`] trait.
 //!
+//! All but SGD, Adam and AdamW are also [`ElementwiseRule`]s ([`elementwise`]): a step's
+//! constants per group, and a per-chunk [`ElementStep`] that descent-kernels runs in parallel
+//! chunks with wider vectors, bitwise equal to [`Rule::update`] (SGD and the Adam pair have
+//! fused kernels of their own).
+//!
 //! * The update of each optimizer follows PyTorch's single-tensor (`foreach=False`) code, with
 //!   the same order of floating-point operations: element-wise work in `T`, scalar
 //!   coefficients (bias corrections, step sizes) in `f64` as Python does, then rounded to `T`.
@@ -44,6 +49,7 @@ mod adam;
 mod adamax;
 mod adamw;
 pub mod clip;
+pub mod elementwise;
 mod group;
 mod lbfgs;
 mod nadam;
@@ -55,19 +61,20 @@ mod sgd;
 pub mod state;
 mod stateful;
 
-pub use adadelta::{Adadelta, AdadeltaConfig};
-pub use adagrad::{Adagrad, AdagradConfig};
+pub use adadelta::{Adadelta, AdadeltaConfig, AdadeltaStep};
+pub use adagrad::{Adagrad, AdagradConfig, AdagradStep};
 pub use adam::{Adam, AdamConfig, AdamScalars, AdamStep};
-pub use adamax::{Adamax, AdamaxConfig};
+pub use adamax::{Adamax, AdamaxConfig, AdamaxStep};
 pub use adamw::{AdamW, AdamWConfig};
 pub use clip::{clip_grad_norm, clip_grad_value, grad_norm};
+pub use elementwise::{ElementStep, ElementwiseRule};
 pub use group::{Group, GroupSpec, MAX_GROUPS};
 pub use lbfgs::{Lbfgs, LbfgsConfig, LineSearch};
-pub use nadam::{NAdam, NAdamConfig};
+pub use nadam::{NAdam, NAdamConfig, NAdamStep};
 pub use newton::NewtonLeastSquares;
-pub use radam::{RAdam, RAdamConfig};
+pub use radam::{RAdam, RAdamConfig, RAdamStep};
 pub use random_search::{RandomSearch, RandomSearchConfig};
-pub use rmsprop::{RmsProp, RmsPropConfig};
+pub use rmsprop::{RmsProp, RmsPropConfig, RmsPropStep};
 pub use sgd::{Sgd, SgdConfig};
 pub use stateful::{Optim, Rule};
 
@@ -280,18 +287,9 @@ pub(crate) fn check_nonneg(name: &'static str, v: f64) -> Result<()> {
     check_arg(v.is_finite() && v >= 0.0, name, v, "finite and >= 0")
 }
 
-/// PyTorch's `lerp`: `a + w (b - a)` for |w| < 0.5, else `b - (b - a)(1 - w)`.
-#[inline(always)]
-pub(crate) fn lerp<T: Float>(a: T, b: T, w: T) -> T {
-    if w.abs() < T::HALF {
-        a + w * (b - a)
-    } else {
-        b - (b - a) * (T::ONE - w)
-    }
-}
-
-/// PyTorch's `lerp` with a fixed weight, branch-free in the element loop so it vectorizes:
-/// both formulas are computed and the one PyTorch would use is selected.
+/// PyTorch's `lerp(a, b, w)` with a fixed weight: `a + w (b - a)` for |w| < 0.5, else
+/// `b - (b - a)(1 - w)`. Branch-free in the element loop so it vectorizes: both formulas are
+/// computed and the one PyTorch would use is selected.
 #[derive(Clone, Copy)]
 pub(crate) struct Lerp<T> {
     w: T,
@@ -402,9 +400,13 @@ mod tests {
 
     #[test]
     fn lerp_matches_both_branches() {
-        assert_eq!(lerp(1.0f64, 3.0, 0.25), 1.5);
-        assert_eq!(lerp(1.0f64, 3.0, 0.75), 2.5);
-        assert_eq!(lerp(1.0f32, 3.0, 1.0), 3.0);
+        assert_eq!(Lerp::<f64>::new(0.25).apply(1.0, 3.0), 1.5);
+        assert_eq!(Lerp::<f64>::new(0.75).apply(1.0, 3.0), 2.5);
+        assert_eq!(Lerp::<f32>::new(1.0).apply(1.0, 3.0), 3.0);
+        // The two formulas round differently; PyTorch's choice is kept.
+        let (a, b) = (0.1f32, 0.7f32);
+        assert_eq!(Lerp::<f32>::new(0.3).apply(a, b), a + 0.3 * (b - a));
+        assert_eq!(Lerp::<f32>::new(0.7).apply(a, b), b - (b - a) * (1.0 - 0.7));
     }
 
     #[test]

@@ -1,8 +1,9 @@
 //! NAdam (`torch.optim.NAdam`): Adam with Nesterov momentum and a momentum schedule.
 
 use super::adam::validate_adam;
+use super::elementwise::{elementwise_update, ElementStep, ElementwiseRule, Slots};
 use super::stateful::{Optim, Rule};
-use super::{check_nonneg, lerp, powf64, split_slots, Group, OptimizerKind};
+use super::{check_nonneg, powf64, Group, Lerp, OptimizerKind, Pre};
 use crate::{Float, Result};
 
 /// NAdam hyperparameters (PyTorch names and defaults).
@@ -98,50 +99,75 @@ impl Rule for NAdamConfig {
         grads: &[T],
         state: &mut [T],
     ) {
-        let n = params.len();
+        elementwise_update(self, t, groups, params, grads, state);
+    }
+}
+
+impl NAdamConfig {
+    /// μ at step `step`: β₁ (1 − ½ · 0.96^(step · momentum_decay)).
+    fn mu(&self, step: f64) -> f64 {
+        self.betas.0 * (1.0 - 0.5 * powf64(0.96, step * self.momentum_decay))
+    }
+}
+
+impl ElementwiseRule for NAdamConfig {
+    type Step<T: Float> = NAdamStep<T>;
+
+    /// `mu_product ← mu_product · μ_t`, in `T` (a tensor of the parameters' dtype in PyTorch).
+    fn advance<T: Float>(&self, t: u64, scalars: &mut [T]) {
+        scalars[0] *= T::from_f64(self.mu(t as f64));
+    }
+
+    fn group_step<T: Float>(&self, t: u64, group: &Group, scalars: &[T]) -> NAdamStep<T> {
         let (b1, b2) = self.betas;
         let step = t as f64;
-        let bc2 = T::from_f64(1.0 - powf64(b2, step));
-        let mu = b1 * (1.0 - 0.5 * powf64(0.96, step * self.momentum_decay));
-        let mu_next = b1 * (1.0 - 0.5 * powf64(0.96, (step + 1.0) * self.momentum_decay));
-        let w1 = T::from_f64(1.0 - b1);
-        let b2t = T::from_f64(b2);
-        let c2 = T::from_f64(1.0 - b2);
-        let eps = T::from_f64(self.eps);
-        let (bufs, scalars) = state.split_at_mut(2 * n);
-        let [m_all, v_all] = split_slots::<T, 2>(bufs, n);
-        // mu_product is a tensor of dtype T in PyTorch: multiply in T, read back as f64.
-        let mp_t = scalars[0] * T::from_f64(mu);
-        scalars[0] = mp_t;
-        let mp = mp_t.to_f64();
+        let (mu, mu_next) = (self.mu(step), self.mu(step + 1.0));
+        let mp = scalars[0].to_f64();
         let mp_next = mp * mu_next;
-        for grp in groups {
-            let r = grp.range();
-            let lr = grp.lr;
-            let c_grad = T::from_f64(-lr * (1.0 - mu) / (1.0 - mp));
-            let c_avg = T::from_f64((-lr * mu_next) / (1.0 - mp_next));
-            let wd = T::from_f64(grp.weight_decay);
-            let use_wd = grp.weight_decay != 0.0;
-            let decay = T::from_f64(1.0 - lr * grp.weight_decay);
-            let p = &mut params[r.clone()];
-            let g = &grads[r.clone()];
-            let m = &mut m_all[r.clone()];
-            let v = &mut v_all[r];
-            for (((p, &g), m), v) in p.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut()) {
-                let mut g = if self.maximize { -g } else { g };
-                if use_wd {
-                    if self.decoupled_weight_decay {
-                        *p *= decay;
-                    } else {
-                        g += wd * *p;
-                    }
-                }
-                *m = lerp(*m, g, w1);
-                *v = *v * b2t + c2 * g * g;
-                let denom = (*v / bc2).sqrt() + eps;
-                *p += c_grad * g / denom;
-                *p += c_avg * *m / denom;
-            }
+        let lr = group.lr;
+        NAdamStep {
+            pre: Pre::new(
+                self.maximize,
+                lr,
+                group.weight_decay,
+                self.decoupled_weight_decay,
+            ),
+            lerp: Lerp::new(1.0 - b1),
+            b2t: T::from_f64(b2),
+            c2: T::from_f64(1.0 - b2),
+            bc2: T::from_f64(1.0 - powf64(b2, step)),
+            eps: T::from_f64(self.eps),
+            c_grad: T::from_f64(-lr * (1.0 - mu) / (1.0 - mp)),
+            c_avg: T::from_f64((-lr * mu_next) / (1.0 - mp_next)),
+        }
+    }
+}
+
+/// One group's NAdam step (see [`NAdamConfig`]); slots `exp_avg`, `exp_avg_sq`.
+#[derive(Clone, Copy)]
+pub struct NAdamStep<T> {
+    pre: Pre<T>,
+    lerp: Lerp<T>,
+    b2t: T,
+    c2: T,
+    bc2: T,
+    eps: T,
+    c_grad: T,
+    c_avg: T,
+}
+
+impl<T: Float> ElementStep<T> for NAdamStep<T> {
+    #[inline(always)]
+    fn apply(&self, p: &mut [T], g: &[T], slots: Slots<'_, T>) {
+        let [m, v, _] = slots;
+        let s = *self;
+        for (((p, &g), m), v) in p.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut()) {
+            let g = s.pre.apply(p, g);
+            *m = s.lerp.apply(*m, g);
+            *v = *v * s.b2t + s.c2 * g * g;
+            let denom = (*v / s.bc2).sqrt() + s.eps;
+            *p += s.c_grad * g / denom;
+            *p += s.c_avg * *m / denom;
         }
     }
 }

@@ -1,8 +1,9 @@
 //! RAdam (`torch.optim.RAdam`): Adam with a rectified adaptive learning rate.
 
 use super::adam::validate_adam;
+use super::elementwise::{elementwise_update, ElementStep, ElementwiseRule, Slots};
 use super::stateful::{Optim, Rule};
-use super::{lerp, powf64, split_slots, Group, OptimizerKind};
+use super::{powf64, Group, Lerp, OptimizerKind, Pre};
 use crate::{Float, Result};
 
 /// RAdam hyperparameters (PyTorch names and defaults).
@@ -85,7 +86,14 @@ impl Rule for RAdamConfig {
         grads: &[T],
         state: &mut [T],
     ) {
-        let n = params.len();
+        elementwise_update(self, t, groups, params, grads, state);
+    }
+}
+
+impl ElementwiseRule for RAdamConfig {
+    type Step<T: Float> = RAdamStep<T>;
+
+    fn group_step<T: Float>(&self, t: u64, group: &Group, _scalars: &[T]) -> RAdamStep<T> {
         let (b1, b2) = self.betas;
         let step = t as f64;
         let bc1 = 1.0 - powf64(b1, step);
@@ -102,44 +110,64 @@ impl Rule for RAdamConfig {
         } else {
             0.0
         };
-        let rect_t = T::from_f64(rect);
-        let bc1_t = T::from_f64(bc1);
-        let bc2_sqrt = T::from_f64(<f64 as Float>::sqrt(bc2));
-        let w1 = T::from_f64(1.0 - b1);
-        let b2t = T::from_f64(b2);
-        let c2 = T::from_f64(1.0 - b2);
-        let eps = T::from_f64(self.eps);
-        let [m_all, v_all] = split_slots::<T, 2>(state, n);
-        for grp in groups {
-            let r = grp.range();
-            let lr = grp.lr;
-            let lr_t = T::from_f64(lr);
-            let wd = T::from_f64(grp.weight_decay);
-            let use_wd = grp.weight_decay != 0.0;
-            let decay = T::from_f64(1.0 - lr * grp.weight_decay);
-            let p = &mut params[r.clone()];
-            let g = &grads[r.clone()];
-            let m = &mut m_all[r.clone()];
-            let v = &mut v_all[r];
-            for (((p, &g), m), v) in p.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut()) {
-                let mut g = if self.maximize { -g } else { g };
-                if use_wd {
-                    if self.decoupled_weight_decay {
-                        *p *= decay;
-                    } else {
-                        g += wd * *p;
-                    }
-                }
-                *m = lerp(*m, g, w1);
-                *v = *v * b2t + c2 * g * g;
-                let m_hat = *m / bc1_t;
-                let upd = if rectify {
-                    let adaptive = bc2_sqrt / (v.sqrt() + eps);
-                    m_hat * lr_t * adaptive * rect_t
-                } else {
-                    m_hat * lr_t
-                };
-                *p += -T::ONE * upd;
+        RAdamStep {
+            pre: Pre::new(
+                self.maximize,
+                group.lr,
+                group.weight_decay,
+                self.decoupled_weight_decay,
+            ),
+            lerp: Lerp::new(1.0 - b1),
+            b2t: T::from_f64(b2),
+            c2: T::from_f64(1.0 - b2),
+            bc1: T::from_f64(bc1),
+            bc2_sqrt: T::from_f64(<f64 as Float>::sqrt(bc2)),
+            eps: T::from_f64(self.eps),
+            lr: T::from_f64(group.lr),
+            rect: T::from_f64(rect),
+            rectify,
+        }
+    }
+}
+
+/// One group's RAdam step (see [`RAdamConfig`]); slots `exp_avg`, `exp_avg_sq`.
+#[derive(Clone, Copy)]
+pub struct RAdamStep<T> {
+    pre: Pre<T>,
+    lerp: Lerp<T>,
+    b2t: T,
+    c2: T,
+    bc1: T,
+    bc2_sqrt: T,
+    eps: T,
+    lr: T,
+    rect: T,
+    rectify: bool,
+}
+
+impl<T: Float> ElementStep<T> for RAdamStep<T> {
+    #[inline(always)]
+    fn apply(&self, p: &mut [T], g: &[T], slots: Slots<'_, T>) {
+        let [m, v, _] = slots;
+        let s = *self;
+        let moments = |p: &mut T, g: T, m: &mut T, v: &mut T| {
+            let g = s.pre.apply(p, g);
+            *m = s.lerp.apply(*m, g);
+            *v = *v * s.b2t + s.c2 * g * g;
+        };
+        let each = p.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut());
+        if s.rectify {
+            for (((p, &g), m), v) in each {
+                moments(p, g, m, v);
+                let m_hat = *m / s.bc1;
+                let adaptive = s.bc2_sqrt / (v.sqrt() + s.eps);
+                *p += -T::ONE * (m_hat * s.lr * adaptive * s.rect);
+            }
+        } else {
+            for (((p, &g), m), v) in each {
+                moments(p, g, m, v);
+                let m_hat = *m / s.bc1;
+                *p += -T::ONE * (m_hat * s.lr);
             }
         }
     }

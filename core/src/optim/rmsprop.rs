@@ -1,7 +1,8 @@
 //! RMSprop (`torch.optim.RMSprop`), plain, centered and with momentum.
 
+use super::elementwise::{elementwise_update, ElementStep, ElementwiseRule, Slots};
 use super::stateful::{Optim, Rule};
-use super::{check_eps, check_lr, check_nonneg, check_wd, lerp, Group, OptimizerKind};
+use super::{check_eps, check_lr, check_nonneg, check_wd, Group, Lerp, OptimizerKind, Pre};
 use crate::{Float, Result};
 
 /// RMSprop hyperparameters (PyTorch names and defaults).
@@ -85,62 +86,98 @@ impl Rule for RmsPropConfig {
     }
     fn update<T: Float>(
         &self,
-        _t: u64,
+        t: u64,
         groups: &[Group],
         params: &mut [T],
         grads: &[T],
         state: &mut [T],
     ) {
-        let n = params.len();
-        let alpha = T::from_f64(self.alpha);
-        let c = T::from_f64(1.0 - self.alpha);
-        let eps = T::from_f64(self.eps);
-        let mom = T::from_f64(self.momentum);
-        let use_mom = self.momentum > 0.0;
-        let (sq_all, rest) = state.split_at_mut(n);
-        let (buf_all, ga_all) = rest.split_at_mut(if use_mom { n } else { 0 });
-        for grp in groups {
-            let r = grp.range();
-            let neg_lr = T::from_f64(-grp.lr);
-            let wd = T::from_f64(grp.weight_decay);
-            let use_wd = grp.weight_decay != 0.0;
-            let p = &mut params[r.clone()];
-            let g = &grads[r.clone()];
-            let sq = &mut sq_all[r.clone()];
-            // Optional buffers: empty slices when unused, padded with `None`.
-            let buf = buf_all
-                .get_mut(r.clone())
-                .unwrap_or(&mut [])
-                .iter_mut()
-                .map(Some)
-                .chain(core::iter::repeat_with(|| None));
-            let ga = ga_all
-                .get_mut(r)
-                .unwrap_or(&mut [])
-                .iter_mut()
-                .map(Some)
-                .chain(core::iter::repeat_with(|| None));
-            for ((((p, &g), sq), b), ga) in p.iter_mut().zip(g).zip(sq.iter_mut()).zip(buf).zip(ga)
-            {
-                let mut g = if self.maximize { -g } else { g };
-                if use_wd {
-                    g += wd * *p;
+        elementwise_update(self, t, groups, params, grads, state);
+    }
+}
+
+impl ElementwiseRule for RmsPropConfig {
+    type Step<T: Float> = RmsPropStep<T>;
+
+    fn group_step<T: Float>(&self, _t: u64, group: &Group, _scalars: &[T]) -> RmsPropStep<T> {
+        RmsPropStep {
+            pre: Pre::new(self.maximize, group.lr, group.weight_decay, false),
+            alpha: T::from_f64(self.alpha),
+            c: T::from_f64(1.0 - self.alpha),
+            lerp: Lerp::new(1.0 - self.alpha),
+            eps: T::from_f64(self.eps),
+            mom: T::from_f64(self.momentum),
+            neg_lr: T::from_f64(-group.lr),
+            momentum: self.momentum > 0.0,
+            centered: self.centered,
+        }
+    }
+}
+
+/// One group's RMSprop step (see [`RmsPropConfig`]); slots `square_avg`, then
+/// `momentum_buffer` if momentum > 0, then `grad_avg` if centered.
+#[derive(Clone, Copy)]
+pub struct RmsPropStep<T> {
+    pre: Pre<T>,
+    alpha: T,
+    c: T,
+    lerp: Lerp<T>,
+    eps: T,
+    mom: T,
+    neg_lr: T,
+    momentum: bool,
+    centered: bool,
+}
+
+impl<T: Float> RmsPropStep<T> {
+    /// One element; `buf` and `ga` are the momentum buffer and the gradient average when used
+    /// (constant per loop, so each of the four loops below compiles without the branches).
+    #[inline(always)]
+    fn one(&self, p: &mut T, g: T, sq: &mut T, buf: Option<&mut T>, ga: Option<&mut T>) {
+        let g = self.pre.apply(p, g);
+        *sq = *sq * self.alpha + self.c * g * g;
+        let avg = match ga {
+            Some(ga) => {
+                *ga = self.lerp.apply(*ga, g);
+                (*sq + -T::ONE * *ga * *ga).sqrt()
+            }
+            None => sq.sqrt(),
+        };
+        let avg = avg + self.eps;
+        match buf {
+            Some(b) => {
+                *b = *b * self.mom + g / avg;
+                *p += self.neg_lr * *b;
+            }
+            None => *p += self.neg_lr * g / avg,
+        }
+    }
+}
+
+impl<T: Float> ElementStep<T> for RmsPropStep<T> {
+    #[inline(always)]
+    fn apply(&self, p: &mut [T], g: &[T], slots: Slots<'_, T>) {
+        let [sq, s1, s2] = slots;
+        let each = p.iter_mut().zip(g).zip(sq.iter_mut());
+        match (self.momentum, self.centered) {
+            (false, false) => {
+                for ((p, &g), sq) in each {
+                    self.one(p, g, sq, None, None);
                 }
-                *sq = *sq * alpha + c * g * g;
-                let avg = match ga {
-                    Some(ga) => {
-                        *ga = lerp(*ga, g, c);
-                        (*sq + -T::ONE * *ga * *ga).sqrt()
-                    }
-                    None => sq.sqrt(),
-                };
-                let avg = avg + eps;
-                match b {
-                    Some(b) => {
-                        *b = *b * mom + g / avg;
-                        *p += neg_lr * *b;
-                    }
-                    None => *p += neg_lr * g / avg,
+            }
+            (true, false) => {
+                for (((p, &g), sq), b) in each.zip(s1.iter_mut()) {
+                    self.one(p, g, sq, Some(b), None);
+                }
+            }
+            (false, true) => {
+                for (((p, &g), sq), ga) in each.zip(s1.iter_mut()) {
+                    self.one(p, g, sq, None, Some(ga));
+                }
+            }
+            (true, true) => {
+                for ((((p, &g), sq), b), ga) in each.zip(s1.iter_mut()).zip(s2.iter_mut()) {
+                    self.one(p, g, sq, Some(b), Some(ga));
                 }
             }
         }

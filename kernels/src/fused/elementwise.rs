@@ -1,66 +1,73 @@
-//! Fused Adagrad and RMSprop (and SGD's `FusedRule`, whose loop is in `sgd.rs`):
-//! descent-core's own element loops run on chunks, compiled
-//! for the CPU's widest vectors and spread over the rayon pool.
+//! Fused element-wise rules (Adagrad, RMSprop, Adadelta, Adamax, NAdam, RAdam; and SGD's
+//! `FusedRule`, whose loop is in `sgd.rs`): descent-core's own per-chunk step
+//! ([`ElementStep::apply`]) run on chunks of every state slot, compiled for the CPU's widest
+//! vectors and spread over the rayon pool.
 //!
-//! A rule whose state is at most one buffer (SGD with or without momentum, Adagrad, RMSprop
-//! without momentum and centering) keeps state element `i` next to parameter `i`, so a chunk
-//! of the parameters with the same chunk of the state is a complete, independent problem: the
-//! core rule is applied to it as a one-group optimizer. RMSprop with momentum or centering has
-//! several slot-major buffers; it runs vectorized on the calling thread.
+//! The core rule's [`Rule::update`](descent_core::optim::Rule::update) applies the same step to
+//! each group as one chunk; element `i` of a step depends only on element `i` of the inputs,
+//! so splitting into chunks, and vectorizing the element arithmetic (no FMA contraction),
+//! leave every bit unchanged.
 
-use super::{chunk_len, simd_level, with_simd, FusedRule};
-use descent_core::optim::{AdagradConfig, Group, RmsPropConfig, Rule, SgdConfig};
-use rayon::prelude::*;
+use super::{chunk_len, simd_level, with_simd, FusedRule, SimdLevel};
+use descent_core::optim::elementwise::{slots_range, split_slots_at, split_state, Slots};
+use descent_core::optim::{
+    AdadeltaConfig, AdagradConfig, AdamaxConfig, ElementStep, ElementwiseRule, Group, NAdamConfig,
+    RAdamConfig, RmsPropConfig, SgdConfig,
+};
 
-fn chunked<R: Rule + Sync>(
+/// [`descent_core::optim::elementwise::elementwise_update`] with each group's elements in
+/// chunks of [`chunk_len`] on the rayon pool, each chunk compiled for the CPU's widest vectors.
+fn fused_elementwise<R: ElementwiseRule>(
     rule: &R,
     t: u64,
     groups: &[Group],
     params: &mut [f32],
     grads: &[f32],
     state: &mut [f32],
-) {
+) where
+    R::Step<f32>: Sync,
+{
     let level = simd_level();
-    let slots = rule.slots();
-    if slots > 1 || rule.scalars() > 0 {
-        with_simd(level, || rule.update(t, groups, params, grads, state));
+    let n = params.len();
+    let (mut slots, scalars) = split_state(rule.slots(), state, n);
+    rule.advance(t, scalars);
+    for grp in groups {
+        let step = rule.group_step(t, grp, scalars);
+        let r = grp.range();
+        let c = chunk_len(r.len());
+        let s = slots_range(&mut slots, r.clone());
+        in_chunks(level, &step, c, &mut params[r.clone()], &grads[r], s);
+    }
+}
+
+/// `step.apply(p, g, slots)` in chunks of `c` elements (whole chunks from the start, the last
+/// one shorter), halving the range and joining on the rayon pool until a part fits one chunk;
+/// a range of one chunk runs on the calling thread without touching the pool.
+fn in_chunks<S: ElementStep<f32> + Sync>(
+    level: SimdLevel,
+    step: &S,
+    c: usize,
+    p: &mut [f32],
+    g: &[f32],
+    slots: Slots<'_, f32>,
+) {
+    if p.len() <= c {
+        with_simd(
+            level,
+            #[inline(always)]
+            || step.apply(p, g, slots),
+        );
         return;
     }
-    for grp in groups {
-        let r = grp.range();
-        let (p, g) = (&mut params[r.clone()], &grads[r.clone()]);
-        let c = chunk_len(p.len());
-        let one = |p: &mut [f32], g: &[f32], s: &mut [f32]| {
-            let sub = Group {
-                start: 0,
-                len: p.len(),
-                lr: grp.lr,
-                weight_decay: grp.weight_decay,
-            };
-            with_simd(level, || rule.update(t, &[sub], p, g, s));
-        };
-        if c >= p.len() {
-            // One chunk: run here, without touching the rayon pool.
-            let s = if slots == 1 {
-                &mut state[r]
-            } else {
-                &mut [][..]
-            };
-            one(p, g, s);
-            continue;
-        }
-        if slots == 1 {
-            let s = &mut state[r];
-            p.par_chunks_mut(c)
-                .zip(g.par_chunks(c))
-                .zip(s.par_chunks_mut(c))
-                .for_each(|((p, g), s)| one(p, g, s));
-        } else {
-            p.par_chunks_mut(c)
-                .zip(g.par_chunks(c))
-                .for_each(|(p, g)| one(p, g, &mut []));
-        }
-    }
+    // At least two chunks: split between them, half of the chunks on each side.
+    let mid = p.len().div_ceil(c) / 2 * c;
+    let (p0, p1) = p.split_at_mut(mid);
+    let (g0, g1) = g.split_at(mid);
+    let (s0, s1) = split_slots_at(slots, mid);
+    rayon::join(
+        || in_chunks(level, step, c, p0, g0, s0),
+        || in_chunks(level, step, c, p1, g1, s1),
+    );
 }
 
 impl FusedRule for SgdConfig {
@@ -77,28 +84,94 @@ impl FusedRule for SgdConfig {
     }
 }
 
-impl FusedRule for AdagradConfig {
-    fn fused_update(
-        &self,
-        t: u64,
-        groups: &[Group],
-        params: &mut [f32],
-        grads: &[f32],
-        state: &mut [f32],
-    ) {
-        chunked(self, t, groups, params, grads, state);
-    }
+/// `FusedRule` through [`fused_elementwise`] for element-wise core rules.
+macro_rules! fused_elementwise_rules {
+    ($($rule:ty),* $(,)?) => {
+        $(
+            impl FusedRule for $rule {
+                fn fused_update(
+                    &self,
+                    t: u64,
+                    groups: &[Group],
+                    params: &mut [f32],
+                    grads: &[f32],
+                    state: &mut [f32],
+                ) {
+                    fused_elementwise(self, t, groups, params, grads, state);
+                }
+            }
+        )*
+    };
 }
 
-impl FusedRule for RmsPropConfig {
-    fn fused_update(
-        &self,
-        t: u64,
-        groups: &[Group],
-        params: &mut [f32],
-        grads: &[f32],
-        state: &mut [f32],
-    ) {
-        chunked(self, t, groups, params, grads, state);
+fused_elementwise_rules!(
+    AdagradConfig,
+    RmsPropConfig,
+    AdadeltaConfig,
+    AdamaxConfig,
+    NAdamConfig,
+    RAdamConfig,
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fused::{step_fused, PAR_THRESHOLD};
+    use descent_core::optim::{GroupSpec, Optim, Optimizer};
+
+    /// Every chunk is visited once, in parallel, with the right slot elements: an update
+    /// whose result encodes the element's index catches a misplaced or skipped chunk.
+    #[test]
+    fn chunks_cover_every_element_once() {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(3)
+            .build()
+            .unwrap();
+        pool.install(|| {
+            let n = 5 * PAR_THRESHOLD + 123;
+            let cfg = AdagradConfig::default().lr(1.0);
+            let mut o: Optim<f32, _, Vec<f32>> = Optim::owned(cfg, n).unwrap();
+            let mut p = vec![0f32; n];
+            let g: Vec<f32> = (0..n).map(|i| (i % 7 + 1) as f32).collect();
+            step_fused(&mut o, &mut p, &g).unwrap();
+            // sum = g², p = -g / (|g| + eps)
+            for (i, (&pi, &si)) in p.iter().zip(o.state()).enumerate() {
+                let gi = (i % 7 + 1) as f32;
+                assert_eq!(si, gi * gi, "sum[{i}]");
+                assert_eq!(pi, -gi / (gi + 1e-10), "p[{i}]");
+            }
+        });
+    }
+
+    #[test]
+    fn groups_of_every_size_split_into_their_own_chunks() {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(2)
+            .build()
+            .unwrap();
+        pool.install(|| {
+            let big = 3 * PAR_THRESHOLD + 5;
+            let groups = [
+                GroupSpec::new(0),
+                GroupSpec::new(big).lr(0.5),
+                GroupSpec::new(3),
+            ];
+            let cfg = RmsPropConfig::default().momentum(0.5).centered(true);
+            let mut a: Optim<f32, _, Vec<f32>> = Optim::owned_with_groups(cfg, &groups).unwrap();
+            let mut b = a.clone();
+            let n = big + 3;
+            let (mut pa, mut pb) = (vec![1f32; n], vec![1f32; n]);
+            let g: Vec<f32> = (0..n).map(|i| (i % 11) as f32 - 5.0).collect();
+            for _ in 0..3 {
+                a.step(&mut pa, &g).unwrap();
+                step_fused(&mut b, &mut pb, &g).unwrap();
+            }
+            assert!(pa.iter().zip(&pb).all(|(x, y)| x.to_bits() == y.to_bits()));
+            assert!(a
+                .state()
+                .iter()
+                .zip(b.state())
+                .all(|(x, y)| x.to_bits() == y.to_bits()));
+        });
     }
 }
