@@ -110,7 +110,11 @@ fn apply_chunk(
         unsafe { super::adam_avx2::apply(step, p, g, m, v, vmax) };
         return;
     }
-    with_simd(level, || step.apply(p, g, m, v, vmax));
+    with_simd(
+        level,
+        #[inline(always)]
+        || step.apply(p, g, m, v, vmax),
+    );
 }
 
 impl FusedRule for AdamConfig {

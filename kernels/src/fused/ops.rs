@@ -46,37 +46,41 @@ pub fn bias_act(rows: usize, cols: usize, y: &mut [f32], bias: Option<&[f32]>, a
     }
     let y = &mut y[..mat_len("bias_act", rows, cols)];
     let bias = bias.map(|b| &b[..cols]);
-    with_simd(simd_level(), || {
-        for row in y.chunks_exact_mut(cols) {
-            match (bias, act) {
-                (Some(b), Activation::Relu) => {
-                    for (v, &bj) in row.iter_mut().zip(b) {
-                        let s = *v + bj;
-                        // NaN-propagating ReLU (as torch): only numbers <= 0 map to 0.
-                        *v = if s > 0.0 || s.is_nan() { s } else { 0.0 };
+    with_simd(
+        simd_level(),
+        #[inline(always)]
+        || {
+            for row in y.chunks_exact_mut(cols) {
+                match (bias, act) {
+                    (Some(b), Activation::Relu) => {
+                        for (v, &bj) in row.iter_mut().zip(b) {
+                            let s = *v + bj;
+                            // NaN-propagating ReLU (as torch): only numbers <= 0 map to 0.
+                            *v = if s > 0.0 || s.is_nan() { s } else { 0.0 };
+                        }
                     }
-                }
-                (Some(b), Activation::Identity) => {
-                    for (v, &bj) in row.iter_mut().zip(b) {
-                        *v += bj;
+                    (Some(b), Activation::Identity) => {
+                        for (v, &bj) in row.iter_mut().zip(b) {
+                            *v += bj;
+                        }
                     }
-                }
-                (None, Activation::Relu) => {
-                    for v in row.iter_mut() {
-                        let s = *v;
-                        *v = if s > 0.0 || s.is_nan() { s } else { 0.0 };
+                    (None, Activation::Relu) => {
+                        for v in row.iter_mut() {
+                            let s = *v;
+                            *v = if s > 0.0 || s.is_nan() { s } else { 0.0 };
+                        }
                     }
-                }
-                (None, Activation::Identity) => {}
-                (b, a) => {
-                    for (j, v) in row.iter_mut().enumerate() {
-                        let s = *v + b.map_or(0.0, |b| b[j]);
-                        *v = a.apply(s);
+                    (None, Activation::Identity) => {}
+                    (b, a) => {
+                        for (j, v) in row.iter_mut().enumerate() {
+                            let s = *v + b.map_or(0.0, |b| b[j]);
+                            *v = a.apply(s);
+                        }
                     }
                 }
             }
-        }
-    })
+        },
+    )
 }
 
 /// `grad[i] <- grad[i] * f'(x_i)` expressed through the output `y[i] = f(x_i)`
@@ -88,47 +92,55 @@ pub fn act_backward(act: Activation, y: &[f32], grad: &mut [f32]) {
         grad.len(),
         "act_backward: y and grad lengths differ"
     );
-    with_simd(simd_level(), || match act {
-        Activation::Identity => {}
-        Activation::Relu => {
-            // As torch's threshold_backward (and `Activation::backward`): 0 where y <= 0, so
-            // a NaN output passes its gradient on.
-            for (g, &yv) in grad.iter_mut().zip(y) {
-                *g = if yv <= 0.0 { 0.0 } else { *g };
+    with_simd(
+        simd_level(),
+        #[inline(always)]
+        || match act {
+            Activation::Identity => {}
+            Activation::Relu => {
+                // As torch's threshold_backward (and `Activation::backward`): 0 where y <= 0, so
+                // a NaN output passes its gradient on.
+                for (g, &yv) in grad.iter_mut().zip(y) {
+                    *g = if yv <= 0.0 { 0.0 } else { *g };
+                }
             }
-        }
-        Activation::Tanh => {
-            for (g, &yv) in grad.iter_mut().zip(y) {
-                *g *= 1.0 - yv * yv;
+            Activation::Tanh => {
+                for (g, &yv) in grad.iter_mut().zip(y) {
+                    *g *= 1.0 - yv * yv;
+                }
             }
-        }
-        Activation::Sigmoid => {
-            for (g, &yv) in grad.iter_mut().zip(y) {
-                *g *= yv * (1.0 - yv);
+            Activation::Sigmoid => {
+                for (g, &yv) in grad.iter_mut().zip(y) {
+                    *g *= yv * (1.0 - yv);
+                }
             }
-        }
-    })
+        },
+    )
 }
 
 /// Column sums: `out[j] <- beta * out[j] + sum_i x[i][j]` (`beta == 0` ignores old `out`).
 pub fn col_sums(rows: usize, cols: usize, x: &[f32], beta: f32, out: &mut [f32]) {
     let out = &mut out[..cols];
     let x = &x[..mat_len("col_sums", rows, cols)];
-    with_simd(simd_level(), || {
-        if beta == 0.0 {
-            out.fill(0.0);
-        } else if beta != 1.0 {
-            out.iter_mut().for_each(|o| *o *= beta);
-        }
-        if cols == 0 {
-            return;
-        }
-        for row in x.chunks_exact(cols) {
-            for (o, &v) in out.iter_mut().zip(row) {
-                *o += v;
+    with_simd(
+        simd_level(),
+        #[inline(always)]
+        || {
+            if beta == 0.0 {
+                out.fill(0.0);
+            } else if beta != 1.0 {
+                out.iter_mut().for_each(|o| *o *= beta);
             }
-        }
-    })
+            if cols == 0 {
+                return;
+            }
+            for row in x.chunks_exact(cols) {
+                for (o, &v) in out.iter_mut().zip(row) {
+                    *o += v;
+                }
+            }
+        },
+    )
 }
 
 #[inline(always)]
@@ -148,24 +160,46 @@ fn row_max(row: &[f32]) -> f32 {
     m
 }
 
+/// `row[j] <- e^(row[j] - mx)` ([`exp_f32`]), returning the sum of the new values: eight
+/// independent partial sums (so the loop vectorizes; a running sum would keep the
+/// exponentials scalar too), combined pairwise, then the tail.
+#[inline(always)]
+fn exp_shifted_sum(row: &mut [f32], mx: f32) -> f32 {
+    let mut acc = [0.0f32; 8];
+    let mut chunks = row.chunks_exact_mut(8);
+    for c in &mut chunks {
+        for (a, v) in acc.iter_mut().zip(c) {
+            *v = exp_f32(*v - mx);
+            *a += *v;
+        }
+    }
+    let [a0, a1, a2, a3, a4, a5, a6, a7] = acc;
+    let mut s = ((a0 + a4) + (a2 + a6)) + ((a1 + a5) + (a3 + a7));
+    for v in chunks.into_remainder() {
+        *v = exp_f32(*v - mx);
+        s += *v;
+    }
+    s
+}
+
 /// Row-wise softmax in place: `x_i <- exp(x_i - max) / sum exp(x_i - max)`.
 pub fn softmax_rows(rows: usize, cols: usize, x: &mut [f32]) {
     if cols == 0 {
         return;
     }
     let x = &mut x[..mat_len("softmax_rows", rows, cols)];
-    with_simd(simd_level(), || {
-        for row in x.chunks_exact_mut(cols) {
-            let mx = row_max(row);
-            let mut s = 0.0f32;
-            for v in row.iter_mut() {
-                *v = exp_f32(*v - mx);
-                s += *v;
+    with_simd(
+        simd_level(),
+        #[inline(always)]
+        || {
+            for row in x.chunks_exact_mut(cols) {
+                let mx = row_max(row);
+                let s = exp_shifted_sum(row, mx);
+                let inv = 1.0 / s;
+                row.iter_mut().for_each(|v| *v *= inv);
             }
-            let inv = 1.0 / s;
-            row.iter_mut().for_each(|v| *v *= inv);
-        }
-    })
+        },
+    )
 }
 
 /// Fused softmax + cross-entropy over the rows of `z` (`rows x cols`), labels `< cols`:
@@ -179,28 +213,28 @@ pub fn softmax_xent(rows: usize, cols: usize, z: &mut [f32], labels: &[u32], sca
     }
     let z = &mut z[..mat_len("softmax_xent", rows, cols)];
     let labels = &labels[..rows];
-    with_simd(simd_level(), || {
-        let mut total = CascadeSum::new();
-        for (row, &label) in z.chunks_exact_mut(cols).zip(labels) {
-            let label = label as usize;
-            assert!(
-                label < cols,
-                "softmax_xent: label {label} >= {cols} classes"
-            );
-            let mx = row_max(row);
-            let z_label = row[label] - mx;
-            let mut s = 0.0f32;
-            for v in row.iter_mut() {
-                *v = exp_f32(*v - mx);
-                s += *v;
+    with_simd(
+        simd_level(),
+        #[inline(always)]
+        || {
+            let mut total = CascadeSum::new();
+            for (row, &label) in z.chunks_exact_mut(cols).zip(labels) {
+                let label = label as usize;
+                assert!(
+                    label < cols,
+                    "softmax_xent: label {label} >= {cols} classes"
+                );
+                let mx = row_max(row);
+                let z_label = row[label] - mx;
+                let s = exp_shifted_sum(row, mx);
+                total.add(s.ln() - z_label);
+                let k = scale / s;
+                row.iter_mut().for_each(|v| *v *= k);
+                row[label] -= scale;
             }
-            total.add(s.ln() - z_label);
-            let k = scale / s;
-            row.iter_mut().for_each(|v| *v *= k);
-            row[label] -= scale;
-        }
-        total.total()
-    })
+            total.total()
+        },
+    )
 }
 
 #[cfg(test)]

@@ -108,7 +108,11 @@ fn apply(flags: Flags, s: Scalars, p: &mut [f32], g: &[f32], b: &mut [f32]) {
 
 /// One chunk at `level`.
 fn run(level: SimdLevel, flags: Flags, s: Scalars, p: &mut [f32], g: &[f32], b: &mut [f32]) {
-    with_simd(level, || apply(flags, s, p, g, b));
+    with_simd(
+        level,
+        #[inline(always)]
+        || apply(flags, s, p, g, b),
+    );
 }
 
 /// `SgdConfig`'s update of step `t` over `groups` (state: the momentum buffer when
