@@ -88,7 +88,14 @@ proptest! {
         let (mut a, mut b) = (x.clone(), x.clone());
         Reference.bias_act(rows, cols, &mut a, Some(&bias), act);
         Fast.bias_act(rows, cols, &mut b, Some(&bias), act);
-        prop_assert_eq!(&a, &b);
+        if matches!(act, Activation::Tanh | Activation::Sigmoid) {
+            // Fast's own tanh / sigmoid (vectorizable, within 2.5 ulp of exact) against libm.
+            for (u, v) in a.iter().zip(&b) {
+                prop_assert!((u - v).abs() <= 4.0 * f32::EPSILON * u.abs(), "{} vs {}", u, v);
+            }
+        } else {
+            prop_assert_eq!(&a, &b);
+        }
         let g = vals(seed ^ 5, rows * cols, 1.0);
         let (mut ga, mut gb) = (g.clone(), g.clone());
         Reference.act_backward(act, &a, &mut ga);
