@@ -48,8 +48,8 @@ pub trait Stepper: Send {
     fn set_momentum(&mut self, momentum: f64) -> CoreResult<()> {
         descent_core::optim::no_momentum(momentum)
     }
-    /// The state as bytes.
-    fn export(&self) -> CoreResult<Vec<u8>>;
+    /// The state as bytes (allocated fallibly: see [`export_bytes`]).
+    fn export(&self) -> Result<Vec<u8>>;
     /// Restore [`Stepper::export`]'s bytes.
     fn import(&mut self, bytes: &[u8]) -> CoreResult<()>;
     /// One step. Returns the loss at the starting point; a first-order optimizer does not
@@ -84,11 +84,8 @@ impl Stepper for FirstOrder {
     fn set_momentum(&mut self, momentum: f64) -> CoreResult<()> {
         self.0.set_momentum(momentum)
     }
-    fn export(&self) -> CoreResult<Vec<u8>> {
-        let mut b = vec![0u8; self.0.state_bytes_len()];
-        let n = self.0.export_state(&mut b)?;
-        b.truncate(n);
-        Ok(b)
+    fn export(&self) -> Result<Vec<u8>> {
+        export_bytes(self.0.state_bytes_len(), |b| self.0.export_state(b))
     }
     fn import(&mut self, bytes: &[u8]) -> CoreResult<()> {
         self.0.import_state(bytes)
@@ -120,11 +117,8 @@ impl Stepper for LbfgsStepper {
     fn set_lr(&mut self, lr: f64) -> CoreResult<()> {
         self.0.set_lr(lr)
     }
-    fn export(&self) -> CoreResult<Vec<u8>> {
-        let mut b = vec![0u8; self.0.state_bytes_len()];
-        let n = self.0.export_state(&mut b)?;
-        b.truncate(n);
-        Ok(b)
+    fn export(&self) -> Result<Vec<u8>> {
+        export_bytes(self.0.state_bytes_len(), |b| self.0.export_state(b))
     }
     fn import(&mut self, bytes: &[u8]) -> CoreResult<()> {
         self.0.import_state(bytes)
@@ -156,11 +150,8 @@ impl Stepper for RandomStepper {
     fn set_lr(&mut self, lr: f64) -> CoreResult<()> {
         self.rs.set_sigma(lr)
     }
-    fn export(&self) -> CoreResult<Vec<u8>> {
-        let mut b = vec![0u8; self.rs.state_bytes_len()];
-        let n = self.rs.export_state(&mut b)?;
-        b.truncate(n);
-        Ok(b)
+    fn export(&self) -> Result<Vec<u8>> {
+        export_bytes(self.rs.state_bytes_len(), |b| self.rs.export_state(b))
     }
     fn import(&mut self, bytes: &[u8]) -> CoreResult<()> {
         self.rs.import_state(bytes)
@@ -305,6 +296,23 @@ pub(crate) fn try_zeroed<T: Clone + Default>(len: usize) -> Option<Vec<T>> {
     v.try_reserve_exact(len).ok()?;
     v.resize(len, T::default());
     Some(v)
+}
+
+/// An optimizer's state as bytes: `fill` writes at most `len` bytes into a buffer allocated
+/// fallibly (a state too large for the memory left is a runtime error naming its size, not
+/// an abort while checkpointing) and returns how many it wrote.
+pub(crate) fn export_bytes(
+    len: usize,
+    fill: impl FnOnce(&mut [u8]) -> CoreResult<usize>,
+) -> Result<Vec<u8>> {
+    let mut b = try_zeroed(len).ok_or_else(|| {
+        Error::Runtime(format!(
+            "exporting optimizer state: {len} bytes do not fit in memory"
+        ))
+    })?;
+    let n = fill(&mut b).map_err(|e| Error::core("exporting optimizer state", e))?;
+    b.truncate(n);
+    Ok(b)
 }
 
 /// [`try_zeroed`], or a usage error naming `what` of `ctx` for `n` parameters.
@@ -523,6 +531,30 @@ mod tests {
             f += (pi - 1.0) * (pi - 1.0);
         }
         f
+    }
+
+    #[test]
+    fn export_bytes_is_fallible() {
+        let e = export_bytes(usize::MAX, |_| Ok(0)).unwrap_err();
+        assert!(e.to_string().contains("do not fit in memory"), "{e}");
+        assert_eq!(e.exit_code(), 1);
+        let e = export_bytes(4, |_| {
+            Err(descent_core::Error::BufferTooSmall {
+                what: "out",
+                needed: 8,
+                got: 4,
+            })
+        })
+        .unwrap_err();
+        assert!(e.to_string().contains("exporting optimizer state"), "{e}");
+        assert_eq!(
+            export_bytes(4, |b| {
+                b[..2].copy_from_slice(&[7, 9]);
+                Ok(2)
+            })
+            .unwrap(),
+            vec![7, 9]
+        );
     }
 
     #[test]

@@ -311,11 +311,7 @@ impl Saver<'_> {
             serde_json::to_vec(state)
                 .map_err(|e| Error::Runtime(format!("checkpoint state: {e}")))?,
         );
-        let ob = parts
-            .opt
-            .export()
-            .map_err(|e| Error::core("exporting optimizer state", e))?;
-        c.blobs.insert("optimizer".into(), ob);
+        c.blobs.insert("optimizer".into(), parts.opt.export()?);
         if let Some(s) = &parts.sched {
             c.blobs.insert("scheduler".into(), s.save_to_vec());
         }
