@@ -144,6 +144,40 @@ proptest! {
     }
 }
 
+/// `step_elementwise` (the generic entry for any `ElementwiseRule`) is the same step as the
+/// core's, and refuses bad lengths without stepping.
+#[test]
+fn step_elementwise_is_the_core_step() {
+    use descent_core::optim::{NAdamConfig, RmsPropConfig};
+    use descent_kernels::fused::step_elementwise;
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(2)
+        .build()
+        .unwrap();
+    pool.install(|| {
+        let n = 3 * PAR_THRESHOLD + 11;
+        let groups = [GroupSpec::new(1000).lr(0.01), GroupSpec::new(n - 1000)];
+        let cfg = NAdamConfig::default().weight_decay(0.1);
+        let mut a: Optim<f32, _, Vec<f32>> = Optim::owned_with_groups(cfg, &groups).unwrap();
+        let mut b = a.clone();
+        let (mut pa, mut pb) = (vals(1, n, 1.0), vals(1, n, 1.0));
+        for s in 0..3 {
+            let g = vals(2 + s, n, 0.5);
+            a.step(&mut pa, &g).unwrap();
+            step_elementwise(&mut b, &mut pb, &g).unwrap();
+        }
+        assert!(pa.iter().zip(&pb).all(|(x, y)| x.to_bits() == y.to_bits()));
+        assert!(a
+            .state()
+            .iter()
+            .zip(b.state())
+            .all(|(x, y)| x.to_bits() == y.to_bits()));
+        let mut r: Optim<f32, _, Vec<f32>> = Optim::owned(RmsPropConfig::default(), 4).unwrap();
+        assert!(step_elementwise(&mut r, &mut [0.0; 4], &[0.0; 5]).is_err());
+        assert_eq!(r.steps(), 0);
+    });
+}
+
 #[test]
 fn fused_step_rejects_bad_lengths() {
     let mut o: Adam<f32, Vec<f32>> = Optim::owned(AdamConfig::default(), 4).unwrap();

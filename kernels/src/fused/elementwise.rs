@@ -12,8 +12,30 @@ use super::{chunk_len, simd_level, with_simd, FusedRule, SimdLevel};
 use descent_core::optim::elementwise::{slots_range, split_slots_at, split_state, Slots};
 use descent_core::optim::{
     AdadeltaConfig, AdagradConfig, AdamaxConfig, ElementStep, ElementwiseRule, Group, NAdamConfig,
-    RAdamConfig, RmsPropConfig, SgdConfig,
+    Optim, RAdamConfig, RmsPropConfig, SgdConfig,
 };
+use descent_core::Result;
+
+/// One optimizer step of any [`ElementwiseRule`] — descent-core's or one of your own —
+/// through the fused path: `opt.step_with(params, grads, fused_elementwise)`, i.e. the rule's
+/// [`elementwise_update`](descent_core::optim::elementwise::elementwise_update) with each
+/// group's elements in chunks on the rayon pool, each chunk compiled for the CPU's widest
+/// vectors; bitwise equal to `opt.step(params, grads)`. (descent-core's rules also implement
+/// [`FusedRule`], so [`step_fused`](super::step_fused) takes them too.)
+pub fn step_elementwise<R, S>(
+    opt: &mut Optim<f32, R, S>,
+    params: &mut [f32],
+    grads: &[f32],
+) -> Result<()>
+where
+    R: ElementwiseRule,
+    R::Step<f32>: Sync,
+    S: AsRef<[f32]> + AsMut<[f32]>,
+{
+    opt.step_with(params, grads, |r, t, groups, p, g, s| {
+        fused_elementwise(r, t, groups, p, g, s)
+    })
+}
 
 /// [`descent_core::optim::elementwise::elementwise_update`] with each group's elements in
 /// chunks of [`chunk_len`] on the rayon pool, each chunk compiled for the CPU's widest vectors.

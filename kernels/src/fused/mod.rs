@@ -19,6 +19,7 @@ pub use adam::{step_fused, FusedRule};
 pub use adam_slices::{adam_step, AdamParams};
 pub(crate) use dispatch::{chunk_len, with_simd};
 pub use dispatch::{simd_level, SimdLevel, PAR_THRESHOLD};
+pub use elementwise::step_elementwise;
 pub use ops::{
     act_backward, bias_act, col_sums, exp_f32, sigmoid_f32, softmax_rows, softmax_xent, tanh_f32,
 };
