@@ -48,7 +48,8 @@ pub trait Stepper: Send {
     fn set_momentum(&mut self, momentum: f64) -> CoreResult<()> {
         descent_core::optim::no_momentum(momentum)
     }
-    /// The state as bytes (allocated fallibly: see [`export_bytes`]).
+    /// The state as bytes, in a buffer allocated fallibly (an error, not an abort, when it
+    /// does not fit in memory).
     fn export(&self) -> Result<Vec<u8>>;
     /// Restore [`Stepper::export`]'s bytes.
     fn import(&mut self, bytes: &[u8]) -> CoreResult<()>;
