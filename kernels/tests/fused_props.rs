@@ -192,7 +192,7 @@ mod elementwise {
     use super::*;
     use descent_core::optim::{
         AdadeltaConfig, AdagradConfig, AdamaxConfig, NAdamConfig, RAdamConfig, RmsPropConfig,
-        SgdConfig,
+        RpropConfig, SgdConfig,
     };
 
     proptest! {
@@ -223,10 +223,10 @@ mod elementwise {
             });
         }
 
-        /// The four rules that had no fused kernel before 2026-11-30 (the trainer ran them
-        /// through the core loop on one thread).
+        /// The rules that had no fused kernel before 2026-11-30 (the trainer ran them through
+        /// the core loop on one thread), and Rprop.
         #[test]
-        fn fused_adadelta_adamax_nadam_radam_are_bitwise_core(n in lens(), split in 0usize..100, maximize in any::<bool>(), wd in prop_oneof![Just(0.0), Just(1e-2)], decoupled in any::<bool>(), threads in 1usize..4, seed in any::<u64>()) {
+        fn fused_adadelta_adamax_nadam_radam_rprop_are_bitwise_core(n in lens(), split in 0usize..100, maximize in any::<bool>(), wd in prop_oneof![Just(0.0), Just(1e-2)], decoupled in any::<bool>(), threads in 1usize..4, seed in any::<u64>()) {
             let k = split.min(n);
             let groups = [GroupSpec::new(k).lr(3e-3), GroupSpec::new(n - k).weight_decay(0.0)];
             let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
@@ -238,6 +238,8 @@ mod elementwise {
                 // With the default betas RAdam rectifies from step 6 on: 7 steps take both forms.
                 let radam = RAdamConfig::default().maximize(maximize).weight_decay(wd).decoupled_weight_decay(decoupled);
                 same_as_core(radam, &groups, 7, seed);
+                let rprop = RpropConfig::default().step_sizes((1e-3, 0.5)).maximize(maximize);
+                same_as_core(rprop, &groups, 7, seed);
             });
         }
     }

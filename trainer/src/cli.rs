@@ -149,8 +149,8 @@ pub struct TrainArgs {
     pub ops: OpsKind,
 
     // ---- optimizer (PyTorch names) ----
-    /// Optimizer: sgd, adam, adamw, adagrad, rmsprop, adadelta, adamax, nadam, radam, lbfgs,
-    /// random-search (default: adam for classification; sgd with --lr 0.05 for regression).
+    /// Optimizer: sgd, adam, adamw, adagrad, rmsprop, adadelta, adamax, nadam, radam, rprop,
+    /// lbfgs, random-search (default: adam for classification; sgd with --lr 0.05 for regression).
     #[arg(long)]
     pub optimizer: Option<String>,
     /// Learning rate (default: the optimizer's PyTorch default).
@@ -198,6 +198,12 @@ pub struct TrainArgs {
     /// NAdam / RAdam decoupled weight decay.
     #[arg(long)]
     pub decoupled_weight_decay: bool,
+    /// Rprop step-size factors `etaminus,etaplus` (default 0.5,1.2).
+    #[arg(long, value_delimiter = ',', num_args = 1..=2)]
+    pub etas: Option<Vec<f64>>,
+    /// Rprop step-size bounds `min,max` (default 1e-6,50).
+    #[arg(long, value_delimiter = ',', num_args = 1..=2)]
+    pub step_sizes: Option<Vec<f64>>,
     /// Maximize the objective instead of minimizing it.
     #[arg(long)]
     pub maximize: bool,

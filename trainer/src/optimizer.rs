@@ -10,7 +10,7 @@ use crate::error::{Error, Result};
 use descent_core::optim::{
     AdadeltaConfig, AdagradConfig, AdamConfig, AdamWConfig, AdamaxConfig, Group, Lbfgs,
     LbfgsConfig, LineSearch, NAdamConfig, Optim, Optimizer, OptimizerKind, RAdamConfig,
-    RandomSearch, RandomSearchConfig, RmsPropConfig, Rule, SgdConfig,
+    RandomSearch, RandomSearchConfig, RmsPropConfig, RpropConfig, Rule, SgdConfig,
 };
 use descent_core::Result as CoreResult;
 use descent_kernels::fused::{step_fused, FusedRule};
@@ -26,6 +26,7 @@ pub const NAMES: &[&str] = &[
     "adamax",
     "nadam",
     "radam",
+    "rprop",
     "lbfgs",
     "random-search",
 ];
@@ -247,6 +248,8 @@ fn given_flags(a: &TrainArgs) -> Vec<(&'static str, bool)> {
         ("history-size", a.history_size.is_some()),
         ("line-search-fn", a.line_search_fn.is_some()),
         ("sigma", a.sigma.is_some()),
+        ("etas", a.etas.is_some()),
+        ("step-sizes", a.step_sizes.is_some()),
         ("weight-decay", a.weight_decay.is_some()),
         ("maximize", a.maximize),
     ]
@@ -262,6 +265,7 @@ fn allowed(name: &str) -> &'static [&'static str] {
         "adamax" => &["betas", "eps"],
         "nadam" => &["betas", "eps", "momentum-decay", "decoupled-weight-decay"],
         "radam" => &["betas", "eps", "decoupled-weight-decay"],
+        "rprop" => &["etas", "step-sizes"],
         "lbfgs" => &[
             "max-iter",
             "max-eval",
@@ -276,11 +280,17 @@ fn allowed(name: &str) -> &'static [&'static str] {
 }
 
 fn betas(a: &TrainArgs, default: (f64, f64)) -> Result<(f64, f64)> {
-    match a.betas.as_deref() {
+    pair(a.betas.as_deref(), "betas", "beta1,beta2", default)
+}
+
+/// A two-value flag (`--betas`, `--etas`, `--step-sizes`): `default` when not given, else
+/// exactly two values (`form` names them in the error).
+fn pair(v: Option<&[f64]>, flag: &str, form: &str, default: (f64, f64)) -> Result<(f64, f64)> {
+    match v {
         None => Ok(default),
-        Some([b1, b2]) => Ok((*b1, *b2)),
+        Some([a, b]) => Ok((*a, *b)),
         Some(other) => Err(Error::usage(format!(
-            "--betas {}: expected two values, beta1,beta2",
+            "--{flag} {}: expected two values, {form}",
             other
                 .iter()
                 .map(f64::to_string)
@@ -343,11 +353,18 @@ pub fn build(args: &TrainArgs, n: usize) -> Result<BoxedOptimizer> {
     }
     let ok = allowed(&name);
     let first_order = !matches!(name.as_str(), "lbfgs" | "random-search");
+    // Rprop has no weight decay (PyTorch's has none either).
+    let decays = first_order && name != "rprop";
     for (flag, on) in given_flags(args) {
-        let common = first_order && (flag == "weight-decay" || flag == "maximize");
+        let common = (decays && flag == "weight-decay") || (first_order && flag == "maximize");
         if on && !common && !ok.contains(&flag) {
+            let shared = if decays {
+                "lr, weight-decay, maximize"
+            } else {
+                "lr, maximize"
+            };
             return Err(Error::usage(format!(
-                "--{flag} does not apply to --optimizer {name} (its flags: lr, weight-decay, maximize, {})",
+                "--{flag} does not apply to --optimizer {name} (its flags: {shared}, {})",
                 ok.join(", ")
             )));
         }
@@ -357,11 +374,15 @@ pub fn build(args: &TrainArgs, n: usize) -> Result<BoxedOptimizer> {
     macro_rules! make {
         ($cfg:expr) => {{
             let mut c = $cfg;
-            if let Some(lr) = args.lr {
-                c.lr = lr;
-            }
             if let Some(wd) = args.weight_decay {
                 c.weight_decay = wd;
+            }
+            make!(no_weight_decay c)
+        }};
+        (no_weight_decay $cfg:expr) => {{
+            let mut c = $cfg;
+            if let Some(lr) = args.lr {
+                c.lr = lr;
             }
             c.maximize = args.maximize;
             c.validate().map_err(core)?;
@@ -447,6 +468,19 @@ pub fn build(args: &TrainArgs, n: usize) -> Result<BoxedOptimizer> {
                 eps: args.eps.unwrap_or(d.eps),
                 momentum_decay: args.momentum_decay.unwrap_or(d.momentum_decay),
                 decoupled_weight_decay: args.decoupled_weight_decay,
+                ..d
+            })
+        }
+        "rprop" => {
+            let d = RpropConfig::default();
+            make!(no_weight_decay RpropConfig {
+                etas: pair(args.etas.as_deref(), "etas", "etaminus,etaplus", d.etas)?,
+                step_sizes: pair(
+                    args.step_sizes.as_deref(),
+                    "step-sizes",
+                    "min,max",
+                    d.step_sizes
+                )?,
                 ..d
             })
         }
@@ -586,9 +620,17 @@ mod tests {
 
     #[test]
     fn fused_steps_bitwise_like_core() {
-        for name in ["adam", "adamw", "sgd", "adagrad", "rmsprop"] {
-            let mut fast = args(&["--optimizer", name, "--lr", "0.01", "--weight-decay", "0.1"]);
-            if name == "sgd" || name == "rmsprop" {
+        for name in NAMES
+            .iter()
+            .filter(|n| !matches!(**n, "lbfgs" | "random-search"))
+        {
+            let wd: &[&str] = if *name == "rprop" {
+                &[]
+            } else {
+                &["--weight-decay", "0.1"]
+            };
+            let mut fast = args(&[&["--optimizer", name, "--lr", "0.01"], wd].concat());
+            if *name == "sgd" || *name == "rmsprop" {
                 fast.momentum = Some(0.9);
             }
             let mut reference = fast.clone();
@@ -626,6 +668,32 @@ mod tests {
         assert_eq!(o.torch_name(), "SGD");
         let o = build(&args(&["--optimizer", "lbfgs", "--history-size", "5"]), 3).unwrap();
         assert_eq!(o.torch_name(), "LBFGS");
+        let a = args(&[
+            "--optimizer",
+            "rprop",
+            "--etas",
+            "0.4,1.3",
+            "--step-sizes",
+            "0.01,2",
+        ]);
+        let mut o = build(&a, 1).unwrap();
+        assert_eq!(o.torch_name(), "Rprop");
+        // Step 1 moves by lr; step 2 (same sign) by lr * 1.3; then the upper bound 2 holds.
+        let (mut p, mut g) = ([0f32], [0f32]);
+        let mut f = |_: &[f32], g: &mut [f32]| {
+            g[0] = 1.0;
+            1.0
+        };
+        o.step(&mut p, &mut g, &mut f).unwrap();
+        assert_eq!(p[0], -0.01);
+        o.step(&mut p, &mut g, &mut f).unwrap();
+        assert_eq!(p[0], -0.01 - 0.01 * 1.3);
+        for _ in 0..40 {
+            o.step(&mut p, &mut g, &mut f).unwrap();
+        }
+        let before = p[0];
+        o.step(&mut p, &mut g, &mut f).unwrap();
+        assert_eq!(p[0], before - 2.0);
     }
 
     #[test]
@@ -648,5 +716,21 @@ mod tests {
         )
         .is_err());
         assert!(build(&args(&["--optimizer", "sgd", "--sigma", "0.1"]), 3).is_err());
+        let Err(e) = build(&args(&["--optimizer", "rprop", "--weight-decay", "0.1"]), 3) else {
+            panic!("accepted --weight-decay for rprop")
+        };
+        let msg = e.to_string();
+        assert!(msg.contains("lr, maximize, etas, step-sizes"), "{msg}");
+        assert!(build(&args(&["--optimizer", "adam", "--etas", "0.5,1.2"]), 3).is_err());
+        let Err(e) = build(&args(&["--optimizer", "rprop", "--etas", "0.5"]), 3) else {
+            panic!("accepted one eta")
+        };
+        assert!(e.to_string().contains("etaminus,etaplus"), "{e}");
+        let Err(e) = build(&args(&["--optimizer", "rprop", "--etas", "0.5,0.9"]), 3) else {
+            panic!("accepted etaplus < 1")
+        };
+        assert!(e.to_string().contains("etas[1]"), "{e}");
+        assert_eq!(e.exit_code(), 2);
+        assert!(build(&args(&["--optimizer", "rprop", "--step-sizes", "1,0.5"]), 3).is_err());
     }
 }

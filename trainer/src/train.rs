@@ -414,7 +414,11 @@ fn check_resume_config(path: &Path, stored: &str, args: &TrainArgs) -> Result<()
         .as_object()
         .into_iter()
         .flatten()
-        .filter(|(k, v)| !RESUME_MAY_CHANGE.contains(&k.as_str()) && stored.get(*k) != Some(v))
+        // A key the checkpoint lacks (a flag added since it was written) reads as unset.
+        .filter(|(k, v)| {
+            !RESUME_MAY_CHANGE.contains(&k.as_str())
+                && stored.get(*k).unwrap_or(&serde_json::Value::Null) != *v
+        })
         .map(|(k, v)| {
             format!(
                 "--{} {} (checkpoint: {})",

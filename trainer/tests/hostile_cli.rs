@@ -423,6 +423,35 @@ fn resume_with_changed_flags_is_refused() {
         "resume with a longer --iters: {}",
         o.stderr
     );
+    // A checkpoint written before a flag existed has no key for it: it resumes when this run
+    // leaves the flag unset (before, every added flag made older checkpoints un-resumable),
+    // and a missing key this run does set still differs.
+    let valid = std::fs::read(&last).unwrap();
+    let config = |drop: &[&str]| {
+        let c = Checkpoint::from_bytes(&valid, Path::new("x")).unwrap();
+        let mut v: serde_json::Value = serde_json::from_str(&c.meta["config"]).unwrap();
+        for k in drop {
+            assert!(v.as_object_mut().unwrap().remove(*k).is_some(), "{k}");
+        }
+        v.to_string()
+    };
+    std::fs::write(
+        &last,
+        with_meta(&valid, "config", Some(&config(&["etas", "step_sizes"]))),
+    )
+    .unwrap();
+    let mut a = run_args(&d, "70");
+    a.push("--resume".into());
+    let o = run(&a);
+    assert_eq!(
+        o.code,
+        Some(0),
+        "resume, keys of later flags missing: {}",
+        o.stderr
+    );
+    std::fs::write(&last, with_meta(&valid, "config", Some(&config(&["lr"])))).unwrap();
+    let o = run(&with("--iters", Some("80")));
+    assert_clean_failure("resume, lr missing", &o, "--lr 0.01 (checkpoint: unset)");
 }
 
 #[test]

@@ -5,7 +5,7 @@
 //! e.g. [`SgdConfig`], [`AdamConfig`]) that knows the update formula, the parameter
 //! [`groups`](Group) and a state buffer `S` (`&mut [T]` supplied by the caller, or `Vec<T>`
 //! with the `alloc` feature). Aliases name them the PyTorch way: [`Sgd`], [`Adam`], [`AdamW`],
-//! [`Adagrad`], [`RmsProp`], [`Adadelta`], [`Adamax`], [`NAdam`], [`RAdam`]. All implement the
+//! [`Adagrad`], [`RmsProp`], [`Adadelta`], [`Adamax`], [`NAdam`], [`RAdam`], [`Rprop`]. All implement the
 //! object-safe [`Optimizer`] trait.
 //!
 //! All but SGD, Adam and AdamW are also [`ElementwiseRule`]s ([`elementwise`]): a step's
@@ -57,6 +57,7 @@ mod newton;
 mod radam;
 mod random_search;
 mod rmsprop;
+mod rprop;
 mod sgd;
 pub mod state;
 mod stateful;
@@ -75,6 +76,7 @@ pub use newton::NewtonLeastSquares;
 pub use radam::{RAdam, RAdamConfig, RAdamStep};
 pub use random_search::{RandomSearch, RandomSearchConfig};
 pub use rmsprop::{RmsProp, RmsPropConfig, RmsPropStep};
+pub use rprop::{Rprop, RpropConfig, RpropStep};
 pub use sgd::{Sgd, SgdConfig};
 pub use stateful::{Optim, Rule};
 
@@ -107,6 +109,8 @@ pub enum OptimizerKind {
     Lbfgs = 10,
     /// Derivative-free random search (no PyTorch counterpart).
     RandomSearch = 11,
+    /// `torch.optim.Rprop`
+    Rprop = 12,
 }
 
 impl OptimizerKind {
@@ -125,6 +129,7 @@ impl OptimizerKind {
             9 => RAdam,
             10 => Lbfgs,
             11 => RandomSearch,
+            12 => Rprop,
             _ => return None,
         })
     }
@@ -144,6 +149,7 @@ impl OptimizerKind {
             RAdam => "RAdam",
             Lbfgs => "LBFGS",
             RandomSearch => "RandomSearch",
+            Rprop => "Rprop",
         }
     }
 }

@@ -33,15 +33,19 @@ impl<'a> Hp<'a> {
         }
     }
     fn betas(&mut self, default: (f64, f64)) -> Result<(f64, f64), String> {
-        self.used.push("betas");
-        match self.map.get("betas") {
+        self.pair("betas", default)
+    }
+    /// A 2-list hyperparameter (`betas`, `etas`, `step_sizes`).
+    fn pair(&mut self, key: &'static str, default: (f64, f64)) -> Result<(f64, f64), String> {
+        self.used.push(key);
+        match self.map.get(key) {
             None => Ok(default),
             Some(Value::Array(a)) if a.len() == 2 => {
-                let b0 = a[0].as_f64().ok_or("betas[0] is not a number")?;
-                let b1 = a[1].as_f64().ok_or("betas[1] is not a number")?;
+                let b0 = a[0].as_f64().ok_or(format!("{key}[0] is not a number"))?;
+                let b1 = a[1].as_f64().ok_or(format!("{key}[1] is not a number"))?;
                 Ok((b0, b1))
             }
-            Some(v) => Err(format!("`betas` is not a 2-list: {v}")),
+            Some(v) => Err(format!("`{key}` is not a 2-list: {v}")),
         }
     }
     fn finish(self) -> Result<(), String> {
@@ -173,6 +177,16 @@ fn build(
                 maximize: h.b("maximize", d.maximize)?,
             };
             Box::new(RAdam::owned(c, dim).map_err(e)?)
+        }
+        "Rprop" => {
+            let d = RpropConfig::default();
+            let c = RpropConfig {
+                lr: h.f("lr", d.lr)?,
+                etas: h.pair("etas", d.etas)?,
+                step_sizes: h.pair("step_sizes", d.step_sizes)?,
+                maximize: h.b("maximize", d.maximize)?,
+            };
+            Box::new(Rprop::owned(c, dim).map_err(e)?)
         }
         other => return Err(format!("unknown optimizer `{other}`")),
     };

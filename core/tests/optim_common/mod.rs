@@ -118,6 +118,7 @@ pub fn zoo<T: descent_core::Float>(
                 g,
             ),
         ),
+        ("Rprop", b(RpropConfig::default().lr(0.05), g)),
     ]
 }
 
