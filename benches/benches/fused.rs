@@ -5,7 +5,7 @@
 //! SGD with momentum: read p, g, b; write p, b... counted as 20), so criterion's GB/s is the
 //! achieved bandwidth. Threads follow the global rayon pool (`RAYON_NUM_THREADS`).
 //!
-//! Groups `nadam`, `radam`, `adamax`, `adadelta` and `rmsprop_centered_momentum` compare the
+//! Groups `nadam`, `radam`, `adamax`, `adadelta`, `rprop` and `rmsprop_centered_momentum` compare the
 //! other element-wise rules the same way (`core` / `fused`).
 //!
 //! `slices` is `fused::adam_step` on plain buffers; `stream` moves the same bytes with no
@@ -18,7 +18,7 @@
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use descent_core::optim::{
     AdadeltaConfig, AdamConfig, AdamaxConfig, NAdamConfig, Optim, Optimizer, RAdamConfig,
-    RmsPropConfig, SgdConfig,
+    RmsPropConfig, RpropConfig, SgdConfig,
 };
 use descent_kernels::fused::{adam_step, step_fused, AdamParams, FusedRule};
 use descent_kernels::peak::move_chunk;
@@ -137,6 +137,7 @@ fn others(c: &mut Criterion) {
     one(c, "radam", RAdamConfig::default());
     one(c, "adamax", AdamaxConfig::default());
     one(c, "adadelta", AdadeltaConfig::default());
+    one(c, "rprop", RpropConfig::default());
     one(
         c,
         "rmsprop_centered_momentum",
