@@ -24,6 +24,17 @@ fn vals(seed: u64, n: usize, scale: f32) -> Vec<f32> {
 /// Run `steps` steps of the core optimizer and of the fused kernel from the same start and
 /// require bitwise-equal parameters and state after every step.
 fn same_as_core<R: FusedRule>(cfg: R, groups: &[GroupSpec], steps: usize, seed: u64) {
+    same_steps(cfg, groups, steps, seed, step_fused);
+}
+
+/// [`same_as_core`] with `fused` as the fused step.
+fn same_steps<R: Rule>(
+    cfg: R,
+    groups: &[GroupSpec],
+    steps: usize,
+    seed: u64,
+    fused: impl Fn(&mut Optim<f32, R, Vec<f32>>, &mut [f32], &[f32]) -> descent_core::Result<()>,
+) {
     let n: usize = groups.iter().map(|g| g.len).sum();
     let mut a: Optim<f32, R, Vec<f32>> = Optim::owned_with_groups(cfg, groups).unwrap();
     let mut b: Optim<f32, R, Vec<f32>> = Optim::owned_with_groups(cfg, groups).unwrap();
@@ -32,7 +43,7 @@ fn same_as_core<R: FusedRule>(cfg: R, groups: &[GroupSpec], steps: usize, seed: 
     for s in 0..steps {
         let g = vals(seed.wrapping_add(s as u64 + 1), n, 0.5);
         a.step(&mut pa, &g).unwrap();
-        step_fused(&mut b, &mut pb, &g).unwrap();
+        fused(&mut b, &mut pb, &g).unwrap();
         assert!(
             pa.iter().zip(&pb).all(|(x, y)| x.to_bits() == y.to_bits()),
             "params differ at step {s}"
@@ -158,20 +169,7 @@ fn step_elementwise_is_the_core_step() {
         let n = 3 * PAR_THRESHOLD + 11;
         let groups = [GroupSpec::new(1000).lr(0.01), GroupSpec::new(n - 1000)];
         let cfg = NAdamConfig::default().weight_decay(0.1);
-        let mut a: Optim<f32, _, Vec<f32>> = Optim::owned_with_groups(cfg, &groups).unwrap();
-        let mut b = a.clone();
-        let (mut pa, mut pb) = (vals(1, n, 1.0), vals(1, n, 1.0));
-        for s in 0..3 {
-            let g = vals(2 + s, n, 0.5);
-            a.step(&mut pa, &g).unwrap();
-            step_elementwise(&mut b, &mut pb, &g).unwrap();
-        }
-        assert!(pa.iter().zip(&pb).all(|(x, y)| x.to_bits() == y.to_bits()));
-        assert!(a
-            .state()
-            .iter()
-            .zip(b.state())
-            .all(|(x, y)| x.to_bits() == y.to_bits()));
+        same_steps(cfg, &groups, 3, 7, step_elementwise);
         let mut r: Optim<f32, _, Vec<f32>> = Optim::owned(RmsPropConfig::default(), 4).unwrap();
         assert!(step_elementwise(&mut r, &mut [0.0; 4], &[0.0; 5]).is_err());
         assert_eq!(r.steps(), 0);

@@ -1,6 +1,6 @@
 //! Adadelta (`torch.optim.Adadelta`).
 
-use super::elementwise::{elementwise_update, ElementStep, ElementwiseRule, Slots};
+use super::elementwise::{ElementStep, ElementwiseRule, Slots};
 use super::stateful::{Optim, Rule};
 use super::{check_eps, check_lr, check_wd, Group, OptimizerKind, Pre};
 use crate::error::check_arg;
@@ -79,16 +79,7 @@ impl Rule for AdadeltaConfig {
     fn slots(&self) -> usize {
         2
     }
-    fn update<T: Float>(
-        &self,
-        t: u64,
-        groups: &[Group],
-        params: &mut [T],
-        grads: &[T],
-        state: &mut [T],
-    ) {
-        elementwise_update(self, t, groups, params, grads, state);
-    }
+    super::elementwise_update!();
 }
 
 impl ElementwiseRule for AdadeltaConfig {

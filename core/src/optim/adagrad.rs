@@ -1,6 +1,6 @@
 //! Adagrad (`torch.optim.Adagrad`).
 
-use super::elementwise::{elementwise_update, ElementStep, ElementwiseRule, Slots};
+use super::elementwise::{ElementStep, ElementwiseRule, Slots};
 use super::stateful::{Optim, Rule};
 use super::{check_eps, check_lr, check_nonneg, check_wd, Group, OptimizerKind, Pre};
 use crate::{Float, Result};
@@ -80,16 +80,7 @@ impl Rule for AdagradConfig {
     fn init_state<T: Float>(&self, state: &mut [T], _n: usize) {
         state.fill(T::from_f64(self.initial_accumulator_value));
     }
-    fn update<T: Float>(
-        &self,
-        t: u64,
-        groups: &[Group],
-        params: &mut [T],
-        grads: &[T],
-        state: &mut [T],
-    ) {
-        elementwise_update(self, t, groups, params, grads, state);
-    }
+    super::elementwise_update!();
 }
 
 impl ElementwiseRule for AdagradConfig {

@@ -1,7 +1,7 @@
 //! Adamax (`torch.optim.Adamax`): Adam with the infinity norm.
 
 use super::adam::validate_adam;
-use super::elementwise::{elementwise_update, ElementStep, ElementwiseRule, Slots};
+use super::elementwise::{ElementStep, ElementwiseRule, Slots};
 use super::stateful::{Optim, Rule};
 use super::{maximum, powf64, Group, Lerp, OptimizerKind, Pre};
 use crate::{Float, Result};
@@ -71,16 +71,7 @@ impl Rule for AdamaxConfig {
     fn slots(&self) -> usize {
         2
     }
-    fn update<T: Float>(
-        &self,
-        t: u64,
-        groups: &[Group],
-        params: &mut [T],
-        grads: &[T],
-        state: &mut [T],
-    ) {
-        elementwise_update(self, t, groups, params, grads, state);
-    }
+    super::elementwise_update!();
 }
 
 impl ElementwiseRule for AdamaxConfig {

@@ -247,6 +247,23 @@ macro_rules! momentum_field {
 }
 pub(crate) use momentum_field;
 
+/// [`Rule::update`] for an [`ElementwiseRule`]: [`elementwise_update`](elementwise::elementwise_update).
+macro_rules! elementwise_update {
+    () => {
+        fn update<T: Float>(
+            &self,
+            t: u64,
+            groups: &[Group],
+            params: &mut [T],
+            grads: &[T],
+            state: &mut [T],
+        ) {
+            super::elementwise::elementwise_update(self, t, groups, params, grads, state);
+        }
+    };
+}
+pub(crate) use elementwise_update;
+
 /// [`Rule::momentum`] / [`Rule::set_momentum`] for the Adam family: `betas[0]`, checked as the
 /// constructor checks it.
 macro_rules! beta1_momentum {

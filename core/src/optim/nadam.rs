@@ -1,7 +1,7 @@
 //! NAdam (`torch.optim.NAdam`): Adam with Nesterov momentum and a momentum schedule.
 
 use super::adam::validate_adam;
-use super::elementwise::{elementwise_update, ElementStep, ElementwiseRule, Slots};
+use super::elementwise::{ElementStep, ElementwiseRule, Slots};
 use super::stateful::{Optim, Rule};
 use super::{check_nonneg, powf64, Group, Lerp, OptimizerKind, Pre};
 use crate::{Float, Result};
@@ -91,16 +91,7 @@ impl Rule for NAdamConfig {
             *mp = T::ONE;
         }
     }
-    fn update<T: Float>(
-        &self,
-        t: u64,
-        groups: &[Group],
-        params: &mut [T],
-        grads: &[T],
-        state: &mut [T],
-    ) {
-        elementwise_update(self, t, groups, params, grads, state);
-    }
+    super::elementwise_update!();
 }
 
 impl NAdamConfig {

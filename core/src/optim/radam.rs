@@ -1,7 +1,7 @@
 //! RAdam (`torch.optim.RAdam`): Adam with a rectified adaptive learning rate.
 
 use super::adam::validate_adam;
-use super::elementwise::{elementwise_update, ElementStep, ElementwiseRule, Slots};
+use super::elementwise::{ElementStep, ElementwiseRule, Slots};
 use super::stateful::{Optim, Rule};
 use super::{powf64, Group, Lerp, OptimizerKind, Pre};
 use crate::{Float, Result};
@@ -78,16 +78,7 @@ impl Rule for RAdamConfig {
     fn slots(&self) -> usize {
         2
     }
-    fn update<T: Float>(
-        &self,
-        t: u64,
-        groups: &[Group],
-        params: &mut [T],
-        grads: &[T],
-        state: &mut [T],
-    ) {
-        elementwise_update(self, t, groups, params, grads, state);
-    }
+    super::elementwise_update!();
 }
 
 impl ElementwiseRule for RAdamConfig {

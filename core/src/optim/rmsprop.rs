@@ -1,6 +1,6 @@
 //! RMSprop (`torch.optim.RMSprop`), plain, centered and with momentum.
 
-use super::elementwise::{elementwise_update, ElementStep, ElementwiseRule, Slots};
+use super::elementwise::{ElementStep, ElementwiseRule, Slots};
 use super::stateful::{Optim, Rule};
 use super::{check_eps, check_lr, check_nonneg, check_wd, Group, Lerp, OptimizerKind, Pre};
 use crate::{Float, Result};
@@ -84,16 +84,7 @@ impl Rule for RmsPropConfig {
     fn slots(&self) -> usize {
         1 + usize::from(self.momentum > 0.0) + usize::from(self.centered)
     }
-    fn update<T: Float>(
-        &self,
-        t: u64,
-        groups: &[Group],
-        params: &mut [T],
-        grads: &[T],
-        state: &mut [T],
-    ) {
-        elementwise_update(self, t, groups, params, grads, state);
-    }
+    super::elementwise_update!();
 }
 
 impl ElementwiseRule for RmsPropConfig {

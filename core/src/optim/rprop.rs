@@ -1,7 +1,7 @@
 //! Rprop (`torch.optim.Rprop`): resilient backpropagation, a per-parameter step size adapted
 //! from the signs of successive gradients.
 
-use super::elementwise::{elementwise_update, ElementStep, ElementwiseRule, Slots};
+use super::elementwise::{ElementStep, ElementwiseRule, Slots};
 use super::stateful::{Optim, Rule};
 use super::{check_lr, Group, OptimizerKind};
 use crate::error::check_arg;
@@ -84,16 +84,7 @@ impl Rule for RpropConfig {
     fn slots(&self) -> usize {
         2
     }
-    fn update<T: Float>(
-        &self,
-        t: u64,
-        groups: &[Group],
-        params: &mut [T],
-        grads: &[T],
-        state: &mut [T],
-    ) {
-        elementwise_update(self, t, groups, params, grads, state);
-    }
+    super::elementwise_update!();
 }
 
 impl ElementwiseRule for RpropConfig {

@@ -140,7 +140,7 @@ fused_elementwise_rules!(
 mod tests {
     use super::*;
     use crate::fused::{step_fused, PAR_THRESHOLD};
-    use descent_core::optim::{GroupSpec, Optim, Optimizer};
+    use descent_core::optim::Optim;
 
     /// Every chunk is visited once, in parallel, with the right slot elements: an update
     /// whose result encodes the element's index catches a misplaced or skipped chunk.
@@ -163,38 +163,6 @@ mod tests {
                 assert_eq!(si, gi * gi, "sum[{i}]");
                 assert_eq!(pi, -gi / (gi + 1e-10), "p[{i}]");
             }
-        });
-    }
-
-    #[test]
-    fn groups_of_every_size_split_into_their_own_chunks() {
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(2)
-            .build()
-            .unwrap();
-        pool.install(|| {
-            let big = 3 * PAR_THRESHOLD + 5;
-            let groups = [
-                GroupSpec::new(0),
-                GroupSpec::new(big).lr(0.5),
-                GroupSpec::new(3),
-            ];
-            let cfg = RmsPropConfig::default().momentum(0.5).centered(true);
-            let mut a: Optim<f32, _, Vec<f32>> = Optim::owned_with_groups(cfg, &groups).unwrap();
-            let mut b = a.clone();
-            let n = big + 3;
-            let (mut pa, mut pb) = (vec![1f32; n], vec![1f32; n]);
-            let g: Vec<f32> = (0..n).map(|i| (i % 11) as f32 - 5.0).collect();
-            for _ in 0..3 {
-                a.step(&mut pa, &g).unwrap();
-                step_fused(&mut b, &mut pb, &g).unwrap();
-            }
-            assert!(pa.iter().zip(&pb).all(|(x, y)| x.to_bits() == y.to_bits()));
-            assert!(a
-                .state()
-                .iter()
-                .zip(b.state())
-                .all(|(x, y)| x.to_bits() == y.to_bits()));
         });
     }
 }
