@@ -98,7 +98,7 @@ impl<T: Float + 'static> Opt<T> {
         ) -> Box<dyn Optimizer<T>> {
             Box::new(Optim::<T, R, Vec<T>>::owned_with_groups(r, g).expect("valid config"))
         }
-        match which % 11 {
+        match which % 12 {
             0 => {
                 let mut c = SgdConfig::default().lr(0.01).weight_decay(0.01);
                 if v(0) {
@@ -131,7 +131,13 @@ impl<T: Float + 'static> Opt<T> {
                 RAdamConfig::default().decoupled_weight_decay(v(0)),
                 groups,
             )),
-            9 => {
+            9 => Opt::First(b(
+                RpropConfig::default()
+                    .step_sizes((1e-4, if v(0) { 1.0 } else { 50.0 }))
+                    .maximize(v(1)),
+                groups,
+            )),
+            10 => {
                 let c = LbfgsConfig::default()
                     .max_iter(3)
                     .history_size(1 + (variant as usize >> 4) % 4)
