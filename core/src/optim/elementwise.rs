@@ -106,13 +106,37 @@ pub fn elementwise_update<T: Float, R: ElementwiseRule>(
     grads: &[T],
     state: &mut [T],
 ) {
+    elementwise_update_with(
+        rule,
+        t,
+        groups,
+        params,
+        grads,
+        state,
+        |step, p, g, slots| step.apply(p, g, slots),
+    );
+}
+
+/// [`elementwise_update`] with `run(step, p, g, slots)` in place of `step.apply(p, g, slots)`
+/// for each group's elements (how a faster kernel, e.g. descent-kernels' chunked one, plugs
+/// in; `run` must have `apply`'s effect).
+pub fn elementwise_update_with<T: Float, R: ElementwiseRule>(
+    rule: &R,
+    t: u64,
+    groups: &[Group],
+    params: &mut [T],
+    grads: &[T],
+    state: &mut [T],
+    mut run: impl FnMut(&R::Step<T>, &mut [T], &[T], Slots<'_, T>),
+) {
     let n = params.len();
     let (mut slots, scalars) = split_state(rule.slots(), state, n);
     rule.advance(t, scalars);
     for grp in groups {
         let step = rule.group_step(t, grp, scalars);
         let r = grp.range();
-        step.apply(
+        run(
+            &step,
             &mut params[r.clone()],
             &grads[r.clone()],
             slots_range(&mut slots, r),

@@ -9,7 +9,7 @@
 //! leave every bit unchanged.
 
 use super::{chunk_len, simd_level, with_simd, FusedRule, SimdLevel};
-use descent_core::optim::elementwise::{slots_range, split_slots_at, split_state, Slots};
+use descent_core::optim::elementwise::{elementwise_update_with, split_slots_at, Slots};
 use descent_core::optim::{
     AdadeltaConfig, AdagradConfig, AdamaxConfig, ElementStep, ElementwiseRule, Group, NAdamConfig,
     Optim, RAdamConfig, RmsPropConfig, RpropConfig, SgdConfig,
@@ -50,16 +50,15 @@ fn fused_elementwise<R: ElementwiseRule>(
     R::Step<f32>: Sync,
 {
     let level = simd_level();
-    let n = params.len();
-    let (mut slots, scalars) = split_state(rule.slots(), state, n);
-    rule.advance(t, scalars);
-    for grp in groups {
-        let step = rule.group_step(t, grp, scalars);
-        let r = grp.range();
-        let c = chunk_len(r.len());
-        let s = slots_range(&mut slots, r.clone());
-        in_chunks(level, &step, c, &mut params[r.clone()], &grads[r], s);
-    }
+    elementwise_update_with(
+        rule,
+        t,
+        groups,
+        params,
+        grads,
+        state,
+        |step, p, g, slots| in_chunks(level, step, chunk_len(p.len()), p, g, slots),
+    );
 }
 
 /// `step.apply(p, g, slots)` in chunks of `c` elements (whole chunks from the start, the last
