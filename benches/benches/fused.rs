@@ -5,8 +5,9 @@
 //! SGD with momentum: read p, g, b; write p, b... counted as 20), so criterion's GB/s is the
 //! achieved bandwidth. Threads follow the global rayon pool (`RAYON_NUM_THREADS`).
 //!
-//! Groups `nadam`, `radam`, `adamax`, `adadelta`, `rprop` and `rmsprop_centered_momentum` compare the
-//! other element-wise rules the same way (`core` / `fused`).
+//! Groups `nadam`, `radam`, `adamax`, `adadelta`, `rprop`, `asgd` and
+//! `rmsprop_centered_momentum` compare the other element-wise rules the same way (`core` /
+//! `fused`).
 //!
 //! `slices` is `fused::adam_step` on plain buffers; `stream` moves the same bytes with no
 //! arithmetic (`peak::move_chunk`, AVX2 where available), split over the pool like the fused
@@ -17,8 +18,8 @@
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use descent_core::optim::{
-    AdadeltaConfig, AdamConfig, AdamaxConfig, NAdamConfig, Optim, Optimizer, RAdamConfig,
-    RmsPropConfig, RpropConfig, SgdConfig,
+    AdadeltaConfig, AdamConfig, AdamaxConfig, AsgdConfig, NAdamConfig, Optim, Optimizer,
+    RAdamConfig, RmsPropConfig, RpropConfig, SgdConfig,
 };
 use descent_kernels::fused::{adam_step, step_fused, AdamParams, FusedRule};
 use descent_kernels::peak::move_chunk;
@@ -138,6 +139,8 @@ fn others(c: &mut Criterion) {
     one(c, "adamax", AdamaxConfig::default());
     one(c, "adadelta", AdadeltaConfig::default());
     one(c, "rprop", RpropConfig::default());
+    // Averaging from the first step (μ < 1 from step 3): the slot is read and written.
+    one(c, "asgd", AsgdConfig::default().t0(1.0));
     one(
         c,
         "rmsprop_centered_momentum",

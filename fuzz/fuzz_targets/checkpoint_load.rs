@@ -140,7 +140,10 @@ fuzz_target!(|inp: Input| {
                     "tensors changed through a round trip"
                 );
                 assert_eq!(back.meta, c.meta, "metadata changed through a round trip");
-                assert_eq!(back.blobs, c.blobs, "binary state changed through a round trip");
+                assert_eq!(
+                    back.blobs, c.blobs,
+                    "binary state changed through a round trip"
+                );
             }
         }
     }

@@ -189,8 +189,8 @@ fn fused_step_rejects_bad_lengths() {
 mod elementwise {
     use super::*;
     use descent_core::optim::{
-        AdadeltaConfig, AdagradConfig, AdamaxConfig, NAdamConfig, RAdamConfig, RmsPropConfig,
-        RpropConfig, SgdConfig,
+        AdadeltaConfig, AdagradConfig, AdamaxConfig, AsgdConfig, NAdamConfig, RAdamConfig,
+        RmsPropConfig, RpropConfig, SgdConfig,
     };
 
     proptest! {
@@ -222,9 +222,9 @@ mod elementwise {
         }
 
         /// The rules that had no fused kernel before 2026-11-30 (the trainer ran them through
-        /// the core loop on one thread), and Rprop.
+        /// the core loop on one thread), Rprop and ASGD.
         #[test]
-        fn fused_adadelta_adamax_nadam_radam_rprop_are_bitwise_core(n in lens(), split in 0usize..100, maximize in any::<bool>(), wd in prop_oneof![Just(0.0), Just(1e-2)], decoupled in any::<bool>(), threads in 1usize..4, seed in any::<u64>()) {
+        fn fused_adadelta_adamax_nadam_radam_rprop_asgd_are_bitwise_core(n in lens(), split in 0usize..100, maximize in any::<bool>(), wd in prop_oneof![Just(0.0), Just(1e-2)], decoupled in any::<bool>(), threads in 1usize..4, seed in any::<u64>()) {
             let k = split.min(n);
             let groups = [GroupSpec::new(k).lr(3e-3), GroupSpec::new(n - k).weight_decay(0.0)];
             let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
@@ -238,6 +238,9 @@ mod elementwise {
                 same_as_core(radam, &groups, 7, seed);
                 let rprop = RpropConfig::default().step_sizes((1e-3, 0.5)).maximize(maximize);
                 same_as_core(rprop, &groups, 7, seed);
+                // Per-group η carried between steps; averaging from step 4.
+                let asgd = AsgdConfig::default().lr(0.05).lambd(0.1).t0(2.0).maximize(maximize).weight_decay(wd);
+                same_as_core(asgd, &groups, 7, seed);
             });
         }
     }

@@ -150,7 +150,7 @@ pub struct TrainArgs {
 
     // ---- optimizer (PyTorch names) ----
     /// Optimizer: sgd, adam, adamw, adagrad, rmsprop, adadelta, adamax, nadam, radam, rprop,
-    /// lbfgs, random-search (default: adam for classification; sgd with --lr 0.05 for regression).
+    /// asgd, lbfgs, random-search (default: adam for classification; sgd with --lr 0.05 for regression).
     #[arg(long)]
     pub optimizer: Option<String>,
     /// Learning rate (default: the optimizer's PyTorch default).
@@ -177,7 +177,8 @@ pub struct TrainArgs {
     /// Adam / AdamW AMSGrad variant.
     #[arg(long)]
     pub amsgrad: bool,
-    /// RMSprop smoothing constant alpha.
+    /// RMSprop smoothing constant alpha (default 0.99); ASGD power alpha of the step-size
+    /// decay (default 0.75).
     #[arg(long)]
     pub alpha: Option<f64>,
     /// RMSprop centered variant.
@@ -204,6 +205,17 @@ pub struct TrainArgs {
     /// Rprop step-size bounds `min,max` (default 1e-6,50).
     #[arg(long, value_delimiter = ',', num_args = 1..=2)]
     pub step_sizes: Option<Vec<f64>>,
+    /// ASGD decay term lambd (default 1e-4).
+    #[arg(long)]
+    pub lambd: Option<f64>,
+    /// ASGD step at which averaging starts (default 1e6).
+    #[arg(long)]
+    pub t0: Option<f64>,
+    /// ASGD: evaluate the average of the iterates (PyTorch's `state["ax"]`) instead of the
+    /// last iterate; it is also what `best.safetensors`, `--restore-best` and the final
+    /// metrics keep.
+    #[arg(long)]
+    pub eval_averaged: bool,
     /// Maximize the objective instead of minimizing it.
     #[arg(long)]
     pub maximize: bool,

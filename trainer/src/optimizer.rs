@@ -8,7 +8,7 @@ use crate::cli::OpsKind;
 use crate::cli::TrainArgs;
 use crate::error::{Error, Result};
 use descent_core::optim::{
-    AdadeltaConfig, AdagradConfig, AdamConfig, AdamWConfig, AdamaxConfig, Group, Lbfgs,
+    AdadeltaConfig, AdagradConfig, AdamConfig, AdamWConfig, AdamaxConfig, AsgdConfig, Group, Lbfgs,
     LbfgsConfig, LineSearch, NAdamConfig, Optim, Optimizer, OptimizerKind, RAdamConfig,
     RandomSearch, RandomSearchConfig, RmsPropConfig, RpropConfig, Rule, SgdConfig,
 };
@@ -27,6 +27,7 @@ pub const NAMES: &[&str] = &[
     "nadam",
     "radam",
     "rprop",
+    "asgd",
     "lbfgs",
     "random-search",
 ];
@@ -48,6 +49,10 @@ pub trait Stepper: Send {
     /// Set it, as PyTorch's `CyclicLR` / `OneCycleLR` do with `cycle_momentum`.
     fn set_momentum(&mut self, momentum: f64) -> CoreResult<()> {
         descent_core::optim::no_momentum(momentum)
+    }
+    /// The average of the iterates the optimizer keeps (ASGD's `ax`), if any.
+    fn averaged(&self) -> Option<&[f32]> {
+        None
     }
     /// The state as bytes, in a buffer allocated fallibly (an error, not an abort, when it
     /// does not fit in memory).
@@ -85,6 +90,9 @@ impl Stepper for FirstOrder {
     }
     fn set_momentum(&mut self, momentum: f64) -> CoreResult<()> {
         self.0.set_momentum(momentum)
+    }
+    fn averaged(&self) -> Option<&[f32]> {
+        self.0.averaged()
     }
     fn export(&self) -> Result<Vec<u8>> {
         export_bytes(self.0.state_bytes_len(), |b| self.0.export_state(b))
@@ -202,6 +210,9 @@ impl<R: FusedRule> Optimizer<f32> for Fused<R> {
     fn set_momentum(&mut self, momentum: f64) -> CoreResult<()> {
         self.0.set_momentum(momentum)
     }
+    fn averaged(&self) -> Option<&[f32]> {
+        self.0.averaged()
+    }
     fn weight_decay(&self, group: usize) -> CoreResult<f64> {
         self.0.weight_decay(group)
     }
@@ -250,6 +261,9 @@ fn given_flags(a: &TrainArgs) -> Vec<(&'static str, bool)> {
         ("sigma", a.sigma.is_some()),
         ("etas", a.etas.is_some()),
         ("step-sizes", a.step_sizes.is_some()),
+        ("lambd", a.lambd.is_some()),
+        ("t0", a.t0.is_some()),
+        ("eval-averaged", a.eval_averaged),
         ("weight-decay", a.weight_decay.is_some()),
         ("maximize", a.maximize),
     ]
@@ -266,6 +280,7 @@ fn allowed(name: &str) -> &'static [&'static str] {
         "nadam" => &["betas", "eps", "momentum-decay", "decoupled-weight-decay"],
         "radam" => &["betas", "eps", "decoupled-weight-decay"],
         "rprop" => &["etas", "step-sizes"],
+        "asgd" => &["lambd", "alpha", "t0", "eval-averaged"],
         "lbfgs" => &[
             "max-iter",
             "max-eval",
@@ -484,6 +499,15 @@ pub fn build(args: &TrainArgs, n: usize) -> Result<BoxedOptimizer> {
                 ..d
             })
         }
+        "asgd" => {
+            let d = AsgdConfig::default();
+            make!(AsgdConfig {
+                lambd: args.lambd.unwrap_or(d.lambd),
+                alpha: args.alpha.unwrap_or(d.alpha),
+                t0: args.t0.unwrap_or(d.t0),
+                ..d
+            })
+        }
         "lbfgs" => {
             let d = LbfgsConfig::default();
             let line_search_fn = match args.line_search_fn.as_deref() {
@@ -694,6 +718,27 @@ mod tests {
         let before = p[0];
         o.step(&mut p, &mut g, &mut f).unwrap();
         assert_eq!(p[0], before - 2.0);
+        // ASGD: η₁ = lr; η₂ = lr / (1 + λ lr)^α with λ = 1, α = 1: 0.5 / 1.5.
+        let a = args(&[
+            "--optimizer",
+            "asgd",
+            "--lr",
+            "0.5",
+            "--lambd",
+            "1",
+            "--alpha",
+            "1",
+            "--t0",
+            "0",
+        ]);
+        let mut o = build(&a, 1).unwrap();
+        assert_eq!(o.torch_name(), "ASGD");
+        let mut p = [0f32];
+        o.step(&mut p, &mut g, &mut f).unwrap();
+        assert_eq!(p[0], -0.5);
+        o.step(&mut p, &mut g, &mut f).unwrap();
+        let eta = (0.5f64 / 1.5) as f32;
+        assert_eq!(p[0], -0.5 * (1.0 - eta) - eta);
     }
 
     #[test]
@@ -732,5 +777,15 @@ mod tests {
         assert!(e.to_string().contains("etas[1]"), "{e}");
         assert_eq!(e.exit_code(), 2);
         assert!(build(&args(&["--optimizer", "rprop", "--step-sizes", "1,0.5"]), 3).is_err());
+        let Err(e) = build(&args(&["--optimizer", "sgd", "--lambd", "0.1"]), 3) else {
+            panic!("accepted --lambd for sgd")
+        };
+        assert!(e.to_string().contains("--lambd"), "{e}");
+        let Err(e) = build(&args(&["--optimizer", "asgd", "--etas", "0.5,1.2"]), 3) else {
+            panic!("accepted --etas for asgd")
+        };
+        assert!(e.to_string().contains("lambd, alpha, t0"), "{e}");
+        assert!(build(&args(&["--optimizer", "asgd", "--alpha=-1"]), 3).is_err());
+        assert!(build(&args(&["--optimizer", "asgd", "--t0", "NaN"]), 3).is_err());
     }
 }

@@ -336,14 +336,28 @@ impl Saver<'_> {
         Ok(())
     }
 
-    fn save_best(&self, parts: &Parts, state: &LoopState) -> Result<()> {
+    fn save_best(&self, parts: &Parts, params: &[f32], state: &LoopState) -> Result<()> {
         if let Some(dir) = self.dir {
-            let mut c = Checkpoint::from_params(&parts.net.layers(), &parts.params)?;
+            let mut c = Checkpoint::from_params(&parts.net.layers(), params)?;
             c.meta.insert("config".into(), config_json(self.args));
             c.meta.insert("step".into(), state.step.to_string());
             c.save(&best_path(dir))?;
         }
         Ok(())
+    }
+}
+
+/// The parameters an evaluation reads: with `--eval-averaged`, the optimizer's average of the
+/// iterates (ASGD's `ax`) once a step has been taken; otherwise the iterate `params`.
+fn eval_params<'a>(
+    args: &TrainArgs,
+    opt: &'a BoxedOptimizer,
+    params: &'a [f32],
+    step: u64,
+) -> &'a [f32] {
+    match opt.averaged() {
+        Some(a) if args.eval_averaged && step > 0 => a,
+        _ => params,
     }
 }
 
@@ -711,19 +725,20 @@ pub fn run(args: &TrainArgs, mut parts: Parts, opts: RunOptions) -> Result<Summa
         let eval_due = regular || st.step == total;
         if eval_due {
             let lr = parts.opt.lr();
+            let params = eval_params(args, &parts.opt, &parts.params, st.step);
             let train = evaluate_rows(
                 &mut *parts.net,
-                &parts.params,
+                params,
                 &parts.data.train,
                 features,
                 args.train_eval_rows,
             )?;
             let val = match &parts.data.val {
-                Some(v) => Some(evaluate(&mut *parts.net, &parts.params, v, features)?),
+                Some(v) => Some(evaluate(&mut *parts.net, params, v, features)?),
                 None => None,
             };
             let test = match &parts.data.test {
-                Some(v) => Some(evaluate(&mut *parts.net, &parts.params, v, features)?),
+                Some(v) => Some(evaluate(&mut *parts.net, params, v, features)?),
                 None => None,
             };
             let rec = Record {
@@ -779,11 +794,12 @@ pub fn run(args: &TrainArgs, mut parts: Parts, opts: RunOptions) -> Result<Summa
                 st.best_bits = Some(watched.to_bits());
                 st.best_step = st.step;
                 st.bad_evals = 0;
+                let params = eval_params(args, &parts.opt, &parts.params, st.step);
                 if let Some(b) = &mut best_params {
-                    b.copy_from_slice(&parts.params);
+                    b.copy_from_slice(params);
                     have_best = true;
                 }
-                saver.save_best(&parts, &st)?;
+                saver.save_best(&parts, params, &st)?;
             } else {
                 st.bad_evals += 1;
             }
@@ -818,6 +834,10 @@ pub fn run(args: &TrainArgs, mut parts: Parts, opts: RunOptions) -> Result<Summa
         }
     }
     bar.finish_and_clear();
+    // --eval-averaged: the run returns (and reports) the average it evaluated.
+    if let (true, Some(a)) = (args.eval_averaged && st.step > 0, parts.opt.averaged()) {
+        parts.params.copy_from_slice(a);
+    }
     let mut restored = false;
     if have_best {
         if let Some(b) = best_params.take() {

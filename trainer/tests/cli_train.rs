@@ -97,30 +97,11 @@ fn default_run_trains_digits_to_95_percent() {
     }
 }
 
-#[test]
-fn resume_continues_bitwise_identically() {
-    let common = [
-        "train",
-        "--optimizer",
-        "sgd",
-        "--lr",
-        "0.05",
-        "--momentum",
-        "0.9",
-        "--batch-size",
-        "32",
-        "--eval-every",
-        "25",
-        "--scheduler",
-        "StepLR",
-        "--sched-args",
-        "step_size=2,gamma=0.8",
-        "--seed",
-        "3",
-        "--quiet",
-    ];
-    let a = tmpdir("straight");
-    let b = tmpdir("resumed");
+/// A run of 120 iterations and one stopped at 60 then resumed with `--resume` end with the
+/// same checkpoint, bit for bit.
+fn resumes_bitwise(tag: &str, common: &[&str]) {
+    let a = tmpdir(&format!("{tag}-straight"));
+    let b = tmpdir(&format!("{tag}-resumed"));
     let mut straight = common.to_vec();
     straight.extend(["--iters", "120", "--checkpoint-dir", s(&a)]);
     ok(&straight);
@@ -133,6 +114,64 @@ fn resume_continues_bitwise_identically() {
     assert_eq!(
         checkpoint_contents(&a.join("last.safetensors")),
         checkpoint_contents(&b.join("last.safetensors"))
+    );
+}
+
+#[test]
+fn resume_continues_bitwise_identically() {
+    resumes_bitwise(
+        "sgd",
+        &[
+            "train",
+            "--optimizer",
+            "sgd",
+            "--lr",
+            "0.05",
+            "--momentum",
+            "0.9",
+            "--batch-size",
+            "32",
+            "--eval-every",
+            "25",
+            "--scheduler",
+            "StepLR",
+            "--sched-args",
+            "step_size=2,gamma=0.8",
+            "--seed",
+            "3",
+            "--quiet",
+        ],
+    );
+}
+
+/// ASGD carries each group's step size η (computed from the previous step's lr) and the
+/// averaging weight μ between steps, and its average from step t0 on: all in the checkpoint.
+#[test]
+fn asgd_resumes_bitwise_with_its_step_size_and_average() {
+    resumes_bitwise(
+        "asgd",
+        &[
+            "train",
+            "--optimizer",
+            "asgd",
+            "--lr",
+            "0.1",
+            "--lambd",
+            "0.01",
+            "--t0",
+            "40",
+            "--batch-size",
+            "32",
+            "--eval-every",
+            "25",
+            "--scheduler",
+            "ExponentialLR",
+            "--sched-args",
+            "gamma=0.9",
+            "--seed",
+            "5",
+            "--quiet",
+        ],
     );
 }
 
@@ -310,6 +349,66 @@ fn eval_reproduces_the_test_accuracy_and_outputs_are_written() {
     let csv = std::fs::read_to_string(&metrics).unwrap();
     assert!(csv.lines().count() >= 4, "{csv}");
     assert!(std::fs::read_to_string(&plot).unwrap().contains("<svg"));
+}
+
+/// `--eval-averaged`: evaluations, `best.safetensors` and the reported metrics are of ASGD's
+/// average of the iterates; `last.safetensors` keeps the iterate (resume needs it). With the
+/// default `t0` (no averaging in 300 steps) the average is the iterate and nothing changes.
+#[test]
+fn eval_averaged_reports_and_keeps_the_average() {
+    let run = |tag: &str, extra: &[&str]| {
+        let d = tmpdir(tag);
+        let summary = d.join("train.json");
+        let mut a = vec![
+            "train",
+            "--optimizer",
+            "asgd",
+            "--lr",
+            "0.1",
+            "--iters",
+            "300",
+            "--eval-every",
+            "100",
+            "--seed",
+            "2",
+            "--checkpoint-dir",
+            s(&d),
+            "--summary-json",
+            s(&summary),
+            "--quiet",
+        ];
+        a.extend_from_slice(extra);
+        ok(&a);
+        let eval = |file: &str| {
+            let ev = d.join(format!("{file}.json"));
+            ok(&[
+                "eval",
+                "--checkpoint",
+                s(&d.join(file)),
+                "--summary-json",
+                s(&ev),
+            ]);
+            json(&ev)
+        };
+        (
+            json(&summary),
+            eval("best.safetensors"),
+            eval("last.safetensors"),
+        )
+    };
+    let (plain, _, _) = run("avg-off", &[]);
+    let (same, _, _) = run("avg-late", &["--eval-averaged"]);
+    for k in ["test_loss", "test_accuracy", "val_loss", "best_val_loss"] {
+        assert_eq!(plain[k], same[k], "{k}");
+    }
+    let (avg, best, last) = run(
+        "avg-on",
+        &["--eval-averaged", "--t0", "50", "--restore-best"],
+    );
+    assert_eq!(avg["test_loss"], best["loss"]);
+    assert_eq!(avg["test_accuracy"], best["accuracy"]);
+    assert_ne!(best["loss"], last["loss"]);
+    assert_ne!(avg["test_loss"], plain["test_loss"]);
 }
 
 #[test]

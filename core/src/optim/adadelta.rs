@@ -85,7 +85,13 @@ impl Rule for AdadeltaConfig {
 impl ElementwiseRule for AdadeltaConfig {
     type Step<T: Float> = AdadeltaStep<T>;
 
-    fn group_step<T: Float>(&self, _t: u64, group: &Group, _scalars: &[T]) -> AdadeltaStep<T> {
+    fn group_step<T: Float>(
+        &self,
+        _t: u64,
+        _index: usize,
+        group: &Group,
+        _scalars: &[T],
+    ) -> AdadeltaStep<T> {
         AdadeltaStep {
             pre: Pre::new(self.maximize, group.lr, group.weight_decay, false),
             rho: T::from_f64(self.rho),

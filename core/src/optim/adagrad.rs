@@ -86,7 +86,13 @@ impl Rule for AdagradConfig {
 impl ElementwiseRule for AdagradConfig {
     type Step<T: Float> = AdagradStep<T>;
 
-    fn group_step<T: Float>(&self, t: u64, group: &Group, _scalars: &[T]) -> AdagradStep<T> {
+    fn group_step<T: Float>(
+        &self,
+        t: u64,
+        _index: usize,
+        group: &Group,
+        _scalars: &[T],
+    ) -> AdagradStep<T> {
         let clr = group.lr / (1.0 + (t - 1) as f64 * self.lr_decay);
         AdagradStep {
             pre: Pre::new(self.maximize, group.lr, group.weight_decay, false),

@@ -77,7 +77,13 @@ impl Rule for AdamaxConfig {
 impl ElementwiseRule for AdamaxConfig {
     type Step<T: Float> = AdamaxStep<T>;
 
-    fn group_step<T: Float>(&self, t: u64, group: &Group, _scalars: &[T]) -> AdamaxStep<T> {
+    fn group_step<T: Float>(
+        &self,
+        t: u64,
+        _index: usize,
+        group: &Group,
+        _scalars: &[T],
+    ) -> AdamaxStep<T> {
         let (b1, b2) = self.betas;
         let bc = 1.0 - powf64(b1, t as f64);
         AdamaxStep {

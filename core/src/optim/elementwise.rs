@@ -3,8 +3,9 @@
 //! step splits into independent chunks.
 //!
 //! Such a rule says what a step computes once — the step-level scalars
-//! ([`advance`](ElementwiseRule::advance)) and each group's constants
-//! ([`group_step`](ElementwiseRule::group_step)) — and what it does to a chunk of elements
+//! ([`advance`](ElementwiseRule::advance)), each group's constants
+//! ([`group_step`](ElementwiseRule::group_step)) and the scalars carried to the next step
+//! ([`finish`](ElementwiseRule::finish)) — and what it does to a chunk of elements
 //! ([`ElementStep::apply`]). [`elementwise_update`] is its [`Rule::update`]: the whole of each
 //! group as one chunk. descent-kernels runs the same `apply` on chunks in parallel, compiled
 //! for wider vectors; the element arithmetic is the same, so the results are bitwise equal.
@@ -39,8 +40,19 @@ pub trait ElementwiseRule: Rule {
     /// [`group_step`](Self::group_step)). Default: the rule has none.
     fn advance<T: Float>(&self, _t: u64, _scalars: &mut [T]) {}
 
-    /// Step `t`'s constants for `group`, from the advanced `scalars`.
-    fn group_step<T: Float>(&self, t: u64, group: &Group, scalars: &[T]) -> Self::Step<T>;
+    /// Step `t`'s constants for `group` (group number `index`), from the advanced `scalars`.
+    fn group_step<T: Float>(
+        &self,
+        t: u64,
+        index: usize,
+        group: &Group,
+        scalars: &[T],
+    ) -> Self::Step<T>;
+
+    /// Update the scalars after every group's elements have taken step `t` (called once per
+    /// step; ASGD computes the next step's per-group η and μ from this step's lr here, as
+    /// PyTorch does at the end of its step). Default: nothing.
+    fn finish<T: Float>(&self, _t: u64, _groups: &[Group], _scalars: &mut [T]) {}
 }
 
 /// Split the state of a rule with `slots` slots over `n` parameters into its [`Slots`]
@@ -96,8 +108,8 @@ pub fn split_slots_at<T>(slots: Slots<'_, T>, mid: usize) -> (Slots<'_, T>, Slot
     (lo, hi)
 }
 
-/// [`Rule::update`] of an element-wise rule: advance the scalars, then apply each group's
-/// step to the group's elements as one chunk.
+/// [`Rule::update`] of an element-wise rule: advance the scalars, apply each group's step to
+/// the group's elements as one chunk, then [`finish`](ElementwiseRule::finish).
 pub fn elementwise_update<T: Float, R: ElementwiseRule>(
     rule: &R,
     t: u64,
@@ -132,8 +144,8 @@ pub fn elementwise_update_with<T: Float, R: ElementwiseRule>(
     let n = params.len();
     let (mut slots, scalars) = split_state(rule.slots(), state, n);
     rule.advance(t, scalars);
-    for grp in groups {
-        let step = rule.group_step(t, grp, scalars);
+    for (i, grp) in groups.iter().enumerate() {
+        let step = rule.group_step(t, i, grp, scalars);
         let r = grp.range();
         run(
             &step,
@@ -142,6 +154,7 @@ pub fn elementwise_update_with<T: Float, R: ElementwiseRule>(
             slots_range(&mut slots, r),
         );
     }
+    rule.finish(t, groups, scalars);
 }
 
 #[cfg(test)]

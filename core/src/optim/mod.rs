@@ -5,8 +5,8 @@
 //! e.g. [`SgdConfig`], [`AdamConfig`]) that knows the update formula, the parameter
 //! [`groups`](Group) and a state buffer `S` (`&mut [T]` supplied by the caller, or `Vec<T>`
 //! with the `alloc` feature). Aliases name them the PyTorch way: [`Sgd`], [`Adam`], [`AdamW`],
-//! [`Adagrad`], [`RmsProp`], [`Adadelta`], [`Adamax`], [`NAdam`], [`RAdam`], [`Rprop`]. All implement the
-//! object-safe [`Optimizer`] trait.
+//! [`Adagrad`], [`RmsProp`], [`Adadelta`], [`Adamax`], [`NAdam`], [`RAdam`], [`Rprop`],
+//! [`Asgd`]. All implement the object-safe [`Optimizer`] trait.
 //!
 //! All but SGD, Adam and AdamW are also [`ElementwiseRule`]s ([`elementwise`]): a step's
 //! constants per group, and a per-chunk [`ElementStep`] that descent-kernels runs in parallel
@@ -48,6 +48,7 @@ mod adagrad;
 mod adam;
 mod adamax;
 mod adamw;
+mod asgd;
 pub mod clip;
 pub mod elementwise;
 mod group;
@@ -67,6 +68,7 @@ pub use adagrad::{Adagrad, AdagradConfig, AdagradStep};
 pub use adam::{Adam, AdamConfig, AdamScalars, AdamStep};
 pub use adamax::{Adamax, AdamaxConfig, AdamaxStep};
 pub use adamw::{AdamW, AdamWConfig};
+pub use asgd::{Asgd, AsgdConfig, AsgdStep};
 pub use clip::{clip_grad_norm, clip_grad_value, grad_norm};
 pub use elementwise::{ElementStep, ElementwiseRule};
 pub use group::{Group, GroupSpec, MAX_GROUPS};
@@ -111,6 +113,8 @@ pub enum OptimizerKind {
     RandomSearch = 11,
     /// `torch.optim.Rprop`
     Rprop = 12,
+    /// `torch.optim.ASGD`
+    Asgd = 13,
 }
 
 impl OptimizerKind {
@@ -130,6 +134,7 @@ impl OptimizerKind {
             10 => Lbfgs,
             11 => RandomSearch,
             12 => Rprop,
+            13 => Asgd,
             _ => return None,
         })
     }
@@ -150,6 +155,7 @@ impl OptimizerKind {
             Lbfgs => "LBFGS",
             RandomSearch => "RandomSearch",
             Rprop => "Rprop",
+            Asgd => "ASGD",
         }
     }
 }
@@ -198,6 +204,11 @@ pub trait Optimizer<T: Float> {
     /// [`Rule::set_momentum`] for the errors).
     fn set_momentum(&mut self, momentum: f64) -> Result<()> {
         no_momentum(momentum)
+    }
+    /// The average of the iterates, if the optimizer keeps one (ASGD's `ax`, see
+    /// [`AsgdConfig`]; zeros before the first step); `None` for the others (the default).
+    fn averaged(&self) -> Option<&[T]> {
+        None
     }
     /// Exact size in bytes of the exported state.
     fn state_bytes_len(&self) -> usize;
@@ -280,7 +291,7 @@ macro_rules! beta1_momentum {
 }
 pub(crate) use beta1_momentum;
 
-/// Validate a learning rate: finite and >= 0 (PyTorch: "Invalid learning rate")./// Validate a learning rate: finite and >= 0 (PyTorch: "Invalid learning rate").
+/// Validate a learning rate: finite and >= 0 (PyTorch: "Invalid learning rate").
 pub(crate) fn check_lr(lr: f64) -> Result<()> {
     check_arg(lr.is_finite() && lr >= 0.0, "lr", lr, "finite and >= 0")
 }

@@ -109,7 +109,13 @@ impl ElementwiseRule for NAdamConfig {
         scalars[0] *= T::from_f64(self.mu(t as f64));
     }
 
-    fn group_step<T: Float>(&self, t: u64, group: &Group, scalars: &[T]) -> NAdamStep<T> {
+    fn group_step<T: Float>(
+        &self,
+        t: u64,
+        _index: usize,
+        group: &Group,
+        scalars: &[T],
+    ) -> NAdamStep<T> {
         let (b1, b2) = self.betas;
         let step = t as f64;
         let (mu, mu_next) = (self.mu(step), self.mu(step + 1.0));

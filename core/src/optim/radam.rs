@@ -84,7 +84,13 @@ impl Rule for RAdamConfig {
 impl ElementwiseRule for RAdamConfig {
     type Step<T: Float> = RAdamStep<T>;
 
-    fn group_step<T: Float>(&self, t: u64, group: &Group, _scalars: &[T]) -> RAdamStep<T> {
+    fn group_step<T: Float>(
+        &self,
+        t: u64,
+        _index: usize,
+        group: &Group,
+        _scalars: &[T],
+    ) -> RAdamStep<T> {
         let (b1, b2) = self.betas;
         let step = t as f64;
         let bc1 = 1.0 - powf64(b1, step);

@@ -90,7 +90,13 @@ impl Rule for RmsPropConfig {
 impl ElementwiseRule for RmsPropConfig {
     type Step<T: Float> = RmsPropStep<T>;
 
-    fn group_step<T: Float>(&self, _t: u64, group: &Group, _scalars: &[T]) -> RmsPropStep<T> {
+    fn group_step<T: Float>(
+        &self,
+        _t: u64,
+        _index: usize,
+        group: &Group,
+        _scalars: &[T],
+    ) -> RmsPropStep<T> {
         RmsPropStep {
             pre: Pre::new(self.maximize, group.lr, group.weight_decay, false),
             alpha: T::from_f64(self.alpha),

@@ -90,7 +90,13 @@ impl Rule for RpropConfig {
 impl ElementwiseRule for RpropConfig {
     type Step<T: Float> = RpropStep<T>;
 
-    fn group_step<T: Float>(&self, t: u64, group: &Group, _scalars: &[T]) -> RpropStep<T> {
+    fn group_step<T: Float>(
+        &self,
+        t: u64,
+        _index: usize,
+        group: &Group,
+        _scalars: &[T],
+    ) -> RpropStep<T> {
         RpropStep {
             sign: if self.maximize { -T::ONE } else { T::ONE },
             minus: T::from_f64(self.etas.0),

@@ -45,6 +45,11 @@ pub trait Rule: Copy + core::fmt::Debug {
     fn set_momentum(&mut self, momentum: f64) -> Result<()> {
         super::no_momentum(momentum)
     }
+    /// The slot holding an average of the iterates, if the rule keeps one (ASGD's `ax`);
+    /// [`Optimizer::averaged`] reads it. Default: none.
+    fn averaged_slot(&self) -> Option<usize> {
+        None
+    }
     /// Fill a fresh state (default: zeros).
     fn init_state<T: Float>(&self, state: &mut [T], _n: usize) {
         state.fill(T::ZERO);
@@ -200,6 +205,10 @@ impl<T: Float, R: Rule, S: AsRef<[T]> + AsMut<[T]>> Optimizer<T> for Optim<T, R,
     }
     fn set_momentum(&mut self, momentum: f64) -> Result<()> {
         self.rule.set_momentum(momentum)
+    }
+    fn averaged(&self) -> Option<&[T]> {
+        let j = self.rule.averaged_slot()?;
+        self.state().get(j * self.n..(j + 1) * self.n)
     }
     fn state_bytes_len(&self) -> usize {
         state::bytes_len(

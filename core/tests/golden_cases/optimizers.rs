@@ -188,6 +188,18 @@ fn build(
             };
             Box::new(Rprop::owned(c, dim).map_err(e)?)
         }
+        "ASGD" => {
+            let d = AsgdConfig::default();
+            let c = AsgdConfig {
+                lr: h.f("lr", d.lr)?,
+                lambd: h.f("lambd", d.lambd)?,
+                alpha: h.f("alpha", d.alpha)?,
+                t0: h.f("t0", d.t0)?,
+                weight_decay: h.f("weight_decay", d.weight_decay)?,
+                maximize: h.b("maximize", d.maximize)?,
+            };
+            Box::new(Asgd::owned(c, dim).map_err(e)?)
+        }
         other => return Err(format!("unknown optimizer `{other}`")),
     };
     h.finish()?;
@@ -223,7 +235,20 @@ pub fn run(case: &Value) -> Result<(), String> {
     if steps == 0 {
         return Err("case has no steps".into());
     }
+    // `optimizers_asgd.json`: ASGD's averaged parameters after each step.
+    let averaged = match case.get("averaged") {
+        None => None,
+        Some(_) => Some(floats_field(case, "averaged")?),
+    };
+    if averaged.as_ref().is_some_and(|a| a.len() != dim * steps) {
+        return Err("`averaged` length does not match dim / steps".into());
+    }
     let mut opt = build(name, hp, dim)?;
+    if averaged.is_some() && opt.averaged().is_none() {
+        return Err(format!(
+            "`averaged` given for {name}, which keeps no average"
+        ));
+    }
     // `optimizers_cycled.json`: an LR scheduler on the optimizer sets each step's lr and, when
     // it cycles momentum, the momentum (SGD/RMSprop) or betas[0] (Adam family).
     let mut sched = match case.get("scheduler") {
@@ -257,6 +282,16 @@ pub fn run(case: &Value) -> Result<(), String> {
             ATOL,
             RTOL,
         )?;
+        if let (Some(want), Some(ax)) = (&averaged, opt.averaged()) {
+            let got: Vec<f64> = ax.iter().map(|&x| x as f64).collect();
+            close(
+                &format!("averaged after step {}", t + 1),
+                &got,
+                &want[t * dim..(t + 1) * dim],
+                ATOL,
+                RTOL,
+            )?;
+        }
     }
     Ok(())
 }

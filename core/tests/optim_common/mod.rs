@@ -119,6 +119,11 @@ pub fn zoo<T: descent_core::Float>(
             ),
         ),
         ("Rprop", b(RpropConfig::default().lr(0.05), g)),
+        // λ = 0: with a decay term the iterates settle at the optimum of f + λ/2 |θ|².
+        (
+            "ASGD",
+            b(AsgdConfig::default().lr(0.05).lambd(0.0).t0(50.0), g),
+        ),
     ]
 }
 

@@ -1,4 +1,4 @@
-//! Fused element-wise rules (Adagrad, RMSprop, Adadelta, Adamax, NAdam, RAdam, Rprop; and SGD's
+//! Fused element-wise rules (Adagrad, RMSprop, Adadelta, Adamax, NAdam, RAdam, Rprop, ASGD; and SGD's
 //! `FusedRule`, whose loop is in `sgd.rs`): descent-core's own per-chunk step
 //! ([`ElementStep::apply`]) run on chunks of every state slot, compiled for the CPU's widest
 //! vectors and spread over the rayon pool.
@@ -11,8 +11,8 @@
 use super::{chunk_len, simd_level, with_simd, FusedRule, SimdLevel};
 use descent_core::optim::elementwise::{elementwise_update_with, split_slots_at, Slots};
 use descent_core::optim::{
-    AdadeltaConfig, AdagradConfig, AdamaxConfig, ElementStep, ElementwiseRule, Group, NAdamConfig,
-    Optim, RAdamConfig, RmsPropConfig, RpropConfig, SgdConfig,
+    AdadeltaConfig, AdagradConfig, AdamaxConfig, AsgdConfig, ElementStep, ElementwiseRule, Group,
+    NAdamConfig, Optim, RAdamConfig, RmsPropConfig, RpropConfig, SgdConfig,
 };
 use descent_core::Result;
 
@@ -133,6 +133,7 @@ fused_elementwise_rules!(
     NAdamConfig,
     RAdamConfig,
     RpropConfig,
+    AsgdConfig,
 );
 
 #[cfg(test)]
