@@ -14,7 +14,7 @@ use libfuzzer_sys::fuzz_target;
 
 #[derive(Arbitrary, Debug)]
 struct Input {
-    /// Which optimizer (mod 13).
+    /// Which optimizer (mod 14).
     which: u8,
     /// Import into this optimizer instead (cross-kind), if set.
     target: Option<u8>,
@@ -98,7 +98,7 @@ impl<T: Float + 'static> Opt<T> {
         ) -> Box<dyn Optimizer<T>> {
             Box::new(Optim::<T, R, Vec<T>>::owned_with_groups(r, g).expect("valid config"))
         }
-        match which % 13 {
+        match which % 14 {
             0 => {
                 let mut c = SgdConfig::default().lr(0.01).weight_decay(0.01);
                 if v(0) {
@@ -151,6 +151,12 @@ impl<T: Float + 'static> Opt<T> {
             11 => Opt::First(b(
                 AsgdConfig::default()
                     .t0(if v(0) { 1.0 } else { 1e6 })
+                    .maximize(v(1)),
+                groups,
+            )),
+            12 => Opt::First(b(
+                AdafactorConfig::default()
+                    .eps((if v(0) { Some(1e-3) } else { None }, 1e-3))
                     .maximize(v(1)),
                 groups,
             )),

@@ -150,7 +150,7 @@ pub struct TrainArgs {
 
     // ---- optimizer (PyTorch names) ----
     /// Optimizer: sgd, adam, adamw, adagrad, rmsprop, adadelta, adamax, nadam, radam, rprop,
-    /// asgd, lbfgs, random-search (default: adam for classification; sgd with --lr 0.05 for regression).
+    /// asgd, adafactor, lbfgs, random-search (default: adam for classification; sgd with --lr 0.05 for regression).
     #[arg(long)]
     pub optimizer: Option<String>,
     /// Learning rate (default: the optimizer's PyTorch default).
@@ -171,9 +171,10 @@ pub struct TrainArgs {
     /// Adam-family betas, `beta1,beta2` (or `beta1 beta2`).
     #[arg(long, value_delimiter = ',', num_args = 1..=2)]
     pub betas: Option<Vec<f64>>,
-    /// Term added to denominators for numerical stability.
-    #[arg(long)]
-    pub eps: Option<f64>,
+    /// Term added to denominators for numerical stability; Adafactor: the pair `eps1,eps2`
+    /// (PyTorch's `eps` tuple, default `None,1e-3`; `eps1` may be `None`).
+    #[arg(long, value_parser = parse_eps)]
+    pub eps: Option<Eps>,
     /// Adam / AdamW AMSGrad variant.
     #[arg(long)]
     pub amsgrad: bool,
@@ -205,6 +206,12 @@ pub struct TrainArgs {
     /// Rprop step-size bounds `min,max` (default 1e-6,50).
     #[arg(long, value_delimiter = ',', num_args = 1..=2)]
     pub step_sizes: Option<Vec<f64>>,
+    /// Adafactor exponent of the second moment's decay (default -0.8).
+    #[arg(long, allow_hyphen_values = true)]
+    pub beta2_decay: Option<f64>,
+    /// Adafactor clipping threshold of the update's RMS (default 1).
+    #[arg(long)]
+    pub d: Option<f64>,
     /// ASGD decay term lambd (default 1e-4).
     #[arg(long)]
     pub lambd: Option<f64>,
@@ -402,6 +409,36 @@ pub fn with_default_subcommand(mut argv: Vec<String>) -> Vec<String> {
         argv.insert(1.min(argv.len()), "train".into());
     }
     argv
+}
+
+/// `--eps`: one value, or Adafactor's pair (PyTorch's `eps=(eps1, eps2)`, `eps1` may be None).
+/// Recorded in checkpoints as a number or a 2-list (`null` for None).
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(untagged)]
+pub enum Eps {
+    /// One value (every optimizer but Adafactor).
+    One(f64),
+    /// `eps1,eps2` (Adafactor).
+    Pair(Option<f64>, f64),
+}
+
+/// Parse `--eps`: `X`, or `X,Y` / `None,Y`.
+fn parse_eps(s: &str) -> std::result::Result<Eps, String> {
+    let num = |t: &str| {
+        t.trim()
+            .parse::<f64>()
+            .map_err(|_| format!("`{t}` is not a number"))
+    };
+    match s.split_once(',') {
+        None => num(s).map(Eps::One),
+        Some((a, b)) => {
+            let a = match a.trim() {
+                "None" | "none" => None,
+                t => Some(num(t)?),
+            };
+            Ok(Eps::Pair(a, num(b)?))
+        }
+    }
 }
 
 #[cfg(test)]

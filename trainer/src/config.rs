@@ -135,7 +135,13 @@ pub fn expand(argv: Vec<String>) -> Result<Vec<String>> {
                     let parts: Result<Vec<String>> =
                         items.iter().map(|v| scalar(&path, raw_key, v)).collect();
                     let parts = parts?;
-                    if arg.get_value_delimiter().is_some() {
+                    // One comma-separated value unless the flag repeats: a list-valued flag
+                    // (`betas`), `eps = [1e-30, 1e-3]` (Adafactor's pair), and a list given to a
+                    // one-value flag is refused by its parser rather than reduced to its last
+                    // item.
+                    if arg.get_value_delimiter().is_some()
+                        || !matches!(arg.get_action(), ArgAction::Append)
+                    {
                         extra.push(flag);
                         extra.push(parts.join(","));
                     } else {
@@ -192,6 +198,24 @@ mod tests {
 
     fn argv(v: &[&str]) -> Vec<String> {
         v.iter().map(|s| s.to_string()).collect()
+    }
+
+    /// A list for a flag without a delimiter is one comma-separated value: Adafactor's `eps`
+    /// pair, and a one-value flag refuses it instead of keeping the last item.
+    #[test]
+    fn lists_for_one_value_flags_are_joined() {
+        let p = write(
+            "eps.toml",
+            "optimizer = \"adafactor\"\neps = [1e-3, 1e-2]\n",
+        );
+        let out = expand(argv(&["descent", "train", "--config", &p])).unwrap();
+        assert!(out
+            .windows(2)
+            .any(|w| w[0] == "--eps" && w[1] == "0.001,0.01"));
+        let p = write("lr-list.toml", "lr = [0.1, 0.2]\n");
+        let e = expand(argv(&["descent", "train", "--config", &p])).unwrap_err();
+        assert!(e.to_string().contains("lr-list.toml"), "{e}");
+        assert!(e.to_string().contains("0.1,0.2"), "{e}");
     }
 
     #[test]

@@ -4,13 +4,15 @@
 //! apply (e.g. `--momentum` with Adam) is a usage error rather than silently ignored. Omitted
 //! flags take PyTorch's defaults.
 
+use crate::checkpoint::LayerShape;
 use crate::cli::OpsKind;
-use crate::cli::TrainArgs;
+use crate::cli::{Eps, TrainArgs};
 use crate::error::{Error, Result};
 use descent_core::optim::{
-    AdadeltaConfig, AdagradConfig, AdamConfig, AdamWConfig, AdamaxConfig, AsgdConfig, Group, Lbfgs,
-    LbfgsConfig, LineSearch, NAdamConfig, Optim, Optimizer, OptimizerKind, RAdamConfig,
-    RandomSearch, RandomSearchConfig, RmsPropConfig, RpropConfig, Rule, SgdConfig,
+    AdadeltaConfig, AdafactorConfig, AdagradConfig, AdamConfig, AdamWConfig, AdamaxConfig,
+    AsgdConfig, Group, Lbfgs, LbfgsConfig, LineSearch, NAdamConfig, Optim, Optimizer,
+    OptimizerKind, RAdamConfig, RandomSearch, RandomSearchConfig, RmsPropConfig, RpropConfig, Rule,
+    SgdConfig, Shapes, TensorShape,
 };
 use descent_core::Result as CoreResult;
 use descent_kernels::fused::{step_fused, FusedRule};
@@ -28,6 +30,7 @@ pub const NAMES: &[&str] = &[
     "radam",
     "rprop",
     "asgd",
+    "adafactor",
     "lbfgs",
     "random-search",
 ];
@@ -261,6 +264,8 @@ fn given_flags(a: &TrainArgs) -> Vec<(&'static str, bool)> {
         ("sigma", a.sigma.is_some()),
         ("etas", a.etas.is_some()),
         ("step-sizes", a.step_sizes.is_some()),
+        ("beta2-decay", a.beta2_decay.is_some()),
+        ("d", a.d.is_some()),
         ("lambd", a.lambd.is_some()),
         ("t0", a.t0.is_some()),
         ("eval-averaged", a.eval_averaged),
@@ -281,6 +286,7 @@ fn allowed(name: &str) -> &'static [&'static str] {
         "radam" => &["betas", "eps", "decoupled-weight-decay"],
         "rprop" => &["etas", "step-sizes"],
         "asgd" => &["lambd", "alpha", "t0", "eval-averaged"],
+        "adafactor" => &["beta2-decay", "eps", "d"],
         "lbfgs" => &[
             "max-iter",
             "max-eval",
@@ -292,6 +298,43 @@ fn allowed(name: &str) -> &'static [&'static str] {
         "random-search" => &["sigma"],
         _ => &[],
     }
+}
+
+/// `--eps` of every optimizer but Adafactor: one value.
+fn eps(a: &TrainArgs, default: f64) -> Result<f64> {
+    match a.eps {
+        None => Ok(default),
+        Some(Eps::One(x)) => Ok(x),
+        Some(Eps::Pair(..)) => Err(Error::usage(format!(
+            "--eps: expected one value for --optimizer {} (only adafactor takes eps1,eps2)",
+            a.optimizer.as_deref().unwrap_or("adam")
+        ))),
+    }
+}
+
+/// Adafactor's `--eps eps1,eps2` (`eps1` may be `None`).
+fn eps_pair(a: &TrainArgs, default: (Option<f64>, f64)) -> Result<(Option<f64>, f64)> {
+    match a.eps {
+        None => Ok(default),
+        Some(Eps::Pair(e1, e2)) => Ok((e1, e2)),
+        Some(Eps::One(x)) => Err(Error::usage(format!(
+            "--eps {x}: expected two values eps1,eps2 for adafactor (PyTorch's eps tuple; eps1 may be None)"
+        ))),
+    }
+}
+
+/// The tensors of `layers` in the flat nn.Linear layout: each weight `[out, in]`, then its
+/// bias `[out]`.
+pub fn layer_shapes(layers: &[LayerShape]) -> Vec<TensorShape> {
+    layers
+        .iter()
+        .flat_map(|l| {
+            [
+                TensorShape::Matrix(l.fan_out, l.fan_in),
+                TensorShape::Vector(l.fan_out),
+            ]
+        })
+        .collect()
 }
 
 fn betas(a: &TrainArgs, default: (f64, f64)) -> Result<(f64, f64)> {
@@ -356,8 +399,19 @@ pub(crate) fn zeroed<T: Clone + Default>(
     })
 }
 
-/// Build the optimizer named by `args.optimizer` (Adam when unset) for `n` parameters.
+/// Build the optimizer named by `args.optimizer` (Adam when unset) for `n` parameters, as one
+/// vector tensor (Adafactor does not factor it; [`build_for`] gives it the layers' shapes).
 pub fn build(args: &TrainArgs, n: usize) -> Result<BoxedOptimizer> {
+    build_shaped(args, n, &[])
+}
+
+/// [`build`] for the parameters of `layers` (Adafactor factors each weight matrix).
+pub fn build_for(args: &TrainArgs, layers: &[LayerShape]) -> Result<BoxedOptimizer> {
+    let n = crate::checkpoint::n_params(layers);
+    build_shaped(args, n, &layer_shapes(layers))
+}
+
+fn build_shaped(args: &TrainArgs, n: usize, tensors: &[TensorShape]) -> Result<BoxedOptimizer> {
     let given = args.optimizer.as_deref().unwrap_or("adam");
     let name = given.to_ascii_lowercase();
     if !NAMES.contains(&name.as_str()) {
@@ -395,20 +449,34 @@ pub fn build(args: &TrainArgs, n: usize) -> Result<BoxedOptimizer> {
             make!(no_weight_decay c)
         }};
         (no_weight_decay $cfg:expr) => {{
-            let mut c = $cfg;
-            if let Some(lr) = args.lr {
-                c.lr = lr;
-            }
-            c.maximize = args.maximize;
-            c.validate().map_err(core)?;
-            let state = zeroed(c.state_len(n), &ctx, "state", n)?;
-            let o = Optim::new(c, n, state).map_err(core)?;
+            let o = make!(optim $cfg);
             let inner: Box<dyn Optimizer<f32> + Send> = if args.ops == OpsKind::Fast {
                 Box::new(Fused(o))
             } else {
                 Box::new(o)
             };
             Box::new(FirstOrder(inner)) as BoxedOptimizer
+        }};
+        // Not element-wise (Adafactor's per-tensor norms): descent-core's loop either way.
+        (unfused $cfg:expr) => {{
+            let mut c = $cfg;
+            if let Some(wd) = args.weight_decay {
+                c.weight_decay = wd;
+            }
+            let o = make!(optim c);
+            Box::new(FirstOrder(Box::new(o))) as BoxedOptimizer
+        }};
+        (optim $cfg:expr) => {{
+            let mut c = $cfg;
+            if let Some(lr) = args.lr {
+                c.lr = lr;
+            }
+            c.maximize = args.maximize;
+            c.validate().map_err(core)?;
+            c.validate_layout(n, &[Group { start: 0, len: n, lr: c.lr, weight_decay: 0.0 }])
+                .map_err(core)?;
+            let state = zeroed(c.state_len(n), &ctx, "state", n)?;
+            Optim::new(c, n, state).map_err(core)?
         }};
     }
     Ok(match name.as_str() {
@@ -425,7 +493,7 @@ pub fn build(args: &TrainArgs, n: usize) -> Result<BoxedOptimizer> {
             let d = AdamConfig::default();
             make!(AdamConfig {
                 betas: betas(args, d.betas)?,
-                eps: args.eps.unwrap_or(d.eps),
+                eps: eps(args, d.eps)?,
                 amsgrad: args.amsgrad,
                 ..d
             })
@@ -434,7 +502,7 @@ pub fn build(args: &TrainArgs, n: usize) -> Result<BoxedOptimizer> {
             let d = AdamWConfig::default();
             make!(AdamWConfig {
                 betas: betas(args, d.betas)?,
-                eps: args.eps.unwrap_or(d.eps),
+                eps: eps(args, d.eps)?,
                 amsgrad: args.amsgrad,
                 ..d
             })
@@ -446,7 +514,7 @@ pub fn build(args: &TrainArgs, n: usize) -> Result<BoxedOptimizer> {
                 initial_accumulator_value: args
                     .initial_accumulator_value
                     .unwrap_or(d.initial_accumulator_value),
-                eps: args.eps.unwrap_or(d.eps),
+                eps: eps(args, d.eps)?,
                 ..d
             })
         }
@@ -454,7 +522,7 @@ pub fn build(args: &TrainArgs, n: usize) -> Result<BoxedOptimizer> {
             let d = RmsPropConfig::default();
             make!(RmsPropConfig {
                 alpha: args.alpha.unwrap_or(d.alpha),
-                eps: args.eps.unwrap_or(d.eps),
+                eps: eps(args, d.eps)?,
                 momentum: args.momentum.unwrap_or(d.momentum),
                 centered: args.centered,
                 ..d
@@ -464,7 +532,7 @@ pub fn build(args: &TrainArgs, n: usize) -> Result<BoxedOptimizer> {
             let d = AdadeltaConfig::default();
             make!(AdadeltaConfig {
                 rho: args.rho.unwrap_or(d.rho),
-                eps: args.eps.unwrap_or(d.eps),
+                eps: eps(args, d.eps)?,
                 ..d
             })
         }
@@ -472,7 +540,7 @@ pub fn build(args: &TrainArgs, n: usize) -> Result<BoxedOptimizer> {
             let d = AdamaxConfig::default();
             make!(AdamaxConfig {
                 betas: betas(args, d.betas)?,
-                eps: args.eps.unwrap_or(d.eps),
+                eps: eps(args, d.eps)?,
                 ..d
             })
         }
@@ -480,7 +548,7 @@ pub fn build(args: &TrainArgs, n: usize) -> Result<BoxedOptimizer> {
             let d = NAdamConfig::default();
             make!(NAdamConfig {
                 betas: betas(args, d.betas)?,
-                eps: args.eps.unwrap_or(d.eps),
+                eps: eps(args, d.eps)?,
                 momentum_decay: args.momentum_decay.unwrap_or(d.momentum_decay),
                 decoupled_weight_decay: args.decoupled_weight_decay,
                 ..d
@@ -505,6 +573,17 @@ pub fn build(args: &TrainArgs, n: usize) -> Result<BoxedOptimizer> {
                 lambd: args.lambd.unwrap_or(d.lambd),
                 alpha: args.alpha.unwrap_or(d.alpha),
                 t0: args.t0.unwrap_or(d.t0),
+                ..d
+            })
+        }
+        "adafactor" => {
+            let d = AdafactorConfig::default();
+            let shapes = Shapes::new(tensors).map_err(core)?;
+            make!(unfused AdafactorConfig {
+                beta2_decay: args.beta2_decay.unwrap_or(d.beta2_decay),
+                eps: eps_pair(args, d.eps)?,
+                d: args.d.unwrap_or(d.d),
+                shapes,
                 ..d
             })
         }
@@ -559,7 +638,7 @@ pub fn build(args: &TrainArgs, n: usize) -> Result<BoxedOptimizer> {
             let d = RAdamConfig::default();
             make!(RAdamConfig {
                 betas: betas(args, d.betas)?,
-                eps: args.eps.unwrap_or(d.eps),
+                eps: eps(args, d.eps)?,
                 decoupled_weight_decay: args.decoupled_weight_decay,
                 ..d
             })
@@ -739,6 +818,63 @@ mod tests {
         o.step(&mut p, &mut g, &mut f).unwrap();
         let eta = (0.5f64 / 1.5) as f32;
         assert_eq!(p[0], -0.5 * (1.0 - eta) - eta);
+    }
+
+    /// Adafactor built for the layers factors each weight: `out + in` state elements per
+    /// matrix instead of `out · in`; without shapes it keeps one per parameter.
+    #[test]
+    fn adafactor_factors_the_layers_weights() {
+        let layers = [
+            LayerShape {
+                fan_in: 4,
+                fan_out: 3,
+            },
+            LayerShape {
+                fan_in: 3,
+                fan_out: 2,
+            },
+        ];
+        let n = crate::checkpoint::n_params(&layers);
+        let a = args(&["--optimizer", "adafactor", "--eps", "None,1e-2", "--d", "2"]);
+        let factored = build_for(&a, &layers).unwrap().export().unwrap();
+        let flat = build(&a, n).unwrap().export().unwrap();
+        // 23 parameters; state 3 + 4 + 3 + 2 + 3 + 2 = 17 elements against 23.
+        assert_eq!(flat.len() - factored.len(), (23 - 17) * 4);
+        let mut o = build_for(&a, &layers).unwrap();
+        assert_eq!(o.torch_name(), "Adafactor");
+        let mut p: Vec<f32> = (0..n).map(|i| i as f32 * 0.1).collect();
+        let mut g = vec![0f32; n];
+        let first = o.step(&mut p, &mut g, &mut quad).unwrap();
+        let mut last = first;
+        for _ in 0..30 {
+            last = o.step(&mut p, &mut g, &mut quad).unwrap();
+        }
+        assert!(last < first, "{first} -> {last}");
+        let Err(e) = build(&args(&["--optimizer", "adafactor", "--eps", "1e-3"]), 3) else {
+            panic!("accepted one eps for adafactor")
+        };
+        assert!(e.to_string().contains("eps1,eps2"), "{e}");
+        let Err(e) = build(&args(&["--optimizer", "adam", "--eps", "None,1e-3"]), 3) else {
+            panic!("accepted an eps pair for adam")
+        };
+        assert!(e.to_string().contains("one value"), "{e}");
+        assert!(build(&args(&["--optimizer", "adam", "--d", "2"]), 3).is_err());
+        assert!(build(&args(&["--optimizer", "adafactor", "--d", "0.5"]), 3).is_err());
+        assert!(build(
+            &args(&["--optimizer", "adafactor", "--beta2-decay", "0.5"]),
+            3
+        )
+        .is_err());
+        let deep: Vec<LayerShape> = (0..17)
+            .map(|_| LayerShape {
+                fan_in: 2,
+                fan_out: 2,
+            })
+            .collect();
+        let Err(e) = build_for(&args(&["--optimizer", "adafactor"]), &deep) else {
+            panic!("accepted 34 tensors")
+        };
+        assert!(e.to_string().contains("shapes"), "{e}");
     }
 
     #[test]

@@ -304,7 +304,9 @@ pub fn build(args: &TrainArgs) -> Result<Parts> {
     let order = build_order(args, &data)?;
     let mut params = zeroed_params(&*net, args, &data)?;
     net.init(&mut params, args.seed)?;
-    let mut opt = crate::optimizer::build(args, params.len())?;
+    let layers = net.layers();
+    debug_assert_eq!(crate::checkpoint::n_params(&layers), params.len());
+    let mut opt = crate::optimizer::build_for(args, &layers)?;
     let lr0 = opt.lr();
     let sched = match &args.scheduler {
         Some(name) => Some(crate::schedule::build(
@@ -326,7 +328,7 @@ pub fn build(args: &TrainArgs) -> Result<Parts> {
         if opt.momentum() == Some(0.0) && m != 0.0 {
             let mut with_momentum = args.clone();
             with_momentum.momentum = Some(m);
-            opt = crate::optimizer::build(&with_momentum, params.len())?;
+            opt = crate::optimizer::build_for(&with_momentum, &layers)?;
         }
     }
     Ok(Parts {

@@ -175,6 +175,30 @@ fn asgd_resumes_bitwise_with_its_step_size_and_average() {
     );
 }
 
+/// Adafactor's factored state (row and column means of each weight) resumes bit for bit.
+#[test]
+fn adafactor_resumes_bitwise() {
+    resumes_bitwise(
+        "adafactor",
+        &[
+            "train",
+            "--optimizer",
+            "adafactor",
+            "--lr",
+            "0.05",
+            "--weight-decay",
+            "0.01",
+            "--batch-size",
+            "32",
+            "--eval-every",
+            "25",
+            "--seed",
+            "4",
+            "--quiet",
+        ],
+    );
+}
+
 /// A run whose optimizer state is large (L-BFGS's history of 100 steps for 85k parameters:
 /// 68 MB) checkpoints and resumes bitwise. The state went into the file's JSON header as hex
 /// before (format version 1), which safetensors caps at 100 MB: this run failed at its first

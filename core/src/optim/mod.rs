@@ -6,12 +6,12 @@
 //! [`groups`](Group) and a state buffer `S` (`&mut [T]` supplied by the caller, or `Vec<T>`
 //! with the `alloc` feature). Aliases name them the PyTorch way: [`Sgd`], [`Adam`], [`AdamW`],
 //! [`Adagrad`], [`RmsProp`], [`Adadelta`], [`Adamax`], [`NAdam`], [`RAdam`], [`Rprop`],
-//! [`Asgd`]. All implement the object-safe [`Optimizer`] trait.
+//! [`Asgd`], [`Adafactor`]. All implement the object-safe [`Optimizer`] trait.
 //!
-//! All but SGD, Adam and AdamW are also [`ElementwiseRule`]s ([`elementwise`]): a step's
+//! All but SGD, Adam, AdamW and Adafactor are [`ElementwiseRule`]s ([`elementwise`]): a step's
 //! constants per group, and a per-chunk [`ElementStep`] that descent-kernels runs in parallel
 //! chunks with wider vectors, bitwise equal to [`Rule::update`] (SGD and the Adam pair have
-//! fused kernels of their own).
+//! fused kernels of their own; Adafactor's per-tensor norms make it not element-wise).
 //!
 //! * The update of each optimizer follows PyTorch's single-tensor (`foreach=False`) code, with
 //!   the same order of floating-point operations: element-wise work in `T`, scalar
@@ -44,6 +44,7 @@ macro_rules! setters {
 }
 
 mod adadelta;
+mod adafactor;
 mod adagrad;
 mod adam;
 mod adamax;
@@ -60,10 +61,12 @@ mod random_search;
 mod rmsprop;
 mod rprop;
 mod sgd;
+pub mod shape;
 pub mod state;
 mod stateful;
 
 pub use adadelta::{Adadelta, AdadeltaConfig, AdadeltaStep};
+pub use adafactor::{Adafactor, AdafactorConfig};
 pub use adagrad::{Adagrad, AdagradConfig, AdagradStep};
 pub use adam::{Adam, AdamConfig, AdamScalars, AdamStep};
 pub use adamax::{Adamax, AdamaxConfig, AdamaxStep};
@@ -80,6 +83,7 @@ pub use random_search::{RandomSearch, RandomSearchConfig};
 pub use rmsprop::{RmsProp, RmsPropConfig, RmsPropStep};
 pub use rprop::{Rprop, RpropConfig, RpropStep};
 pub use sgd::{Sgd, SgdConfig};
+pub use shape::{Shapes, TensorShape, MAX_TENSORS};
 pub use stateful::{Optim, Rule};
 
 use crate::error::check_arg;
@@ -115,6 +119,8 @@ pub enum OptimizerKind {
     Rprop = 12,
     /// `torch.optim.ASGD`
     Asgd = 13,
+    /// `torch.optim.Adafactor`
+    Adafactor = 14,
 }
 
 impl OptimizerKind {
@@ -135,6 +141,7 @@ impl OptimizerKind {
             11 => RandomSearch,
             12 => Rprop,
             13 => Asgd,
+            14 => Adafactor,
             _ => return None,
         })
     }
@@ -156,6 +163,7 @@ impl OptimizerKind {
             RandomSearch => "RandomSearch",
             Rprop => "Rprop",
             Asgd => "ASGD",
+            Adafactor => "Adafactor",
         }
     }
 }

@@ -45,6 +45,12 @@ pub trait Rule: Copy + core::fmt::Debug {
     fn set_momentum(&mut self, momentum: f64) -> Result<()> {
         super::no_momentum(momentum)
     }
+    /// Check the rule's own view of the parameter layout against the `n` parameters and their
+    /// resolved groups (Adafactor's tensor shapes: they must cover the vector and not cross a
+    /// group boundary). Called on construction, before any state is allocated. Default: OK.
+    fn validate_layout(&self, _n: usize, _groups: &[Group]) -> Result<()> {
+        Ok(())
+    }
     /// The slot holding an average of the iterates, if the rule keeps one (ASGD's `ax`);
     /// [`Optimizer::averaged`] reads it. Default: none.
     fn averaged_slot(&self) -> Option<usize> {
@@ -95,6 +101,7 @@ impl<T: Float, R: Rule, S: AsRef<[T]> + AsMut<[T]>> Optim<T, R, S> {
         config.validate()?;
         let groups = Groups::new(groups, config.base_lr(), config.base_weight_decay())?;
         let n = groups.n_params();
+        config.validate_layout(n, groups.as_slice())?;
         let len = config.state_len(n);
         check_min_len("state", state.as_ref().len(), len)?;
         config.init_state(&mut state.as_mut()[..len], n);
@@ -158,7 +165,9 @@ impl<T: Float, R: Rule> Optim<T, R, alloc::vec::Vec<T>> {
     /// Several groups, with an owned state buffer.
     pub fn owned_with_groups(config: R, groups: &[GroupSpec]) -> Result<Self> {
         config.validate()?;
-        let n: usize = groups.iter().fold(0usize, |a, g| a.saturating_add(g.len));
+        let resolved = Groups::new(groups, config.base_lr(), config.base_weight_decay())?;
+        let n = resolved.n_params();
+        config.validate_layout(n, resolved.as_slice())?;
         let len = config.state_len(n);
         Self::with_groups(config, groups, alloc::vec![T::ZERO; len])
     }

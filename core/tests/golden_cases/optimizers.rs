@@ -58,10 +58,38 @@ impl<'a> Hp<'a> {
     }
 }
 
+/// `shapes` of `optimizers_adafactor.json`: `[rows, cols]` or `[n]` per tensor.
+fn shapes(case: &Value) -> Result<Shapes, String> {
+    let Some(v) = case.get("shapes") else {
+        return Ok(Shapes::default());
+    };
+    let list = v.as_array().ok_or("`shapes` is not a list")?;
+    let mut out = Vec::new();
+    for s in list {
+        let d: Vec<usize> = s
+            .as_array()
+            .ok_or("a shape is not a list")?
+            .iter()
+            .map(|x| {
+                x.as_u64()
+                    .map(|x| x as usize)
+                    .ok_or("a dimension is not an integer")
+            })
+            .collect::<Result<_, _>>()?;
+        out.push(match d[..] {
+            [n] => TensorShape::Vector(n),
+            [r, c] => TensorShape::Matrix(r, c),
+            _ => return Err(format!("shape {s}: expected [n] or [rows, cols]")),
+        });
+    }
+    Shapes::new(&out).map_err(|e| e.to_string())
+}
+
 fn build(
     name: &str,
     hp: &Map<String, Value>,
     dim: usize,
+    case: &Value,
 ) -> Result<Box<dyn Optimizer<f32>>, String> {
     let mut h = Hp {
         map: hp,
@@ -200,6 +228,28 @@ fn build(
             };
             Box::new(Asgd::owned(c, dim).map_err(e)?)
         }
+        "Adafactor" => {
+            let d = AdafactorConfig::default();
+            h.used.push("eps");
+            let eps = match hp.get("eps") {
+                None => d.eps,
+                Some(Value::Array(a)) if a.len() == 2 => (
+                    a[0].as_f64(),
+                    a[1].as_f64().ok_or("eps[1] is not a number")?,
+                ),
+                Some(v) => return Err(format!("`eps` is not a 2-list: {v}")),
+            };
+            let c = AdafactorConfig {
+                lr: h.f("lr", d.lr)?,
+                beta2_decay: h.f("beta2_decay", d.beta2_decay)?,
+                eps,
+                d: h.f("d", d.d)?,
+                weight_decay: h.f("weight_decay", d.weight_decay)?,
+                maximize: h.b("maximize", d.maximize)?,
+                shapes: shapes(case)?,
+            };
+            Box::new(Adafactor::owned(c, dim).map_err(e)?)
+        }
         other => return Err(format!("unknown optimizer `{other}`")),
     };
     h.finish()?;
@@ -243,7 +293,7 @@ pub fn run(case: &Value) -> Result<(), String> {
     if averaged.as_ref().is_some_and(|a| a.len() != dim * steps) {
         return Err("`averaged` length does not match dim / steps".into());
     }
-    let mut opt = build(name, hp, dim)?;
+    let mut opt = build(name, hp, dim, case)?;
     if averaged.is_some() && opt.averaged().is_none() {
         return Err(format!(
             "`averaged` given for {name}, which keeps no average"

@@ -124,6 +124,8 @@ pub fn zoo<T: descent_core::Float>(
             "ASGD",
             b(AsgdConfig::default().lr(0.05).lambd(0.0).t0(50.0), g),
         ),
+        // No shapes: each group is one vector tensor.
+        ("Adafactor", b(AdafactorConfig::default().lr(0.05), g)),
     ]
 }
 

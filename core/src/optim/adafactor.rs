@@ -1,0 +1,385 @@
+//! Adafactor (`torch.optim.Adafactor`): relative step sizes and a second moment that is
+//! factored into row and column means for matrices, so its state is `rows + cols` numbers per
+//! matrix instead of `rows · cols`.
+
+use super::shape::{Shapes, TensorShape};
+use super::stateful::{Optim, Rule};
+use super::{check_lr, check_nonneg, maximum, powf64, Group, Lerp, OptimizerKind};
+use crate::error::check_arg;
+use crate::{Float, Result};
+
+/// Adafactor hyperparameters (PyTorch names and defaults) and the parameters' tensor shapes.
+///
+/// Step t, per tensor θ (n elements, in a group with learning rate lr), g the gradient
+/// (negated when `maximize`), ε₁ = `eps.0` (default: the machine epsilon of `T`):
+///
+/// ```text
+/// β̂ = t^beta2_decay ;  ρ = min(lr, 1/√t) ;  α = max(eps.1, ‖θ‖₂/√n) · ρ
+/// θ ← θ (1 − lr · wd)                                          (if wd ≠ 0)
+/// matrix [R, C]:  r ← lerp(r, (‖g_i,:‖₂)²/C, β̂) ;  c ← lerp(c, (‖g_:,j‖₂)²/R, β̂)
+///                 v̂_ij = r_i c_j / max(mean(r), ε₁)
+/// vector:         v ← lerp(v, g², β̂) ;  v̂ = v
+/// u = g / √max(v̂, ε₁²) ;  θ ← θ − α / max(1, ‖u‖₂ / (√n · d)) · u
+/// ```
+///
+/// The tensors are given with [`shapes`](Self::shapes) (default: none, each parameter group
+/// is one vector tensor); they must lie back to back, cover the parameters and not cross a
+/// group boundary. Norms and means are summed in f64; the scalar coefficients are f64 (Python
+/// floats), as in PyTorch's single-tensor code. State: per matrix `r` (R elements) then `c` (C), per
+/// vector `v` (n), in tensor order.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct AdafactorConfig {
+    /// Learning rate: the cap on the relative step size ρ (default 1e-2).
+    pub lr: f64,
+    /// Exponent of the second moment's decay, `1 − β₂(t) = t^beta2_decay` (default −0.8;
+    /// must be <= 0).
+    pub beta2_decay: f64,
+    /// (ε₁, ε₂): the floor of the variance estimate (`None`: the machine epsilon of the
+    /// parameters' type) and of a tensor's RMS in α (default (None, 1e-3)).
+    pub eps: (Option<f64>, f64),
+    /// Clipping threshold of the update's RMS (default 1; must be >= 1).
+    pub d: f64,
+    /// Decoupled weight decay (default 0).
+    pub weight_decay: f64,
+    /// Maximize the objective (default false).
+    pub maximize: bool,
+    /// The parameter tensors (default: none given, one vector).
+    pub shapes: Shapes,
+}
+
+impl Default for AdafactorConfig {
+    fn default() -> Self {
+        Self {
+            lr: 1e-2,
+            beta2_decay: -0.8,
+            eps: (None, 1e-3),
+            d: 1.0,
+            weight_decay: 0.0,
+            maximize: false,
+            shapes: Shapes::default(),
+        }
+    }
+}
+
+setters!(AdafactorConfig {
+    lr: f64,
+    beta2_decay: f64,
+    eps: (Option<f64>, f64),
+    d: f64,
+    weight_decay: f64,
+    maximize: bool,
+    shapes: Shapes,
+});
+
+/// `torch.optim.Adafactor` (see [`AdafactorConfig`] for the formula).
+pub type Adafactor<T, S> = Optim<T, AdafactorConfig, S>;
+
+/// State elements of one tensor: `rows + cols` for a matrix, `n` for a vector.
+fn state_of(s: TensorShape) -> usize {
+    match s {
+        TensorShape::Matrix(r, c) => r.saturating_add(c),
+        other => other.numel(),
+    }
+}
+
+impl Rule for AdafactorConfig {
+    const KIND: OptimizerKind = OptimizerKind::Adafactor;
+
+    fn validate(&self) -> Result<()> {
+        check_lr(self.lr)?;
+        check_arg(
+            self.beta2_decay <= 0.0 && self.beta2_decay.is_finite(),
+            "beta2_decay",
+            self.beta2_decay,
+            "finite and <= 0",
+        )?;
+        if let Some(e1) = self.eps.0 {
+            check_nonneg("eps[0]", e1)?;
+        }
+        check_nonneg("eps[1]", self.eps.1)?;
+        check_arg(
+            self.d >= 1.0 && self.d.is_finite(),
+            "d",
+            self.d,
+            "finite and >= 1",
+        )?;
+        check_nonneg("weight_decay", self.weight_decay)
+    }
+    fn validate_layout(&self, n: usize, groups: &[Group]) -> Result<()> {
+        if self.shapes.is_empty() {
+            return Ok(());
+        }
+        let total = self.shapes.numel();
+        check_arg(
+            total == n,
+            "shapes",
+            total as f64,
+            "tensors covering the parameters exactly (the value is their element count)",
+        )?;
+        // Every group boundary falls between two tensors (the ends are increasing: no tensor
+        // is empty).
+        let ends = || {
+            self.shapes.as_slice().iter().scan(0usize, |end, s| {
+                *end += s.numel();
+                Some(*end)
+            })
+        };
+        for g in groups {
+            let boundary = g.start + g.len;
+            check_arg(
+                boundary == 0 || ends().any(|e| e == boundary),
+                "shapes",
+                boundary as f64,
+                "no tensor crossing a parameter-group boundary (the value is the boundary)",
+            )?;
+        }
+        Ok(())
+    }
+    fn base_lr(&self) -> f64 {
+        self.lr
+    }
+    fn base_weight_decay(&self) -> f64 {
+        self.weight_decay
+    }
+    /// One buffer for vector tensors; matrices keep `rows + cols` ([`Rule::state_len`]).
+    fn slots(&self) -> usize {
+        1
+    }
+    fn state_len(&self, n: usize) -> usize {
+        if self.shapes.is_empty() {
+            return n;
+        }
+        self.shapes
+            .as_slice()
+            .iter()
+            .fold(0usize, |a, &s| a.saturating_add(state_of(s)))
+    }
+    fn update<T: Float>(
+        &self,
+        t: u64,
+        groups: &[Group],
+        params: &mut [T],
+        grads: &[T],
+        state: &mut [T],
+    ) {
+        let step = t as f64;
+        let lerp = Lerp::<T>::new(powf64(step, self.beta2_decay));
+        let eps1 = self.eps.0.unwrap_or(T::EPSILON.to_f64());
+        let sign = if self.maximize { -T::ONE } else { T::ONE };
+        if self.shapes.is_empty() {
+            // Each group is one vector tensor.
+            for grp in groups {
+                let r = grp.range();
+                let tensor = Tensor {
+                    p: &mut params[r.clone()],
+                    g: &grads[r.clone()],
+                    state: &mut state[r],
+                    shape: TensorShape::Vector(grp.len),
+                };
+                self.tensor_step(tensor, grp, step, &lerp, eps1, sign);
+            }
+            return;
+        }
+        let (mut at, mut st, mut gi) = (0usize, 0usize, 0usize);
+        for &shape in self.shapes.as_slice() {
+            let (n, s_len) = (shape.numel(), state_of(shape));
+            // The tensor's group: tensors never cross a group boundary (validate_layout).
+            while groups[gi].start + groups[gi].len <= at && gi + 1 < groups.len() {
+                gi += 1;
+            }
+            let tensor = Tensor {
+                p: &mut params[at..at + n],
+                g: &grads[at..at + n],
+                state: &mut state[st..st + s_len],
+                shape,
+            };
+            self.tensor_step(tensor, &groups[gi], step, &lerp, eps1, sign);
+            at += n;
+            st += s_len;
+        }
+    }
+}
+
+/// One tensor's slices for a step.
+struct Tensor<'a, T> {
+    p: &'a mut [T],
+    g: &'a [T],
+    state: &'a mut [T],
+    shape: TensorShape,
+}
+
+/// `sqrt(Σ x²)` summed in f64, rounded to `T` (a norm of PyTorch's, returned as a tensor of
+/// the parameters' type), as f64.
+fn norm<T: Float>(xs: impl Iterator<Item = T>) -> f64 {
+    let s: f64 = xs.map(|x| x.to_f64() * x.to_f64()).sum();
+    T::from_f64(libm::sqrt(s)).to_f64()
+}
+
+impl AdafactorConfig {
+    fn tensor_step<T: Float>(
+        &self,
+        x: Tensor<'_, T>,
+        group: &Group,
+        step: f64,
+        lerp: &Lerp<T>,
+        eps1: f64,
+        sign: T,
+    ) {
+        let Tensor { p, g, state, shape } = x;
+        let n = p.len();
+        let lr = group.lr;
+        let rho = {
+            let inv = 1.0 / powf64(step, 0.5);
+            // Python's min(lr, inv): the first unless the second is smaller.
+            if inv < lr {
+                inv
+            } else {
+                lr
+            }
+        };
+        let root_n = powf64(n as f64, 0.5);
+        let rms = norm(p.iter().copied()) / root_n;
+        let alpha = if rms > self.eps.1 { rms } else { self.eps.1 } * rho;
+        if group.weight_decay != 0.0 {
+            let decay = T::from_f64(1.0 - lr * group.weight_decay);
+            p.iter_mut().for_each(|p| *p *= decay);
+        }
+        let floor = T::from_f64(eps1 * eps1);
+        // u = g / sqrt(max(v̂, ε₁²)), evaluated twice (for ‖u‖, then for the update) without
+        // a buffer: the same arithmetic both times, so the same bits.
+        match shape {
+            TensorShape::Matrix(rows, cols) => {
+                let (r, c) = state.split_at_mut(rows);
+                let cols_t = T::from_f64(cols as f64);
+                let rows_t = T::from_f64(rows as f64);
+                for (grow, ri) in g.chunks_exact(cols).zip(r.iter_mut()) {
+                    let nr = T::from_f64(norm(grow.iter().copied()));
+                    *ri = lerp.apply(*ri, nr * nr / cols_t);
+                }
+                for (j, cj) in c.iter_mut().enumerate() {
+                    let nc = T::from_f64(norm(g.iter().skip(j).step_by(cols).copied()));
+                    *cj = lerp.apply(*cj, nc * nc / rows_t);
+                }
+                let mean: f64 = r.iter().map(|x| x.to_f64()).sum::<f64>() / rows as f64;
+                let den = maximum(T::from_f64(mean), T::from_f64(eps1));
+                let (r, c) = (&*r, &*c);
+                let u = |gij: T, ri: T, cj: T| gij * sign / maximum(ri * cj / den, floor).sqrt();
+                let us = g.chunks_exact(cols).zip(r).flat_map(|(grow, &ri)| {
+                    grow.iter().zip(c).map(move |(&gij, &cj)| u(gij, ri, cj))
+                });
+                let scale = T::from_f64(-alpha / clip(norm(us), root_n, self.d));
+                for ((prow, grow), &ri) in p.chunks_exact_mut(cols).zip(g.chunks_exact(cols)).zip(r)
+                {
+                    for ((p, &gij), &cj) in prow.iter_mut().zip(grow).zip(c) {
+                        *p += scale * u(gij, ri, cj);
+                    }
+                }
+            }
+            _ => {
+                for (v, &g) in state.iter_mut().zip(g) {
+                    let g = g * sign;
+                    *v = lerp.apply(*v, g * g);
+                }
+                let u = |gk: T, vk: T| gk * sign / maximum(vk, floor).sqrt();
+                let us = g.iter().zip(&*state).map(|(&gk, &vk)| u(gk, vk));
+                let scale = T::from_f64(-alpha / clip(norm(us), root_n, self.d));
+                for ((p, &gk), &vk) in p.iter_mut().zip(g).zip(&*state) {
+                    *p += scale * u(gk, vk);
+                }
+            }
+        }
+    }
+}
+
+/// `max(1, ‖u‖ / (√n · d))` with Python's `max` (NaN gives 1).
+fn clip(un: f64, root_n: f64, d: f64) -> f64 {
+    let q = un / (root_n * d);
+    if q > 1.0 {
+        q
+    } else {
+        1.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::optim::{GroupSpec, Optimizer};
+
+    fn shapes(s: &[TensorShape]) -> Shapes {
+        Shapes::new(s).unwrap()
+    }
+
+    #[test]
+    fn a_matrix_keeps_rows_plus_cols() {
+        let cfg = AdafactorConfig::default()
+            .shapes(shapes(&[TensorShape::Matrix(3, 4), TensorShape::Vector(3)]));
+        assert_eq!(cfg.state_len(15), 3 + 4 + 3);
+        assert_eq!(AdafactorConfig::default().state_len(15), 15);
+    }
+
+    #[test]
+    fn first_step_moves_by_alpha_along_the_sign() {
+        // Step 1: β̂ = 1, so v = g²; u = sign(g) (|g| ≫ ε₁); ‖u‖/√n = 1: no clipping;
+        // α = max(1e-3, RMS(θ)) · min(lr, 1).
+        let mut st = [0.0f64; 2];
+        let mut opt = Adafactor::new(AdafactorConfig::default().lr(0.5), 2, &mut st[..]).unwrap();
+        let mut p = [3.0f64, -4.0];
+        opt.step(&mut p, &[2.0, -0.5]).unwrap();
+        let alpha = (12.5f64).sqrt() * 0.5;
+        assert!((p[0] - (3.0 - alpha)).abs() < 1e-12 && (p[1] - (-4.0 + alpha)).abs() < 1e-12);
+    }
+
+    #[test]
+    fn a_rank_one_matrix_is_factored_exactly() {
+        // g_ij = a_i b_j: the factored estimate r_i c_j / mean(r) equals g_ij² at step 1,
+        // so the update is sign(g) like the unfactored one.
+        let (a, b) = ([1.0f64, 2.0], [0.5f64, -1.0, 3.0]);
+        let g: [f64; 6] = core::array::from_fn(|k| a[k / 3] * b[k % 3]);
+        let run = |s: Shapes| {
+            let cfg = AdafactorConfig::default().shapes(s);
+            let mut st = [0.0f64; 6];
+            let mut opt = Adafactor::new(cfg, 6, &mut st[..]).unwrap();
+            let mut p = [1.0f64; 6];
+            opt.step(&mut p, &g).unwrap();
+            p
+        };
+        let f = run(shapes(&[TensorShape::Matrix(2, 3)]));
+        let v = run(shapes(&[TensorShape::Vector(6)]));
+        for (x, y) in f.iter().zip(&v) {
+            assert!((x - y).abs() < 1e-12, "{f:?} vs {v:?}");
+        }
+    }
+
+    #[test]
+    #[cfg(feature = "alloc")]
+    fn layouts_are_checked() {
+        let two = shapes(&[TensorShape::Matrix(2, 2), TensorShape::Vector(2)]);
+        let cfg = AdafactorConfig::default().shapes(two);
+        assert!(Adafactor::<f32, _>::owned(cfg, 6).is_ok());
+        assert!(Adafactor::<f32, _>::owned(cfg, 7).is_err());
+        let g = [GroupSpec::new(4), GroupSpec::new(2)];
+        assert!(Adafactor::<f32, _>::owned_with_groups(cfg, &g).is_ok());
+        let g = [GroupSpec::new(3), GroupSpec::new(3)];
+        assert!(Adafactor::<f32, _>::owned_with_groups(cfg, &g).is_err());
+        let g = [GroupSpec::new(4), GroupSpec::new(0), GroupSpec::new(2)];
+        assert!(Adafactor::<f32, _>::owned_with_groups(cfg, &g).is_ok());
+        assert!(Adafactor::<f32, _>::owned_with_groups(AdafactorConfig::default(), &g).is_ok());
+        // A layout claiming more elements than there are is refused before any allocation.
+        let huge = shapes(&[TensorShape::Matrix(usize::MAX / 2, 4)]);
+        let cfg = AdafactorConfig::default().shapes(huge);
+        assert!(Adafactor::<f32, _>::owned(cfg, 8).is_err());
+    }
+
+    #[test]
+    fn hyperparameters_are_checked() {
+        let ok = AdafactorConfig::default();
+        assert!(ok.validate().is_ok());
+        assert!(ok.beta2_decay(0.1).validate().is_err());
+        assert!(ok.d(0.5).validate().is_err());
+        assert!(ok.eps((Some(-1.0), 1e-3)).validate().is_err());
+        assert!(ok.eps((None, f64::NAN)).validate().is_err());
+        assert!(ok.weight_decay(-1.0).validate().is_err());
+        assert!(ok.lr(f64::INFINITY).validate().is_err());
+    }
+}
