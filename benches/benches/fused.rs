@@ -18,8 +18,8 @@
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use descent_core::optim::{
-    AdadeltaConfig, AdamConfig, AdamaxConfig, AsgdConfig, NAdamConfig, Optim, Optimizer,
-    RAdamConfig, RmsPropConfig, RpropConfig, SgdConfig,
+    AdadeltaConfig, AdafactorConfig, AdamConfig, AdamaxConfig, AsgdConfig, NAdamConfig, Optim,
+    Optimizer, RAdamConfig, RmsPropConfig, RpropConfig, SgdConfig, Shapes, TensorShape,
 };
 use descent_kernels::fused::{adam_step, step_fused, AdamParams, FusedRule};
 use descent_kernels::peak::move_chunk;
@@ -148,5 +148,34 @@ fn others(c: &mut Criterion) {
     );
 }
 
-criterion_group!(benches, bench, others);
+/// Adafactor on the 784-512-512-10 MLP's tensors (each weight `[out, in]` factored, the
+/// biases not; 669,706 parameters): descent-core's step against the fused one (rayon parts,
+/// widest vectors). Bytes: read p and g, write p (the factored state is small).
+fn adafactor(c: &mut Criterion) {
+    let mut g = c.benchmark_group("adafactor");
+    g.measurement_time(secs())
+        .warm_up_time(Duration::from_millis(300))
+        .sample_size(10);
+    let mut shapes = Vec::new();
+    for (i, o) in [(784, 512), (512, 512), (512, 10)] {
+        shapes.push(TensorShape::Matrix(o, i));
+        shapes.push(TensorShape::Vector(o));
+    }
+    let cfg = AdafactorConfig::default().shapes(Shapes::new(&shapes).unwrap());
+    let n: usize = shapes.iter().map(|s| s.numel()).sum();
+    g.throughput(Throughput::Bytes(12 * n as u64));
+    let grads: Vec<f32> = (0..n).map(|i| ((i % 113) as f32 - 56.0) * 1e-3).collect();
+    let mut p = vec![0.1f32; n];
+    let mut core = Optim::<f32, _, Vec<f32>>::owned(cfg, n).unwrap();
+    g.bench_with_input(BenchmarkId::new("core", n), &n, |b, _| {
+        b.iter(|| core.step(black_box(&mut p), black_box(&grads)).unwrap())
+    });
+    let mut fused = Optim::<f32, _, Vec<f32>>::owned(cfg, n).unwrap();
+    g.bench_with_input(BenchmarkId::new("fused", n), &n, |b, _| {
+        b.iter(|| step_fused(&mut fused, black_box(&mut p), black_box(&grads)).unwrap())
+    });
+    g.finish();
+}
+
+criterion_group!(benches, bench, others, adafactor);
 criterion_main!(benches);

@@ -246,6 +246,41 @@ mod elementwise {
     }
 }
 
+mod adafactor {
+    use super::*;
+    use descent_core::optim::{AdafactorConfig, Shapes, TensorShape};
+
+    fn shape() -> impl Strategy<Value = TensorShape> {
+        prop_oneof![
+            (1usize..400, 1usize..400).prop_map(|(r, c)| TensorShape::Matrix(r, c)),
+            (1usize..5, 1usize..3000).prop_map(|(r, c)| TensorShape::Matrix(r, c)),
+            (1usize..3000).prop_map(TensorShape::Vector),
+            Just(TensorShape::Vector(70_001)),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(24))]
+
+        /// Factored matrices (1 row, 1 column, primes, more than one leaf of rows or column
+        /// blocks), vectors of several blocks, two groups split at a tensor boundary, 1-3
+        /// threads (parallel above the threshold): bitwise descent-core's step.
+        #[test]
+        fn fused_adafactor_is_bitwise_core(shapes in proptest::collection::vec(shape(), 1..5), split in 0usize..5, wd in prop_oneof![Just(0.0), Just(0.01)], maximize in any::<bool>(), threads in 1usize..4, seed in any::<u64>()) {
+            let n: usize = shapes.iter().map(|s| s.numel()).sum();
+            let k: usize = shapes[..split.min(shapes.len())].iter().map(|s| s.numel()).sum();
+            let cfg = AdafactorConfig::default()
+                .lr(0.05)
+                .weight_decay(wd)
+                .maximize(maximize)
+                .shapes(Shapes::new(&shapes).unwrap());
+            let groups = [GroupSpec::new(k).lr(0.02), GroupSpec::new(n - k)];
+            let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+            pool.install(|| same_as_core(cfg, &groups, 3, seed));
+        }
+    }
+}
+
 /// Activation backward on non-finite values: Fast and Reference agree element by element
 /// (NaN where the other is NaN), and ReLU follows torch's `threshold_backward`.
 #[test]

@@ -457,15 +457,6 @@ fn build_shaped(args: &TrainArgs, n: usize, tensors: &[TensorShape]) -> Result<B
             };
             Box::new(FirstOrder(inner)) as BoxedOptimizer
         }};
-        // Not element-wise (Adafactor's per-tensor norms): descent-core's loop either way.
-        (unfused $cfg:expr) => {{
-            let mut c = $cfg;
-            if let Some(wd) = args.weight_decay {
-                c.weight_decay = wd;
-            }
-            let o = make!(optim c);
-            Box::new(FirstOrder(Box::new(o))) as BoxedOptimizer
-        }};
         (optim $cfg:expr) => {{
             let mut c = $cfg;
             if let Some(lr) = args.lr {
@@ -579,7 +570,7 @@ fn build_shaped(args: &TrainArgs, n: usize, tensors: &[TensorShape]) -> Result<B
         "adafactor" => {
             let d = AdafactorConfig::default();
             let shapes = Shapes::new(tensors).map_err(core)?;
-            make!(unfused AdafactorConfig {
+            make!(AdafactorConfig {
                 beta2_decay: args.beta2_decay.unwrap_or(d.beta2_decay),
                 eps: eps_pair(args, d.eps)?,
                 d: args.d.unwrap_or(d.d),

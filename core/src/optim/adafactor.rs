@@ -2,6 +2,7 @@
 //! factored into row and column means for matrices, so its state is `rows + cols` numbers per
 //! matrix instead of `rows · cols`.
 
+use super::fork::{tree_mut, tree_sum, Fork, Sequential};
 use super::shape::{Shapes, TensorShape};
 use super::stateful::{Optim, Rule};
 use super::{check_lr, check_nonneg, maximum, powf64, Group, Lerp, OptimizerKind};
@@ -162,10 +163,48 @@ impl Rule for AdafactorConfig {
         grads: &[T],
         state: &mut [T],
     ) {
+        self.update_with(Sequential, t, groups, params, grads, state);
+    }
+}
+
+/// Elements of a vector tensor per block (the unit of its sums and parallel parts).
+const VBLOCK: usize = 1024;
+/// Columns of a matrix per column-sum block (an f64 accumulator each, on the stack).
+const CBLOCK: usize = 64;
+/// Elements per leaf of the work tree (smaller tensors run as one leaf).
+const LEAF: usize = 1 << 14;
+
+/// Leaf size in blocks of `bl` elements.
+fn leaf_of(bl: usize) -> usize {
+    (LEAF / bl.max(1)).max(1)
+}
+
+impl AdafactorConfig {
+    /// [`Rule::update`] with `fork` running the independent parts (rows, column blocks, blocks
+    /// of a vector) and the tree of partial sums; the tree's shape depends only on the
+    /// tensors' sizes, so every [`Fork`] gives the bits of [`Sequential`]. descent-kernels
+    /// passes rayon's `join` and its vector dispatch.
+    ///
+    /// Sums of squares are in f64: eight interleaved partial sums within a row or a block of
+    /// 1024 elements; rows / blocks added in order within leaves of about 16384 elements and
+    /// the leaves pairwise; a column's in row order; the mean of a matrix's row variances in
+    /// order.
+    pub fn update_with<T: Float, F: Fork>(
+        &self,
+        fork: F,
+        t: u64,
+        groups: &[Group],
+        params: &mut [T],
+        grads: &[T],
+        state: &mut [T],
+    ) {
         let step = t as f64;
-        let lerp = Lerp::<T>::new(powf64(step, self.beta2_decay));
-        let eps1 = self.eps.0.unwrap_or(T::EPSILON.to_f64());
-        let sign = if self.maximize { -T::ONE } else { T::ONE };
+        let k = Consts {
+            lerp: Lerp::<T>::new(powf64(step, self.beta2_decay)),
+            eps1: self.eps.0.unwrap_or(T::EPSILON.to_f64()),
+            sign: if self.maximize { -T::ONE } else { T::ONE },
+            step,
+        };
         if self.shapes.is_empty() {
             // Each group is one vector tensor.
             for grp in groups {
@@ -176,7 +215,7 @@ impl Rule for AdafactorConfig {
                     state: &mut state[r],
                     shape: TensorShape::Vector(grp.len),
                 };
-                self.tensor_step(tensor, grp, step, &lerp, eps1, sign);
+                self.tensor_step(fork, tensor, grp, &k);
             }
             return;
         }
@@ -193,11 +232,19 @@ impl Rule for AdafactorConfig {
                 state: &mut state[st..st + s_len],
                 shape,
             };
-            self.tensor_step(tensor, &groups[gi], step, &lerp, eps1, sign);
+            self.tensor_step(fork, tensor, &groups[gi], &k);
             at += n;
             st += s_len;
         }
     }
+}
+
+/// One step's constants shared by the tensors.
+struct Consts<T> {
+    lerp: Lerp<T>,
+    eps1: f64,
+    sign: T,
+    step: f64,
 }
 
 /// One tensor's slices for a step.
@@ -208,28 +255,93 @@ struct Tensor<'a, T> {
     shape: TensorShape,
 }
 
-/// `sqrt(Σ x²)` summed in f64, rounded to `T` (a norm of PyTorch's, returned as a tensor of
-/// the parameters' type), as f64.
-fn norm<T: Float>(xs: impl Iterator<Item = T>) -> f64 {
-    let s: f64 = xs.map(|x| x.to_f64() * x.to_f64()).sum();
-    T::from_f64(libm::sqrt(s)).to_f64()
+/// Σ f(a_k, b_k)² in f64 over eight interleaved partial sums (term k into sum k mod 8),
+/// combined pairwise; `a` and `b` have the same length.
+#[inline(always)]
+fn sumsq8_pairs<T: Float>(a: &[T], b: &[T], f: impl Fn(T, T) -> T) -> f64 {
+    let mut acc = [0.0f64; 8];
+    let (ac, bc) = (a.chunks_exact(8), b.chunks_exact(8));
+    let (ar, br) = (ac.remainder(), bc.remainder());
+    for (x, y) in ac.zip(bc) {
+        for ((s, &x), &y) in acc.iter_mut().zip(x).zip(y) {
+            let u = f(x, y).to_f64();
+            *s += u * u;
+        }
+    }
+    for ((s, &x), &y) in acc.iter_mut().zip(ar).zip(br) {
+        let u = f(x, y).to_f64();
+        *s += u * u;
+    }
+    ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]))
+}
+
+/// Σ x² of a slice, as [`sumsq8_pairs`].
+#[inline(always)]
+fn sumsq8_slice<T: Float>(x: &[T]) -> f64 {
+    let mut acc = [0.0f64; 8];
+    let mut chunks = x.chunks_exact(8);
+    for c in &mut chunks {
+        for (a, &v) in acc.iter_mut().zip(c) {
+            let v = v.to_f64();
+            *a += v * v;
+        }
+    }
+    for (a, &v) in acc.iter_mut().zip(chunks.remainder()) {
+        let v = v.to_f64();
+        *a += v * v;
+    }
+    ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]))
+}
+
+/// A norm of PyTorch's from its f64 sum of squares: rounded to `T` (a tensor of the
+/// parameters' type), as f64.
+#[inline(always)]
+fn norm_of<T: Float>(sumsq: f64) -> f64 {
+    T::from_f64(libm::sqrt(sumsq)).to_f64()
+}
+
+/// The factored path's per-element `u = g / √max(r_i c_j / den, ε₁²)`.
+#[derive(Clone, Copy)]
+struct RowU<T> {
+    den: T,
+    floor: T,
+    sign: T,
+}
+
+/// The unfactored path's per-element `u = g / √max(v, ε₁²)`.
+#[derive(Clone, Copy)]
+struct VecU<T> {
+    floor: T,
+    sign: T,
+}
+
+impl<T: Float> VecU<T> {
+    #[inline(always)]
+    fn u(&self, g: T, v: T) -> T {
+        g * self.sign / maximum(v, self.floor).sqrt()
+    }
+}
+
+impl<T: Float> RowU<T> {
+    #[inline(always)]
+    fn u(&self, g: T, ri: T, cj: T) -> T {
+        g * self.sign / maximum(ri * cj / self.den, self.floor).sqrt()
+    }
 }
 
 impl AdafactorConfig {
-    fn tensor_step<T: Float>(
+    fn tensor_step<T: Float, F: Fork>(
         &self,
+        fork: F,
         x: Tensor<'_, T>,
         group: &Group,
-        step: f64,
-        lerp: &Lerp<T>,
-        eps1: f64,
-        sign: T,
+        k: &Consts<T>,
     ) {
         let Tensor { p, g, state, shape } = x;
         let n = p.len();
         let lr = group.lr;
         let rho = {
-            let inv = 1.0 / powf64(step, 0.5);
+            let inv = 1.0 / powf64(k.step, 0.5);
             // Python's min(lr, inv): the first unless the second is smaller.
             if inv < lr {
                 inv
@@ -238,56 +350,174 @@ impl AdafactorConfig {
             }
         };
         let root_n = powf64(n as f64, 0.5);
-        let rms = norm(p.iter().copied()) / root_n;
-        let alpha = if rms > self.eps.1 { rms } else { self.eps.1 } * rho;
-        if group.weight_decay != 0.0 {
-            let decay = T::from_f64(1.0 - lr * group.weight_decay);
-            p.iter_mut().for_each(|p| *p *= decay);
-        }
-        let floor = T::from_f64(eps1 * eps1);
-        // u = g / sqrt(max(v̂, ε₁²)), evaluated twice (for ‖u‖, then for the update) without
-        // a buffer: the same arithmetic both times, so the same bits.
+        let floor = T::from_f64(k.eps1 * k.eps1);
+        let decay = if group.weight_decay != 0.0 {
+            T::from_f64(1.0 - lr * group.weight_decay)
+        } else {
+            // θ · 1 is θ exactly.
+            T::ONE
+        };
+        let sign = k.sign;
+        let lerp = k.lerp;
         match shape {
             TensorShape::Matrix(rows, cols) => {
+                let leaf = leaf_of(cols);
+                let pn = tree_sum(
+                    fork,
+                    0,
+                    rows,
+                    leaf,
+                    #[inline(always)]
+                    |i| sumsq8_slice(&p[i * cols..(i + 1) * cols]),
+                );
+                let alpha = self.alpha(norm_of::<T>(pn) / root_n, rho);
                 let (r, c) = state.split_at_mut(rows);
-                let cols_t = T::from_f64(cols as f64);
-                let rows_t = T::from_f64(rows as f64);
-                for (grow, ri) in g.chunks_exact(cols).zip(r.iter_mut()) {
-                    let nr = T::from_f64(norm(grow.iter().copied()));
-                    *ri = lerp.apply(*ri, nr * nr / cols_t);
-                }
-                for (j, cj) in c.iter_mut().enumerate() {
-                    let nc = T::from_f64(norm(g.iter().skip(j).step_by(cols).copied()));
-                    *cj = lerp.apply(*cj, nc * nc / rows_t);
-                }
-                let mean: f64 = r.iter().map(|x| x.to_f64()).sum::<f64>() / rows as f64;
-                let den = maximum(T::from_f64(mean), T::from_f64(eps1));
+                let (cols_t, rows_t) = (T::from_f64(cols as f64), T::from_f64(rows as f64));
+                tree_mut(
+                    fork,
+                    r,
+                    1,
+                    leaf,
+                    #[inline(always)]
+                    |i0, rs: &mut [T]| {
+                        for (ri, grow) in rs.iter_mut().zip(g[i0 * cols..].chunks_exact(cols)) {
+                            let nr = T::from_f64(norm_of::<T>(sumsq8_slice(grow)));
+                            *ri = lerp.apply(*ri, nr * nr / cols_t);
+                        }
+                    },
+                );
+                let col_leaf = (LEAF / (CBLOCK * rows).max(1)).max(1);
+                tree_mut(
+                    fork,
+                    c,
+                    CBLOCK,
+                    col_leaf,
+                    #[inline(always)]
+                    |b0, cs: &mut [T]| {
+                        for (b, cb) in cs.chunks_mut(CBLOCK).enumerate() {
+                            let j0 = (b0 + b) * CBLOCK;
+                            let mut acc = [0.0f64; CBLOCK];
+                            for grow in g.chunks_exact(cols) {
+                                for (a, &v) in acc.iter_mut().zip(&grow[j0..j0 + cb.len()]) {
+                                    let v = v.to_f64();
+                                    *a += v * v;
+                                }
+                            }
+                            for (cj, &a) in cb.iter_mut().zip(&acc) {
+                                let nc = T::from_f64(norm_of::<T>(a));
+                                *cj = lerp.apply(*cj, nc * nc / rows_t);
+                            }
+                        }
+                    },
+                );
                 let (r, c) = (&*r, &*c);
-                let u = |gij: T, ri: T, cj: T| gij * sign / maximum(ri * cj / den, floor).sqrt();
-                let us = g.chunks_exact(cols).zip(r).flat_map(|(grow, &ri)| {
-                    grow.iter().zip(c).map(move |(&gij, &cj)| u(gij, ri, cj))
-                });
-                let scale = T::from_f64(-alpha / clip(norm(us), root_n, self.d));
-                for ((prow, grow), &ri) in p.chunks_exact_mut(cols).zip(g.chunks_exact(cols)).zip(r)
-                {
-                    for ((p, &gij), &cj) in prow.iter_mut().zip(grow).zip(c) {
-                        *p += scale * u(gij, ri, cj);
-                    }
-                }
+                let mean = r.iter().fold(0.0, |s, x| s + x.to_f64()) / rows as f64;
+                let ru = RowU {
+                    den: maximum(T::from_f64(mean), T::from_f64(k.eps1)),
+                    floor,
+                    sign,
+                };
+                let un = tree_sum(
+                    fork,
+                    0,
+                    rows,
+                    leaf,
+                    #[inline(always)]
+                    |i| {
+                        let grow = &g[i * cols..(i + 1) * cols];
+                        let ri = r[i];
+                        sumsq8_pairs(
+                            grow,
+                            c,
+                            #[inline(always)]
+                            |gij, cj| ru.u(gij, ri, cj),
+                        )
+                    },
+                );
+                let scale = T::from_f64(-alpha / clip(norm_of::<T>(un), root_n, self.d));
+                tree_mut(
+                    fork,
+                    p,
+                    cols,
+                    leaf,
+                    #[inline(always)]
+                    |i0, ps: &mut [T]| {
+                        let rows_here = ps.chunks_exact_mut(cols);
+                        let grows = g[i0 * cols..].chunks_exact(cols);
+                        for ((prow, grow), &ri) in rows_here.zip(grows).zip(&r[i0..]) {
+                            for ((p, &gij), &cj) in prow.iter_mut().zip(grow).zip(c) {
+                                *p = *p * decay + scale * ru.u(gij, ri, cj);
+                            }
+                        }
+                    },
+                );
             }
             _ => {
-                for (v, &g) in state.iter_mut().zip(g) {
-                    let g = g * sign;
-                    *v = lerp.apply(*v, g * g);
-                }
-                let u = |gk: T, vk: T| gk * sign / maximum(vk, floor).sqrt();
-                let us = g.iter().zip(&*state).map(|(&gk, &vk)| u(gk, vk));
-                let scale = T::from_f64(-alpha / clip(norm(us), root_n, self.d));
-                for ((p, &gk), &vk) in p.iter_mut().zip(g).zip(&*state) {
-                    *p += scale * u(gk, vk);
-                }
+                let leaf = leaf_of(VBLOCK);
+                let blocks = n.div_ceil(VBLOCK);
+                let block = |b: usize| b * VBLOCK..((b + 1) * VBLOCK).min(n);
+                let pn = tree_sum(
+                    fork,
+                    0,
+                    blocks,
+                    leaf,
+                    #[inline(always)]
+                    |b| sumsq8_slice(&p[block(b)]),
+                );
+                let alpha = self.alpha(norm_of::<T>(pn) / root_n, rho);
+                tree_mut(
+                    fork,
+                    state,
+                    VBLOCK,
+                    leaf,
+                    #[inline(always)]
+                    |b0, vs: &mut [T]| {
+                        for (v, &g) in vs.iter_mut().zip(&g[b0 * VBLOCK..]) {
+                            let g = g * sign;
+                            *v = lerp.apply(*v, g * g);
+                        }
+                    },
+                );
+                let v = &*state;
+                let vu = VecU { floor, sign };
+
+                let un = tree_sum(
+                    fork,
+                    0,
+                    blocks,
+                    leaf,
+                    #[inline(always)]
+                    |b| {
+                        let r = block(b);
+                        sumsq8_pairs(
+                            &g[r.clone()],
+                            &v[r],
+                            #[inline(always)]
+                            |gk, vk| vu.u(gk, vk),
+                        )
+                    },
+                );
+                let scale = T::from_f64(-alpha / clip(norm_of::<T>(un), root_n, self.d));
+                tree_mut(
+                    fork,
+                    p,
+                    VBLOCK,
+                    leaf,
+                    #[inline(always)]
+                    |b0, ps: &mut [T]| {
+                        let at = b0 * VBLOCK;
+                        for ((p, &gk), &vk) in ps.iter_mut().zip(&g[at..]).zip(&v[at..]) {
+                            *p = *p * decay + scale * vu.u(gk, vk);
+                        }
+                    },
+                );
             }
         }
+    }
+
+    /// α = max(eps.1, rms) · ρ with Python's `max` (the first unless the second is larger).
+    fn alpha(&self, rms: f64, rho: f64) -> f64 {
+        (if rms > self.eps.1 { rms } else { self.eps.1 }) * rho
     }
 }
 

@@ -6,6 +6,7 @@
 //! so a fused step is bitwise equal to the core optimizer's step: vectorizing element-wise
 //! arithmetic does not change any rounding, and no FMA contraction is introduced.
 
+mod adafactor;
 mod adam;
 #[cfg(target_arch = "x86_64")]
 mod adam_avx2;
