@@ -65,7 +65,8 @@ def main():
     p = argparse.ArgumentParser()
     p.add_argument("--data-dir", default="/usr/share/datasets/fashion-mnist")
     p.add_argument("--hidden", default="100")
-    p.add_argument("--optimizer", default="sgd", choices=["sgd", "adam"])
+    p.add_argument("--optimizer", default="sgd", choices=["sgd", "adam", "asgd", "adafactor"],
+                   help="asgd and adafactor take PyTorch's defaults except lr")
     p.add_argument("--lr", type=float, default=0.1)
     p.add_argument("--momentum", type=float, default=0.0)
     p.add_argument("--batch-size", type=int, default=100)
@@ -101,6 +102,10 @@ def main():
                 lin.bias.copy_(tensors[f"layers.{i}.bias"])
     if a.optimizer == "sgd":
         opt = torch.optim.SGD(model.parameters(), lr=a.lr, momentum=a.momentum)
+    elif a.optimizer == "asgd":
+        opt = torch.optim.ASGD(model.parameters(), lr=a.lr)
+    elif a.optimizer == "adafactor":
+        opt = torch.optim.Adafactor(model.parameters(), lr=a.lr)
     else:
         opt = torch.optim.Adam(model.parameters(), lr=a.lr)
     loss_fn = torch.nn.CrossEntropyLoss()
