@@ -120,17 +120,7 @@ fn others(c: &mut Criterion) {
             .warm_up_time(Duration::from_millis(300))
             .sample_size(10);
         for n in [100_000usize, 1_000_000, 10_000_000] {
-            g.throughput(Throughput::Bytes((4 * (3 + 2 * cfg.slots()) * n) as u64));
-            let grads: Vec<f32> = (0..n).map(|i| ((i % 113) as f32 - 56.0) * 1e-3).collect();
-            let mut p = vec![0.1f32; n];
-            let mut core = Optim::<f32, _, Vec<f32>>::owned(cfg, n).unwrap();
-            g.bench_with_input(BenchmarkId::new("core", n), &n, |b, _| {
-                b.iter(|| core.step(black_box(&mut p), black_box(&grads)).unwrap())
-            });
-            let mut fused = Optim::<f32, _, Vec<f32>>::owned(cfg, n).unwrap();
-            g.bench_with_input(BenchmarkId::new("fused", n), &n, |b, _| {
-                b.iter(|| step_fused(&mut fused, black_box(&mut p), black_box(&grads)).unwrap())
-            });
+            core_and_fused(&mut g, cfg, n, 4 * (3 + 2 * cfg.slots()));
         }
         g.finish();
     }
@@ -148,6 +138,27 @@ fn others(c: &mut Criterion) {
     );
 }
 
+/// `core` (descent-core's step) and `fused` (`step_fused`) of `cfg` on `n` parameters, each
+/// on its own optimizer state; `bytes` per parameter for the throughput.
+fn core_and_fused<R: FusedRule>(
+    g: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
+    cfg: R,
+    n: usize,
+    bytes: usize,
+) {
+    g.throughput(Throughput::Bytes((bytes * n) as u64));
+    let grads: Vec<f32> = (0..n).map(|i| ((i % 113) as f32 - 56.0) * 1e-3).collect();
+    let mut p = vec![0.1f32; n];
+    let mut core = Optim::<f32, _, Vec<f32>>::owned(cfg, n).unwrap();
+    g.bench_with_input(BenchmarkId::new("core", n), &n, |b, _| {
+        b.iter(|| core.step(black_box(&mut p), black_box(&grads)).unwrap())
+    });
+    let mut fused = Optim::<f32, _, Vec<f32>>::owned(cfg, n).unwrap();
+    g.bench_with_input(BenchmarkId::new("fused", n), &n, |b, _| {
+        b.iter(|| step_fused(&mut fused, black_box(&mut p), black_box(&grads)).unwrap())
+    });
+}
+
 /// Adafactor on the 784-512-512-10 MLP's tensors (each weight `[out, in]` factored, the
 /// biases not; 669,706 parameters): descent-core's step against the fused one (rayon parts,
 /// widest vectors). Bytes: read p and g, write p (the factored state is small).
@@ -163,17 +174,7 @@ fn adafactor(c: &mut Criterion) {
     }
     let cfg = AdafactorConfig::default().shapes(Shapes::new(&shapes).unwrap());
     let n: usize = shapes.iter().map(|s| s.numel()).sum();
-    g.throughput(Throughput::Bytes(12 * n as u64));
-    let grads: Vec<f32> = (0..n).map(|i| ((i % 113) as f32 - 56.0) * 1e-3).collect();
-    let mut p = vec![0.1f32; n];
-    let mut core = Optim::<f32, _, Vec<f32>>::owned(cfg, n).unwrap();
-    g.bench_with_input(BenchmarkId::new("core", n), &n, |b, _| {
-        b.iter(|| core.step(black_box(&mut p), black_box(&grads)).unwrap())
-    });
-    let mut fused = Optim::<f32, _, Vec<f32>>::owned(cfg, n).unwrap();
-    g.bench_with_input(BenchmarkId::new("fused", n), &n, |b, _| {
-        b.iter(|| step_fused(&mut fused, black_box(&mut p), black_box(&grads)).unwrap())
-    });
+    core_and_fused(&mut g, cfg, n, 12);
     g.finish();
 }
 

@@ -8,30 +8,13 @@
 use super::{simd_level, with_simd, FusedRule, SimdLevel, PAR_THRESHOLD};
 use descent_core::optim::{AdafactorConfig, Fork, Group};
 
-/// One thread, each leaf through the vector dispatch of level `0`.
+/// Each leaf through the vector dispatch of `level`; the two sides of a join on the rayon
+/// pool when `parallel`, else one after the other on the calling thread.
 #[derive(Clone, Copy)]
-struct Simd(SimdLevel);
-
-impl Fork for Simd {
-    #[inline]
-    fn join<A, B, RA, RB>(self, a: A, b: B) -> (RA, RB)
-    where
-        A: FnOnce() -> RA + Send,
-        B: FnOnce() -> RB + Send,
-        RA: Send,
-        RB: Send,
-    {
-        (a(), b())
-    }
-    #[inline(always)]
-    fn leaf<R>(self, f: impl FnOnce() -> R) -> R {
-        with_simd(self.0, f)
-    }
+struct Pool {
+    level: SimdLevel,
+    parallel: bool,
 }
-
-/// Rayon's `join` and the vector dispatch of level `0`.
-#[derive(Clone, Copy)]
-struct Pool(SimdLevel);
 
 impl Fork for Pool {
     fn join<A, B, RA, RB>(self, a: A, b: B) -> (RA, RB)
@@ -41,11 +24,15 @@ impl Fork for Pool {
         RA: Send,
         RB: Send,
     {
-        rayon::join(a, b)
+        if self.parallel {
+            rayon::join(a, b)
+        } else {
+            (a(), b())
+        }
     }
     #[inline(always)]
     fn leaf<R>(self, f: impl FnOnce() -> R) -> R {
-        with_simd(self.0, f)
+        with_simd(self.level, f)
     }
 }
 
@@ -60,11 +47,19 @@ impl FusedRule for AdafactorConfig {
     ) {
         let level = simd_level();
         if params.len() < PAR_THRESHOLD || rayon::current_num_threads() == 1 {
-            self.update_with(Simd(level), t, groups, params, grads, state);
+            let fork = Pool {
+                level,
+                parallel: false,
+            };
+            self.update_with(fork, t, groups, params, grads, state);
         } else {
             // One hand-over to the pool for the whole step: the joins inside then run on its
             // workers (a join from outside the pool waits for a worker each time).
-            rayon::scope(|_| self.update_with(Pool(level), t, groups, params, grads, state));
+            let fork = Pool {
+                level,
+                parallel: true,
+            };
+            rayon::scope(|_| self.update_with(fork, t, groups, params, grads, state));
         }
     }
 }
