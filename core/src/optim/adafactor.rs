@@ -294,10 +294,11 @@ fn sumsq8_slice<T: Float>(x: &[T]) -> f64 {
 }
 
 /// A norm of PyTorch's from its f64 sum of squares: rounded to `T` (a tensor of the
-/// parameters' type), as f64.
+/// parameters' type), as f64. (`Float::sqrt` is correctly rounded, so Python's `x ** 0.5`
+/// below, a correctly rounded `pow`, gives the same value.)
 #[inline(always)]
 fn norm_of<T: Float>(sumsq: f64) -> f64 {
-    T::from_f64(libm::sqrt(sumsq)).to_f64()
+    T::from_f64(Float::sqrt(sumsq)).to_f64()
 }
 
 /// The factored path's per-element `u = g / √max(r_i c_j / den, ε₁²)`.
@@ -341,7 +342,7 @@ impl AdafactorConfig {
         let n = p.len();
         let lr = group.lr;
         let rho = {
-            let inv = 1.0 / powf64(k.step, 0.5);
+            let inv = 1.0 / Float::sqrt(k.step);
             // Python's min(lr, inv): the first unless the second is smaller.
             if inv < lr {
                 inv
@@ -349,7 +350,7 @@ impl AdafactorConfig {
                 lr
             }
         };
-        let root_n = powf64(n as f64, 0.5);
+        let root_n = Float::sqrt(n as f64);
         let floor = T::from_f64(k.eps1 * k.eps1);
         let decay = if group.weight_decay != 0.0 {
             T::from_f64(1.0 - lr * group.weight_decay)
