@@ -123,7 +123,7 @@ pub fn arb_plateau() -> impl Strategy<Value = ReduceLROnPlateau> {
         )
 }
 
-/// Any scheduler: a schedule, a chain of 1–4 schedules, or a plateau scheduler.
+/// Any scheduler: a schedule, a sequence or a chain of 1–4 schedules, or a plateau scheduler.
 pub fn arb_scheduler() -> impl Strategy<Value = Scheduler> {
     prop_oneof![
         arb_schedule().prop_map(Scheduler::from),
@@ -136,6 +136,8 @@ pub fn arb_scheduler() -> impl Strategy<Value = Scheduler> {
                 m.sort_unstable();
                 SequentialLR::new(&s, &m).unwrap().into()
             }),
+        proptest::collection::vec(arb_schedule(), 1..=MAX_SEQUENTIAL)
+            .prop_map(|s| ChainedScheduler::new(&s).unwrap().into()),
         arb_plateau().prop_map(Scheduler::from),
     ]
 }

@@ -89,6 +89,7 @@ fn every_listed_name_is_accepted() {
                 ("schedulers", Value::Schedulers(&children)),
                 ("milestones", Value::List(&[3.0])),
             ],
+            "ChainedScheduler" => &[("schedulers", Value::Schedulers(&children))],
             _ => &[],
         };
         let s = build(name, params).unwrap_or_else(|e| panic!("{name}: {e}"));

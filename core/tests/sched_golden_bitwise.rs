@@ -1,5 +1,6 @@
 //! Stronger than the golden runner's 1e-12 tolerance: every scheduler case of
-//! `tests/golden/schedulers.json` is reproduced bit for bit. The schedules follow PyTorch's
+//! `tests/golden/schedulers.json` and of `schedulers_chained.json` (ChainedScheduler) is
+//! reproduced bit for bit. The schedules follow PyTorch's
 //! recursions operation by operation and use double-double `cos`/integer powers, so they round
 //! as CPython does on these values; the computation does not depend on the platform's libm.
 //! (If the golden file is regenerated elsewhere, the 1e-12 contract is in `golden.rs`.)
@@ -9,7 +10,13 @@ mod golden_cases;
 
 #[test]
 fn scheduler_goldens_are_bitwise_exact() {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/golden/schedulers.json");
+    for file in ["schedulers.json", "schedulers_chained.json"] {
+        bitwise(file);
+    }
+}
+
+fn bitwise(file: &str) {
+    let path = format!("{}/tests/golden/{file}", env!("CARGO_MANIFEST_DIR"));
     let doc: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     let cases = doc["cases"].as_array().unwrap();

@@ -134,4 +134,6 @@ fn largest_state_fits_max_state_bytes() {
         .unwrap()
         .into();
     assert_eq!(s.saved_len(), MAX_STATE_BYTES);
+    let c: Scheduler = ChainedScheduler::new(&[m; MAX_SEQUENTIAL]).unwrap().into();
+    assert!(c.saved_len() <= MAX_STATE_BYTES);
 }

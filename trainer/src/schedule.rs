@@ -74,7 +74,7 @@ fn split_top(s: &str) -> Result<Vec<&str>> {
     Ok(parts.into_iter().filter(|p| !p.trim().is_empty()).collect())
 }
 
-/// `Name(k=v,...)`: one of SequentialLR's schedulers.
+/// `Name(k=v,...)`: one of SequentialLR's or ChainedScheduler's schedulers.
 fn parse_sched(item: &str) -> Result<(String, Vec<(String, Owned)>)> {
     let item = item.trim();
     let (name, args) = match item.split_once('(') {
@@ -97,7 +97,7 @@ fn parse_sched(item: &str) -> Result<(String, Vec<(String, Owned)>)> {
     let args = parse_args(args)?;
     if args.iter().any(|(_, v)| matches!(v, Owned::Scheds(_))) {
         return Err(Error::usage(format!(
-            "--sched-args schedulers: `{item}`: a SequentialLR cannot contain another"
+            "--sched-args schedulers: `{item}`: a SequentialLR or ChainedScheduler cannot contain another"
         )));
     }
     Ok((class.to_string(), args))
@@ -170,9 +170,11 @@ fn value<'a>(v: &'a Owned, inner: &'a [Spec<'a>]) -> Value<'a> {
 /// Build the scheduler named `name` with keyword arguments `args` (`k=v,k=v`) for an
 /// optimizer whose initial lr is `lr0`.
 ///
-/// Lists are `milestones=30;80` or `milestones=[30,80]`. SequentialLR takes its schedulers
-/// in Python's form, e.g. `--scheduler SequentialLR --sched-args
-/// "schedulers=[LinearLR(start_factor=0.1,total_iters=5),CosineAnnealingLR(T_max=95)],milestones=[5]"`.
+/// Lists are `milestones=30;80` or `milestones=[30,80]`. SequentialLR and ChainedScheduler
+/// take their schedulers in Python's form, e.g. `--scheduler SequentialLR --sched-args
+/// "schedulers=[LinearLR(start_factor=0.1,total_iters=5),CosineAnnealingLR(T_max=95)],milestones=[5]"`
+/// or `--scheduler ChainedScheduler --sched-args
+/// "schedulers=[ConstantLR(factor=0.1,total_iters=20),ExponentialLR(gamma=0.9)]"`.
 pub fn build(name: &str, args: Option<&str>, lr0: f64) -> Result<Scheduler> {
     let Some(class) = canonical(name) else {
         return Err(Error::usage(format!(
@@ -273,6 +275,16 @@ mod tests {
         for (got, want) in lrs.iter().zip(want) {
             assert!((got - want).abs() < 1e-12, "{lrs:?}");
         }
+        // ChainedScheduler: both act on one lr (PyTorch's docstring example).
+        let args = "schedulers=[ConstantLR(factor=0.1,total_iters=20),ExponentialLR(gamma=0.9)]";
+        let mut c = build("ChainedScheduler", Some(args), 0.05).unwrap();
+        assert_eq!(c.name(), "ChainedScheduler");
+        assert!((c.lr() - 0.005).abs() < 1e-15);
+        c.step().unwrap();
+        assert!((c.lr() - 0.0045).abs() < 1e-15);
+        let nested = "schedulers=[ChainedScheduler(schedulers=[StepLR(step_size=2)])]";
+        assert!(build("ChainedScheduler", Some(nested), 0.1).is_err());
+        assert!(build("ChainedScheduler", Some("milestones=[2]"), 0.1).is_err());
         // Lists in brackets work for MultiStepLR too.
         let m = build("MultiStepLR", Some("milestones=[1,3],gamma=0.5"), 1.0).unwrap();
         assert_eq!(m.name(), "MultiStepLR");

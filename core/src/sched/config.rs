@@ -47,7 +47,7 @@ pub struct Spec<'a> {
 }
 
 /// Every name [`Scheduler::from_spec`] accepts.
-pub const SCHEDULER_NAMES: [&str; 14] = [
+pub const SCHEDULER_NAMES: [&str; 15] = [
     "StepLR",
     "MultiStepLR",
     "ExponentialLR",
@@ -61,12 +61,13 @@ pub const SCHEDULER_NAMES: [&str; 14] = [
     "InverseTime",
     "InverseSqrtTime",
     "SequentialLR",
+    "ChainedScheduler",
     "ReduceLROnPlateau",
 ];
 
 const NAMES_MSG: &str = "one of StepLR, MultiStepLR, ExponentialLR, CosineAnnealingLR, \
 CosineAnnealingWarmRestarts, CyclicLR, OneCycleLR, PolynomialLR, LinearLR, ConstantLR, \
-InverseTime, InverseSqrtTime, SequentialLR, ReduceLROnPlateau";
+InverseTime, InverseSqrtTime, SequentialLR, ChainedScheduler, ReduceLROnPlateau";
 
 /// Keyword-argument reader that remembers which keys were consumed.
 struct Args<'s, 'a> {
@@ -464,12 +465,12 @@ impl Schedule {
                 a.finish()?;
                 s.into()
             }
-            "SequentialLR" | "ReduceLROnPlateau" => {
+            "SequentialLR" | "ChainedScheduler" | "ReduceLROnPlateau" => {
                 return Err(Error::InvalidArgument {
                     name: "scheduler",
                     value: f64::NAN,
-                    expected: "an epoch-driven scheduler here (not SequentialLR or \
-                               ReduceLROnPlateau)",
+                    expected: "an epoch-driven scheduler here (not SequentialLR, \
+                               ChainedScheduler or ReduceLROnPlateau)",
                 })
             }
             _ => {
@@ -483,11 +484,33 @@ impl Schedule {
     }
 }
 
+/// The required `schedulers` list of `SequentialLR` / `ChainedScheduler` (1 to
+/// [`MAX_SEQUENTIAL`] epoch-driven schedules, each built with `lr0`) and its length.
+fn schedules_arg(a: &mut Args, lr0: f64) -> Result<([Schedule; MAX_SEQUENTIAL], usize)> {
+    let specs = match a.get("schedulers")? {
+        Some(Value::Schedulers(s)) => s,
+        Some(_) => return Err(wrong_type("schedulers", "a list of schedulers")),
+        None => return Err(wrong_type("schedulers", "a list (required argument)")),
+    };
+    check_arg(
+        (1..=MAX_SEQUENTIAL).contains(&specs.len()),
+        "schedulers",
+        specs.len() as f64,
+        "1 to 4 schedulers",
+    )?;
+    let first = Schedule::from_spec(lr0, &specs[0])?;
+    let mut arr = [first; MAX_SEQUENTIAL];
+    for (dst, sp) in arr.iter_mut().zip(specs).skip(1) {
+        *dst = Schedule::from_spec(lr0, sp)?;
+    }
+    Ok((arr, specs.len()))
+}
+
 impl Scheduler {
     /// Build any scheduler from PyTorch's class name and keyword arguments (see [`Spec`]) for
     /// an optimizer whose initial lr is `lr0`. `SequentialLR` takes
     /// `schedulers = Value::Schedulers(&[...])` (each built with the same `lr0`) and
-    /// `milestones = Value::List(&[...])`. Errors as in [`Schedule::from_spec`]; an unknown
+    /// `milestones = Value::List(&[...])`; `ChainedScheduler` takes `schedulers` alone. Errors as in [`Schedule::from_spec`]; an unknown
     /// name is `InvalidArgument { name: "scheduler", .. }`; arguments whose initial lr is not
     /// finite (e.g. an lr0 near `f64::MAX` over a tiny factor) are `InvalidArgument { name:
     /// "lr", .. }`.
@@ -513,26 +536,21 @@ impl Scheduler {
                     "a SequentialLR keyword: schedulers, milestones",
                 )?;
                 a.last_epoch()?;
-                let specs = match a.get("schedulers")? {
-                    Some(Value::Schedulers(s)) => s,
-                    Some(_) => return Err(wrong_type("schedulers", "a list of schedulers")),
-                    None => return Err(wrong_type("schedulers", "a list (required argument)")),
-                };
-                check_arg(
-                    (1..=MAX_SEQUENTIAL).contains(&specs.len()),
-                    "schedulers",
-                    specs.len() as f64,
-                    "1 to 4 schedulers",
-                )?;
-                let first = Schedule::from_spec(lr0, &specs[0])?;
-                let mut arr = [first; MAX_SEQUENTIAL];
-                for (dst, sp) in arr.iter_mut().zip(specs).skip(1) {
-                    *dst = Schedule::from_spec(lr0, sp)?;
-                }
+                let (arr, k) = schedules_arg(&mut a, lr0)?;
                 let mut ms = [0u64; MAX_SEQUENTIAL];
                 let n = a.int_list("milestones", &mut ms)?;
                 a.finish()?;
-                Ok(SequentialLR::new(&arr[..specs.len()], &ms[..n])?.into())
+                Ok(SequentialLR::new(&arr[..k], &ms[..n])?.into())
+            }
+            "ChainedScheduler" => {
+                let mut a = Args::new(
+                    p,
+                    "ChainedScheduler keyword",
+                    "a ChainedScheduler keyword: schedulers",
+                )?;
+                let (arr, k) = schedules_arg(&mut a, lr0)?;
+                a.finish()?;
+                Ok(ChainedScheduler::new(&arr[..k])?.into())
             }
             "ReduceLROnPlateau" => {
                 let mut a = Args::new(

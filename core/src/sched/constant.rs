@@ -58,9 +58,22 @@ impl ConstantLR {
     /// Advance one step: at `t = total_iters`, `lr ← lr · (1/factor)`.
     pub fn step(&mut self) {
         self.last_epoch += 1;
+        self.lr = self.chain(self.lr);
+    }
+
+    /// PyTorch's chainable step on the current lr `lr` (after `t` advanced): `lr / factor`
+    /// (as `lr · (1 / factor)`) at `total_iters`, else `lr`.
+    pub(crate) fn chain(&self, lr: f64) -> f64 {
         if self.last_epoch == self.total_iters {
-            self.lr *= 1.0 / self.factor;
+            lr * (1.0 / self.factor)
+        } else {
+            lr
         }
+    }
+
+    /// The lr after construction when the current lr is `lr`: `lr · factor`.
+    pub(crate) fn initial(&self, lr: f64) -> f64 {
+        lr * self.factor
     }
 
     /// Back to `t = 0`, `lr = base_lr · factor`.

@@ -58,19 +58,24 @@ impl CosineAnnealingLR {
     /// Advance one step with the recursion in the type's documentation.
     pub fn step(&mut self) {
         self.last_epoch += 1;
+        self.lr = self.chain(self.lr);
+    }
+
+    /// PyTorch's chainable step on the current lr `lr` (after `t` advanced).
+    pub(crate) fn chain(&self, lr: f64) -> f64 {
         let t = self.last_epoch;
         let tm = self.t_max;
         let tmf = tm as f64;
         // (t - 1 - T_max) mod 2·T_max == 0, with Python's non-negative modulo.
         let special = (t as i128 - 1 - tm as i128).rem_euclid(2 * tm as i128) == 0;
-        self.lr = if special {
-            self.lr + (self.base_lr - self.eta_min) * (1.0 - super::exact::cos(PI / tmf)) / 2.0
+        if special {
+            lr + (self.base_lr - self.eta_min) * (1.0 - super::exact::cos(PI / tmf)) / 2.0
         } else {
             (1.0 + super::exact::cos(PI * t as f64 / tmf))
                 / (1.0 + super::exact::cos(PI * (t - 1) as f64 / tmf))
-                * (self.lr - self.eta_min)
+                * (lr - self.eta_min)
                 + self.eta_min
-        };
+        }
     }
 
     /// Back to `t = 0`, `lr = base_lr`.

@@ -49,7 +49,12 @@ impl ExponentialLR {
     /// Advance one step: `lr ← lr · gamma`.
     pub fn step(&mut self) {
         self.last_epoch += 1;
-        self.lr *= self.gamma;
+        self.lr = self.chain(self.lr);
+    }
+
+    /// PyTorch's chainable step on the current lr `lr`: `lr · gamma`.
+    pub(crate) fn chain(&self, lr: f64) -> f64 {
+        lr * self.gamma
     }
 
     /// Back to `t = 0`, `lr = base_lr`.

@@ -64,12 +64,24 @@ impl LinearLR {
     /// Advance one step: `lr ← lr · (1 + (e − s)/(T·s + (t − 1)·(e − s)))` while `t <= T`.
     pub fn step(&mut self) {
         self.last_epoch += 1;
+        self.lr = self.chain(self.lr);
+    }
+
+    /// PyTorch's chainable step on the current lr `lr` (after `t` advanced).
+    pub(crate) fn chain(&self, lr: f64) -> f64 {
         let t = self.last_epoch;
         if t <= self.total_iters {
             let d = self.end_factor - self.start_factor;
             let den = self.total_iters as f64 * self.start_factor + (t - 1) as f64 * d;
-            self.lr *= 1.0 + d / den;
+            lr * (1.0 + d / den)
+        } else {
+            lr
         }
+    }
+
+    /// The lr after construction when the current lr is `lr`: `lr · start_factor`.
+    pub(crate) fn initial(&self, lr: f64) -> f64 {
+        lr * self.start_factor
     }
 
     /// Back to `t = 0`, `lr = base_lr · start_factor`.

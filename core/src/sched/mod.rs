@@ -11,6 +11,9 @@
 //! double-double and rounded once (nearly always the correctly rounded value, as CPython's glibc
 //! gives), so every case of the golden file is reproduced bit for bit.
 //!
+//! [`SequentialLR`] runs schedules one after another; [`ChainedScheduler`] applies several to
+//! one lr at every step, as PyTorch's chainable forms compose on `group["lr"]`.
+//!
 //! **Parameter groups.** A schedule tracks one lr. PyTorch schedules each parameter group
 //! independently (from its own initial lr, or its own `base_lr`/`max_lr` list entry), and
 //! `ReduceLROnPlateau`'s plateau detection does not depend on the lrs, so one schedule per group,
@@ -48,6 +51,7 @@
 //! # Ok::<(), descent_core::Error>(())
 //! ```
 
+mod chained;
 mod codec;
 mod config;
 mod constant;
@@ -66,6 +70,7 @@ mod polynomial;
 mod sequential;
 mod step;
 
+pub use chained::ChainedScheduler;
 pub use config::{Spec, Value, SCHEDULER_NAMES};
 pub use constant::ConstantLR;
 pub use cosine::CosineAnnealingLR;
@@ -220,6 +225,41 @@ impl Schedule {
         Ok(())
     }
 
+    /// In a [`ChainedScheduler`], the lr after this schedule's construction given the lr the
+    /// schedules before it left: `ConstantLR` and `LinearLR` scale it, the other chainable
+    /// forms keep it (`MultiStepLR` applies a milestone at 0), closed forms (`CyclicLR`,
+    /// `OneCycleLR`, `CosineAnnealingWarmRestarts`, `InverseTime`, `InverseSqrtTime`) set
+    /// their own.
+    pub(crate) fn chain_initial(&self, lr: f64) -> f64 {
+        match self {
+            Schedule::Constant(s) => s.initial(lr),
+            Schedule::Linear(s) => s.initial(lr),
+            Schedule::MultiStep(s) => s.chain(lr),
+            Schedule::Step(_)
+            | Schedule::Exponential(_)
+            | Schedule::Polynomial(_)
+            | Schedule::CosineAnnealing(_) => lr,
+            closed => closed.lr(),
+        }
+    }
+
+    /// In a [`ChainedScheduler`]: advance one step and return the lr given the lr the
+    /// schedules before it left (PyTorch's chainable `get_lr` on `group["lr"]`; closed forms
+    /// set their own). Errors as [`Schedule::step`], state unchanged.
+    pub(crate) fn chain_step(&mut self, lr: f64) -> Result<f64> {
+        self.step()?;
+        Ok(match self {
+            Schedule::Step(s) => s.chain(lr),
+            Schedule::MultiStep(s) => s.chain(lr),
+            Schedule::Exponential(s) => s.chain(lr),
+            Schedule::Constant(s) => s.chain(lr),
+            Schedule::Linear(s) => s.chain(lr),
+            Schedule::Polynomial(s) => s.chain(lr),
+            Schedule::CosineAnnealing(s) => s.chain(lr),
+            closed => closed.lr(),
+        })
+    }
+
     /// What PyTorch's `scheduler.step(0)` does (used by `SequentialLR` at a milestone): the
     /// closed form at `t = 0` where the class has one, else its step-0 value. This differs from
     /// [`Schedule::reset`] only in rounding (`CosineAnnealingLR`) or in `ConstantLR` with
@@ -342,6 +382,8 @@ pub enum Scheduler {
     Schedule(Schedule),
     /// [`SequentialLR`]: schedules chained at milestones.
     Sequential(SequentialLR),
+    /// [`ChainedScheduler`]: schedules applied to one lr, each step in turn.
+    Chained(ChainedScheduler),
     /// [`ReduceLROnPlateau`]: driven by a metric.
     ReduceLROnPlateau(ReduceLROnPlateau),
 }
@@ -356,6 +398,11 @@ impl From<SequentialLR> for Scheduler {
         Scheduler::Sequential(s)
     }
 }
+impl From<ChainedScheduler> for Scheduler {
+    fn from(s: ChainedScheduler) -> Self {
+        Scheduler::Chained(s)
+    }
+}
 impl From<ReduceLROnPlateau> for Scheduler {
     fn from(s: ReduceLROnPlateau) -> Self {
         Scheduler::ReduceLROnPlateau(s)
@@ -364,6 +411,7 @@ impl From<ReduceLROnPlateau> for Scheduler {
 
 const KIND_SEQUENTIAL: u8 = 20;
 const KIND_PLATEAU: u8 = 21;
+const KIND_CHAINED: u8 = 22;
 
 impl Scheduler {
     /// The lr in effect for the current step.
@@ -376,6 +424,7 @@ impl Scheduler {
         let lr = match self {
             Scheduler::Schedule(s) => s.lr(),
             Scheduler::Sequential(s) => s.lr(),
+            Scheduler::Chained(s) => s.lr(),
             Scheduler::ReduceLROnPlateau(s) => s.lr(),
         };
         if lr < 0.0 {
@@ -390,6 +439,7 @@ impl Scheduler {
         match self {
             Scheduler::Schedule(s) => s.momentum(),
             Scheduler::Sequential(s) => s.momentum(),
+            Scheduler::Chained(s) => s.momentum(),
             Scheduler::ReduceLROnPlateau(_) => None,
         }
     }
@@ -399,6 +449,7 @@ impl Scheduler {
         match self {
             Scheduler::Schedule(s) => s.last_epoch(),
             Scheduler::Sequential(s) => s.last_epoch(),
+            Scheduler::Chained(s) => s.last_epoch(),
             Scheduler::ReduceLROnPlateau(s) => s.last_epoch(),
         }
     }
@@ -415,6 +466,7 @@ impl Scheduler {
         match self {
             Scheduler::Schedule(s) => s.step(),
             Scheduler::Sequential(s) => s.step(),
+            Scheduler::Chained(s) => s.step(),
             Scheduler::ReduceLROnPlateau(_) => Err(Error::InvalidArgument {
                 name: "metrics",
                 value: f64::NAN,
@@ -440,6 +492,7 @@ impl Scheduler {
         match self {
             Scheduler::Schedule(s) => s.name(),
             Scheduler::Sequential(_) => "SequentialLR",
+            Scheduler::Chained(_) => "ChainedScheduler",
             Scheduler::ReduceLROnPlateau(_) => "ReduceLROnPlateau",
         }
     }
@@ -450,6 +503,10 @@ impl Scheduler {
             Scheduler::Schedule(s) => s.encode(w),
             Scheduler::Sequential(s) => {
                 w.u8(KIND_SEQUENTIAL);
+                s.encode(w);
+            }
+            Scheduler::Chained(s) => {
+                w.u8(KIND_CHAINED);
                 s.encode(w);
             }
             Scheduler::ReduceLROnPlateau(s) => {
@@ -509,6 +566,7 @@ impl Scheduler {
         }
         let s = match r.u8()? {
             KIND_SEQUENTIAL => Scheduler::Sequential(SequentialLR::decode(&mut r)?),
+            KIND_CHAINED => Scheduler::Chained(ChainedScheduler::decode(&mut r)?),
             KIND_PLATEAU => Scheduler::ReduceLROnPlateau(ReduceLROnPlateau::decode(&mut r)?),
             kind => Scheduler::Schedule(Schedule::decode_kind(kind, &mut r)?),
         };

@@ -79,10 +79,18 @@ impl MultiStepLR {
     /// An lr of 0 stays 0 even when `gamma^c` overflows to ∞ (where Python raises
     /// `OverflowError` and `0 · ∞` would be NaN).
     fn apply(&mut self) {
+        self.lr = self.chain(self.lr);
+    }
+
+    /// PyTorch's chainable step on the current lr `lr` (after `t` advanced):
+    /// `lr · gamma^{c(t)}`.
+    pub(crate) fn chain(&self, lr: f64) -> f64 {
         let t = self.last_epoch;
         let c = self.milestones().iter().filter(|&&m| m == t).count();
-        if c > 0 && self.lr != 0.0 {
-            self.lr *= super::exact::powi(self.gamma, c as u64);
+        if c > 0 && lr != 0.0 {
+            lr * super::exact::powi(self.gamma, c as u64)
+        } else {
+            lr
         }
     }
 

@@ -57,11 +57,18 @@ impl PolynomialLR {
     /// Advance one step: `lr ← lr · ((1 − t/T)/(1 − (t−1)/T))^power` while `t <= T`.
     pub fn step(&mut self) {
         self.last_epoch += 1;
+        self.lr = self.chain(self.lr);
+    }
+
+    /// PyTorch's chainable step on the current lr `lr` (after `t` advanced).
+    pub(crate) fn chain(&self, lr: f64) -> f64 {
         let t = self.last_epoch;
         if t <= self.total_iters {
             let tt = self.total_iters as f64;
             let decay = (1.0 - t as f64 / tt) / (1.0 - (t - 1) as f64 / tt);
-            self.lr *= super::exact::pow(decay, self.power);
+            lr * super::exact::pow(decay, self.power)
+        } else {
+            lr
         }
     }
 

@@ -58,8 +58,16 @@ impl StepLR {
     /// Advance one step: `t += 1`; `lr *= gamma` when `t mod step_size == 0`.
     pub fn step(&mut self) {
         self.last_epoch += 1;
+        self.lr = self.chain(self.lr);
+    }
+
+    /// PyTorch's chainable step on the current lr `lr` (after `t` advanced): `lr · gamma` at
+    /// a multiple of `step_size`, else `lr`.
+    pub(crate) fn chain(&self, lr: f64) -> f64 {
         if self.last_epoch.checked_rem(self.step_size) == Some(0) {
-            self.lr *= self.gamma;
+            lr * self.gamma
+        } else {
+            lr
         }
     }
 
