@@ -25,6 +25,11 @@ CASES = [
                                      ("PolynomialLR", dict(total_iters=15, power=1.5)),
                                      ("LinearLR", dict(start_factor=0.5, end_factor=0.8,
                                                        total_iters=6))]),
+    # ConstantLR / LinearLR after another: their initial step scales the lr it left.
+    ("exponential_then_linear", [("ExponentialLR", dict(gamma=0.9)),
+                                 ("LinearLR", dict(start_factor=0.25, total_iters=4))]),
+    ("step_then_constant", [("StepLR", dict(step_size=3, gamma=0.5)),
+                            ("ConstantLR", dict(factor=0.5, total_iters=5))]),
     # A closed form sets the lr outright; the schedule after it scales it.
     ("cyclic_then_exponential", [("CyclicLR", dict(base_lr=0.01, max_lr=0.1, step_size_up=4,
                                                    cycle_momentum=False)),
