@@ -1,7 +1,7 @@
 //! [`ChainedScheduler`]: several schedules applied to one learning rate, each step in turn.
 
 use super::codec::{ensure, params, Reader, Writer};
-use super::sequential::MAX_SEQUENTIAL;
+use super::sequential::{decode_count, decode_schedules, MAX_SEQUENTIAL};
 use super::Schedule;
 use crate::error::{check_arg, Result};
 
@@ -108,19 +108,10 @@ impl ChainedScheduler {
     }
 
     pub(crate) fn decode(r: &mut Reader) -> Result<Self> {
-        let n = r.u64()?;
-        ensure(
-            (1..=MAX_SEQUENTIAL as u64).contains(&n),
-            "ChainedScheduler schedule count out of range",
-        )?;
-        let n = n as usize;
+        let n = decode_count(r, "ChainedScheduler schedule count out of range")?;
         let last_epoch = r.u64()?;
         let lr = r.f64()?;
-        let first = Schedule::decode(r)?;
-        let mut arr = [first; MAX_SEQUENTIAL];
-        for s in arr.iter_mut().take(n).skip(1) {
-            *s = Schedule::decode(r)?;
-        }
+        let arr = decode_schedules(r, n)?;
         // Validate the parameters; then restore the exact saved children and state.
         let mut s = params(Self::new(&arr[..n]))?;
         s.schedules[..n].copy_from_slice(&arr[..n]);

@@ -141,23 +141,14 @@ impl SequentialLR {
     }
 
     pub(crate) fn decode(r: &mut Reader) -> Result<Self> {
-        let n = r.u64()?;
-        ensure(
-            (1..=MAX_SEQUENTIAL as u64).contains(&n),
-            "SequentialLR schedule count out of range",
-        )?;
-        let n = n as usize;
+        let n = decode_count(r, "SequentialLR schedule count out of range")?;
         let mut ms = [0u64; MAX_SEQUENTIAL - 1];
         for m in ms.iter_mut().take(n - 1) {
             *m = r.u64()?;
         }
         let active = r.u64()?;
         let last_epoch = r.u64()?;
-        let first = Schedule::decode(r)?;
-        let mut arr = [first; MAX_SEQUENTIAL];
-        for s in arr.iter_mut().take(n).skip(1) {
-            *s = Schedule::decode(r)?;
-        }
+        let arr = decode_schedules(r, n)?;
         // Validate the parameters; then restore the exact saved children (the first one
         // included: `new` resets it).
         let mut s = params(Self::new(&arr[..n], &ms[..n - 1]))?;
@@ -168,4 +159,21 @@ impl SequentialLR {
         s.last_epoch = last_epoch;
         Ok(s)
     }
+}
+
+/// A stored schedule count, 1 to [`MAX_SEQUENTIAL`] (`BadState` with `what` otherwise).
+pub(crate) fn decode_count(r: &mut Reader, what: &'static str) -> Result<usize> {
+    let n = r.u64()?;
+    ensure((1..=MAX_SEQUENTIAL as u64).contains(&n), what)?;
+    Ok(n as usize)
+}
+
+/// `n` stored schedules (unused slots repeat the first).
+pub(crate) fn decode_schedules(r: &mut Reader, n: usize) -> Result<[Schedule; MAX_SEQUENTIAL]> {
+    let first = Schedule::decode(r)?;
+    let mut arr = [first; MAX_SEQUENTIAL];
+    for s in arr.iter_mut().take(n).skip(1) {
+        *s = Schedule::decode(r)?;
+    }
+    Ok(arr)
 }
