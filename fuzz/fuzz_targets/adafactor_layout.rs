@@ -4,7 +4,10 @@
 //! `MAX_TENSORS`), any group split and any hyperparameters: construction either succeeds or
 //! returns an error, never panics; a successful optimizer steps arbitrary parameters and
 //! gradients (NaN, inf, zeros, huge) without panicking, and the fused step (descent-kernels,
-//! on a 2-thread pool) stays bitwise equal to descent-core's, state included.
+//! on a 2-thread pool) stays bitwise equal to descent-core's, state included — except that
+//! any NaN equals any NaN: Rust leaves the sign and payload of a NaN produced by arithmetic
+//! unspecified, and the vectorized and scalar code of one formula do produce different ones
+//! (0x7fc00000 and 0xffc00000 from an overflowing gradient, found by this target).
 #![no_main]
 
 use arbitrary::Arbitrary;
@@ -29,6 +32,11 @@ struct Input {
     /// Values cycled into the parameters and gradients.
     values: Vec<f32>,
     steps: u8,
+}
+
+/// Equal bits, or both NaN.
+fn same(x: f32, y: f32) -> bool {
+    x.to_bits() == y.to_bits() || (x.is_nan() && y.is_nan())
 }
 
 fuzz_target!(|input: Input| {
@@ -88,11 +96,11 @@ fuzz_target!(|input: Input| {
         core.step(&mut pa, &g).unwrap();
         pool.install(|| step_fused(&mut fused, &mut pb, &g))
             .unwrap();
-        assert!(pa.iter().zip(&pb).all(|(x, y)| x.to_bits() == y.to_bits()));
+        assert!(pa.iter().zip(&pb).all(|(x, y)| same(*x, *y)));
         assert!(core
             .state()
             .iter()
             .zip(fused.state())
-            .all(|(x, y)| x.to_bits() == y.to_bits()));
+            .all(|(x, y)| same(*x, *y)));
     }
 });
