@@ -52,6 +52,13 @@ pub enum Error {
         /// Row at which the factorization broke down.
         pivot: usize,
     },
+    /// An expression (a [`LrLambda`](crate::sched::LrLambda)'s source) could not be compiled.
+    BadExpression {
+        /// Byte offset in the source where the problem was found.
+        at: usize,
+        /// What was expected there (or what is not supported).
+        expected: &'static str,
+    },
 }
 
 impl fmt::Display for Error {
@@ -88,6 +95,9 @@ impl fmt::Display for Error {
             Error::BadState { reason } => write!(f, "invalid state bytes: {reason}"),
             Error::NotPositiveDefinite { pivot } => {
                 write!(f, "matrix is not positive definite (pivot {pivot})")
+            }
+            Error::BadExpression { at, expected } => {
+                write!(f, "bad expression at byte {at}: expected {expected}")
             }
         }
     }

@@ -82,8 +82,29 @@ pub fn arb_schedule() -> impl Strategy<Value = Schedule> {
         (lr.clone(), 0.01f64..1.0, 0u64..20)
             .prop_map(|(l, f, t)| ConstantLR::new(l, f, t).unwrap().into()),
         (lr.clone(), 0.1f64..20.0).prop_map(|(l, c)| InverseTime::new(l, c).unwrap().into()),
-        (lr, 0.1f64..20.0).prop_map(|(l, c)| InverseSqrtTime::new(l, c).unwrap().into()),
+        (lr.clone(), 0.1f64..20.0).prop_map(|(l, c)| InverseSqrtTime::new(l, c).unwrap().into()),
+        (lr.clone(), 0usize..LAMBDAS.len(), 0.5f64..1.0, 1u32..10)
+            .prop_map(|(l, i, a, k)| { LambdaLR::new(l, lambda(i, a, k)).unwrap().into() }),
+        (lr, 0usize..LAMBDAS.len(), 0.5f64..1.0, 1u32..10)
+            .prop_map(|(l, i, a, k)| { MultiplicativeLR::new(l, lambda(i, a, k)).unwrap().into() }),
     ]
+}
+
+/// Shapes of `lr_lambda` with a factor `A` in [0.5, 1) and a whole `K` in 1..10.
+pub const LAMBDAS: [&str; 5] = [
+    "lambda e: A ** (e // K)",
+    "lambda e: min(1.0, (e + 1) / K) * A ** e",
+    "lambda e: A if e % K == 0 else 1",
+    "lambda epoch: 1 / math.sqrt(epoch + K)",
+    "lambda e: (e + 1) / K if e < K else 0.5 * (1 + math.cos(math.pi * A * (e - K) / 40))",
+];
+
+/// [`LAMBDAS`]`[i]` with `A = a`, `K = k`, compiled.
+pub fn lambda(i: usize, a: f64, k: u32) -> LrLambda {
+    let src = LAMBDAS[i]
+        .replace('A', &format!("{a:?}"))
+        .replace('K', &k.to_string());
+    LrLambda::parse(&src).unwrap_or_else(|e| panic!("{src}: {e}"))
 }
 
 /// A valid plateau configuration.

@@ -90,6 +90,7 @@ fn every_listed_name_is_accepted() {
                 ("milestones", Value::List(&[3.0])),
             ],
             "ChainedScheduler" => &[("schedulers", Value::Schedulers(&children))],
+            "LambdaLR" | "MultiplicativeLR" => &[("lr_lambda", Value::Str("lambda e: 0.9"))],
             _ => &[],
         };
         let s = build(name, params).unwrap_or_else(|e| panic!("{name}: {e}"));
@@ -98,10 +99,51 @@ fn every_listed_name_is_accepted() {
 }
 
 #[test]
+fn lambda_schedules_by_name_equal_the_typed_ones() {
+    let src = "lambda epoch: 0.95 ** epoch";
+    let f = LrLambda::parse(src).unwrap();
+    let s = build("LambdaLR", &[("lr_lambda", Value::Str(src))]).unwrap();
+    assert_eq!(s, LambdaLR::new(0.1, f).unwrap().into());
+    let s = build("MultiplicativeLR", &[("lr_lambda", Value::Str(src))]).unwrap();
+    assert_eq!(s, MultiplicativeLR::new(0.1, f).unwrap().into());
+    // A number is the constant function.
+    let s = build("LambdaLR", &[("lr_lambda", Value::Num(0.5))]).unwrap();
+    assert_eq!(s.lr(), 0.05);
+    // The value at 0 is checked when built.
+    assert_eq!(
+        arg_name(build(
+            "LambdaLR",
+            &[("lr_lambda", Value::Str("lambda e: 1 / e"))]
+        )),
+        "lr_lambda"
+    );
+    assert_eq!(
+        arg_name(build(
+            "LambdaLR",
+            &[("lr_lambda", Value::Str("lambda e: e - 1"))]
+        )),
+        "lr_lambda"
+    );
+}
+
+#[test]
 fn unknown_names_and_keys_are_errors() {
     use Value::Num;
     assert_eq!(arg_name(build("StepLr", &[])), "scheduler");
-    assert_eq!(arg_name(build("LambdaLR", &[])), "scheduler");
+    assert_eq!(arg_name(build("LambdaLr", &[])), "scheduler");
+    assert_eq!(arg_name(build("LambdaLR", &[])), "lr_lambda");
+    assert_eq!(
+        arg_name(build(
+            "MultiplicativeLR",
+            &[("lr_lambda", Value::Bool(true))]
+        )),
+        "lr_lambda"
+    );
+    // A malformed lambda names the byte where it went wrong.
+    assert!(matches!(
+        build("LambdaLR", &[("lr_lambda", Value::Str("lambda e: e ** "))]),
+        Err(Error::BadExpression { at: 15, .. })
+    ));
     match build("StepLR", &[("step_size", Num(2.0)), ("gama", Num(0.5))]) {
         Err(Error::InvalidArgument { name, value, .. }) => {
             assert_eq!(name, "StepLR keyword");

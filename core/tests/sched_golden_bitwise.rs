@@ -1,5 +1,6 @@
 //! Stronger than the golden runner's 1e-12 tolerance: every scheduler case of
-//! `tests/golden/schedulers.json` and of `schedulers_chained.json` (ChainedScheduler) is
+//! `tests/golden/schedulers.json`, of `schedulers_chained.json` (ChainedScheduler) and of
+//! `schedulers_lambda.json` (LambdaLR, MultiplicativeLR: lambdas with powers, cos, exp, log) is
 //! reproduced bit for bit. The schedules follow PyTorch's
 //! recursions operation by operation and use double-double `cos`/integer powers, so they round
 //! as CPython does on these values; the computation does not depend on the platform's libm.
@@ -10,7 +11,11 @@ mod golden_cases;
 
 #[test]
 fn scheduler_goldens_are_bitwise_exact() {
-    for file in ["schedulers.json", "schedulers_chained.json"] {
+    for file in [
+        "schedulers.json",
+        "schedulers_chained.json",
+        "schedulers_lambda.json",
+    ] {
         bitwise(file);
     }
 }

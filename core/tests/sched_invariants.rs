@@ -229,6 +229,11 @@ proptest! {
             if t < m {
                 prop_assert_eq!(seq.lr().to_bits(), fa.lr().to_bits(), "t={}", t);
                 prop_assert_eq!(seq.active(), 0);
+                // MultiplicativeLR restarts from the lr in effect times lr_lambda(0).
+                if let (true, Schedule::Multiplicative(mb)) = (t + 1 == m, b) {
+                    let lr0 = fa.lr() * mb.lr_lambda().eval(0);
+                    fb = MultiplicativeLR::new(lr0, *mb.lr_lambda()).unwrap().into();
+                }
                 let _ = fa.step();
             } else {
                 prop_assert_eq!(seq.active(), 1);

@@ -13,7 +13,7 @@ use descent_core::Error;
 use libfuzzer_sys::fuzz_target;
 
 /// Keyword names the schedulers know (plus arbitrary strings).
-const KEYS: [&str; 37] = [
+const KEYS: [&str; 38] = [
     "T_max",
     "T_mult",
     "anneal_strategy",
@@ -28,6 +28,7 @@ const KEYS: [&str; 37] = [
     "eps",
     "eta_min",
     "factor",
+    "lr_lambda",
     "final_div_factor",
     "gamma",
     "max_lr",

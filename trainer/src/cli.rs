@@ -255,7 +255,8 @@ pub struct TrainArgs {
     /// Scheduler keyword arguments with PyTorch's names: `step_size=10,gamma=0.5`
     /// (lists `milestones=30;80` or `milestones=[30,80]`; SequentialLR:
     /// `schedulers=[LinearLR(total_iters=5),CosineAnnealingLR(T_max=95)],milestones=[5]`;
-    /// ChainedScheduler: `schedulers=[...]` alone).
+    /// ChainedScheduler: `schedulers=[...]` alone; LambdaLR, MultiplicativeLR:
+    /// `lr_lambda=lambda e: 0.95 ** e`, a Python lambda of the epoch).
     #[arg(long, value_name = "K=V,...")]
     pub sched_args: Option<String>,
     /// When the scheduler advances (ReduceLROnPlateau always steps at each evaluation).

@@ -22,6 +22,8 @@ fn canonical(name: &str) -> Option<&'static str> {
         "constant" => "ConstantLR",
         "inverse-time" => "InverseTime",
         "inverse-sqrt-time" => "InverseSqrtTime",
+        "lambda" => "LambdaLR",
+        "multiplicative" => "MultiplicativeLR",
         "plateau" | "reduce-on-plateau" => "ReduceLROnPlateau",
         _ => "",
     };
@@ -170,7 +172,9 @@ fn value<'a>(v: &'a Owned, inner: &'a [Spec<'a>]) -> Value<'a> {
 /// Build the scheduler named `name` with keyword arguments `args` (`k=v,k=v`) for an
 /// optimizer whose initial lr is `lr0`.
 ///
-/// Lists are `milestones=30;80` or `milestones=[30,80]`. SequentialLR and ChainedScheduler
+/// Lists are `milestones=30;80` or `milestones=[30,80]`. `LambdaLR` and `MultiplicativeLR`
+/// take their `lr_lambda` as Python source, `lr_lambda=lambda e: 0.95 ** e` (see
+/// [`descent_core::sched::LrLambda`] for the language). SequentialLR and ChainedScheduler
 /// take their schedulers in Python's form, e.g. `--scheduler SequentialLR --sched-args
 /// "schedulers=[LinearLR(start_factor=0.1,total_iters=5),CosineAnnealingLR(T_max=95)],milestones=[5]"`
 /// or `--scheduler ChainedScheduler --sched-args
@@ -220,7 +224,40 @@ pub fn build(name: &str, args: Option<&str>, lr0: f64) -> Result<Scheduler> {
         name: class,
         params: &params,
     };
-    Scheduler::from_spec(lr0, &spec).map_err(|e| Error::core(format!("--scheduler {class}"), e))
+    Scheduler::from_spec(lr0, &spec).map_err(|e| match e {
+        // Name the expression: its byte offset alone is hard to find in a long argument.
+        descent_core::Error::BadExpression { at, expected } => Error::usage(format!(
+            "--scheduler {class}: lr_lambda `{}`: at byte {at}: expected {expected}",
+            lambda_source(&owned)
+        )),
+        e => Error::core(format!("--scheduler {class}"), e),
+    })
+}
+
+/// The `lr_lambda` source a compile error belongs to: schedules are built in order, so the
+/// first source that does not compile.
+fn lambda_source(owned: &[(String, Owned)]) -> String {
+    let mut sources = Vec::new();
+    for (k, v) in owned {
+        match v {
+            Owned::Str(s) if k == "lr_lambda" => sources.push(s.clone()),
+            Owned::Scheds(list) => {
+                for (_, args) in list {
+                    for (k, v) in args {
+                        if let (Owned::Str(s), "lr_lambda") = (v, k.as_str()) {
+                            sources.push(s.clone());
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    sources
+        .iter()
+        .find(|s| descent_core::sched::LrLambda::parse(s).is_err())
+        .cloned()
+        .unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -235,6 +272,41 @@ mod tests {
         assert_eq!(s.name(), "MultiStepLR");
         let s = build("plateau", Some("mode=min,factor=0.5,patience=2"), 0.1).unwrap();
         assert!(s.needs_metric());
+    }
+
+    #[test]
+    fn lambda_schedules_take_python_lambdas() {
+        let mut s = build(
+            "LambdaLR",
+            Some("lr_lambda=lambda e: min(1, (e + 1) / 4)"),
+            0.2,
+        )
+        .unwrap();
+        assert_eq!(s.name(), "LambdaLR");
+        assert_eq!(s.lr(), 0.05);
+        s.step().unwrap();
+        assert_eq!(s.lr(), 0.1);
+        let mut m = build("multiplicative", Some("lr_lambda=lambda epoch: 0.5"), 0.2).unwrap();
+        assert_eq!(m.name(), "MultiplicativeLR");
+        m.step().unwrap();
+        assert_eq!(m.lr(), 0.1);
+        // Inside SequentialLR, commas of the lambda included.
+        let args = "schedulers=[LambdaLR(lr_lambda=lambda e: max(0.1, e / 2)),\
+                    MultiplicativeLR(lr_lambda=lambda e: 0.9)],milestones=[3]";
+        let q = build("SequentialLR", Some(args), 1.0).unwrap();
+        assert_eq!(q.lr(), 0.1);
+        // A compile error quotes the lambda and the position.
+        let e = build(
+            "SequentialLR",
+            Some("schedulers=[LambdaLR(lr_lambda=lambda e: 1),LambdaLR(lr_lambda=lambda e: e[1])],milestones=[2]"),
+            0.1,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("`lambda e: e[1]`") && e.contains("byte 11"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -116,6 +116,28 @@ fn invalid_values() {
         ],
         "Warp",
     );
+    // A lambda that does not compile is quoted with the position of the problem.
+    assert_usage_error(
+        &[
+            "train",
+            "--scheduler",
+            "LambdaLR",
+            "--sched-args",
+            "lr_lambda=lambda e: e.real",
+        ],
+        "`lambda e: e.real`: at byte 10",
+    );
+    // One that gives no valid lr names lr_lambda.
+    assert_usage_error(
+        &[
+            "train",
+            "--scheduler",
+            "LambdaLR",
+            "--sched-args",
+            "lr_lambda=lambda e: 1 / e",
+        ],
+        "lr_lambda",
+    );
     assert_usage_error(&["train", "--epochs", "3", "--iters", "5"], "--iters");
     assert_usage_error(&["train", "--metrics", "m.txt"], "m.txt");
     assert_usage_error(&["train", "--plot", "p.gif"], "p.gif");

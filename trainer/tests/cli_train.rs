@@ -175,6 +175,36 @@ fn asgd_resumes_bitwise_with_its_step_size_and_average() {
     );
 }
 
+/// LambdaLR's and MultiplicativeLR's compiled lambdas and state are in the checkpoint; per-step
+/// scheduling inside a SequentialLR resumes bit for bit.
+#[test]
+fn lambda_schedules_resume_bitwise() {
+    resumes_bitwise(
+        "lambda",
+        &[
+            "train",
+            "--optimizer",
+            "sgd",
+            "--lr",
+            "0.1",
+            "--batch-size",
+            "32",
+            "--eval-every",
+            "25",
+            "--scheduler",
+            "SequentialLR",
+            "--sched-args",
+            "schedulers=[LambdaLR(lr_lambda=lambda e: min(1.0, (e + 1) / 30)),\
+             MultiplicativeLR(lr_lambda=lambda e: 0.99 if e % 2 else 0.995)],milestones=[30]",
+            "--sched-interval",
+            "step",
+            "--seed",
+            "6",
+            "--quiet",
+        ],
+    );
+}
+
 /// Adafactor's factored state (row and column means of each weight) resumes bit for bit.
 #[test]
 fn adafactor_resumes_bitwise() {

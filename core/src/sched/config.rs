@@ -47,7 +47,7 @@ pub struct Spec<'a> {
 }
 
 /// Every name [`Scheduler::from_spec`] accepts.
-pub const SCHEDULER_NAMES: [&str; 15] = [
+pub const SCHEDULER_NAMES: [&str; 17] = [
     "StepLR",
     "MultiStepLR",
     "ExponentialLR",
@@ -60,6 +60,8 @@ pub const SCHEDULER_NAMES: [&str; 15] = [
     "ConstantLR",
     "InverseTime",
     "InverseSqrtTime",
+    "LambdaLR",
+    "MultiplicativeLR",
     "SequentialLR",
     "ChainedScheduler",
     "ReduceLROnPlateau",
@@ -67,7 +69,8 @@ pub const SCHEDULER_NAMES: [&str; 15] = [
 
 const NAMES_MSG: &str = "one of StepLR, MultiStepLR, ExponentialLR, CosineAnnealingLR, \
 CosineAnnealingWarmRestarts, CyclicLR, OneCycleLR, PolynomialLR, LinearLR, ConstantLR, \
-InverseTime, InverseSqrtTime, SequentialLR, ChainedScheduler, ReduceLROnPlateau";
+InverseTime, InverseSqrtTime, LambdaLR, MultiplicativeLR, SequentialLR, ChainedScheduler, \
+ReduceLROnPlateau";
 
 /// Keyword-argument reader that remembers which keys were consumed.
 struct Args<'s, 'a> {
@@ -200,6 +203,17 @@ impl<'s, 'a> Args<'s, 'a> {
             }
             Some(_) => Err(wrong_type(key, "a list of whole numbers")),
             None => Err(wrong_type(key, "a list (required argument)")),
+        }
+    }
+
+    /// `lr_lambda`, required: a Python lambda as text ([`LrLambda::parse`]), or a number (the
+    /// constant function).
+    fn lr_lambda(&mut self) -> Result<LrLambda> {
+        match self.get("lr_lambda")? {
+            Some(Value::Str(s)) => LrLambda::parse(s),
+            Some(Value::Num(x)) => Ok(LrLambda::constant(x)),
+            Some(_) => Err(wrong_type("lr_lambda", "a Python lambda as text")),
+            None => Err(wrong_type("lr_lambda", "a value (required argument)")),
         }
     }
 
@@ -462,6 +476,24 @@ impl Schedule {
                     "an InverseSqrtTime keyword: c",
                 )?;
                 let s = InverseSqrtTime::new(lr0, a.num_or("c", InverseSqrtTime::DEFAULT_C)?)?;
+                a.finish()?;
+                s.into()
+            }
+            "LambdaLR" => {
+                let mut a = Args::new(p, "LambdaLR keyword", "a LambdaLR keyword: lr_lambda")?;
+                a.last_epoch()?;
+                let s = LambdaLR::new(lr0, a.lr_lambda()?)?;
+                a.finish()?;
+                s.into()
+            }
+            "MultiplicativeLR" => {
+                let mut a = Args::new(
+                    p,
+                    "MultiplicativeLR keyword",
+                    "a MultiplicativeLR keyword: lr_lambda",
+                )?;
+                a.last_epoch()?;
+                let s = MultiplicativeLR::new(lr0, a.lr_lambda()?)?;
                 a.finish()?;
                 s.into()
             }

@@ -254,6 +254,24 @@ fn ln_dd(x: f64) -> Dd {
     Dd::from(y).add(t)
 }
 
+/// `e^x`, correctly rounded but for astronomically rare cases (`libm::exp` outside
+/// `|x| <= 700` and for non-finite `x`).
+pub(crate) fn exp(x: f64) -> f64 {
+    if !x.is_finite() || libm::fabs(x) > 700.0 {
+        return libm::exp(x);
+    }
+    exp_dd(Dd::from(x)).round()
+}
+
+/// `ln x`, correctly rounded but for astronomically rare cases (`libm::log` for `x` outside
+/// `[1e-300, ∞)`: zero, negative, subnormal, infinite or NaN).
+pub(crate) fn ln(x: f64) -> f64 {
+    if !(1e-300..f64::INFINITY).contains(&x) {
+        return libm::log(x);
+    }
+    ln_dd(x).round()
+}
+
 /// `x^p` as `e^{p·ln x}` in double-double (correctly rounded in all but astronomically rare
 /// cases; whole `p` goes through [`powi`]); falls back to `libm::pow` for `x <= 0`, non-finite
 /// arguments, or results near overflow/underflow.

@@ -14,6 +14,11 @@
 //! [`SequentialLR`] runs schedules one after another; [`ChainedScheduler`] applies several to
 //! one lr at every step, as PyTorch's chainable forms compose on `group["lr"]`.
 //!
+//! [`LambdaLR`] and [`MultiplicativeLR`] take PyTorch's `lr_lambda` either as a Rust closure
+//! (`LambdaLR::new(0.1, |t| 0.95f64.powi(t as i32))`) or, to be built by name, saved and
+//! restored like the others, as the Python lambda's text compiled into an [`LrLambda`]
+//! (`lambda e: 0.95 ** e`).
+//!
 //! **Parameter groups.** A schedule tracks one lr. PyTorch schedules each parameter group
 //! independently (from its own initial lr, or its own `base_lr`/`max_lr` list entry), and
 //! `ReduceLROnPlateau`'s plateau detection does not depend on the lrs, so one schedule per group,
@@ -62,8 +67,11 @@ mod exact;
 mod exponential;
 mod inverse_sqrt_time;
 mod inverse_time;
+mod lambda;
 mod linear;
+mod lr_lambda;
 mod multi_step;
+mod multiplicative;
 mod one_cycle;
 mod plateau;
 mod polynomial;
@@ -79,8 +87,11 @@ pub use cyclic::{CyclicLR, CyclicMode};
 pub use exponential::ExponentialLR;
 pub use inverse_sqrt_time::InverseSqrtTime;
 pub use inverse_time::InverseTime;
+pub use lambda::{LambdaLR, LrFactor};
 pub use linear::LinearLR;
+pub use lr_lambda::{LrLambda, MAX_CODE, MAX_CONSTS};
 pub use multi_step::{MultiStepLR, MAX_MILESTONES};
+pub use multiplicative::MultiplicativeLR;
 pub use one_cycle::{AnnealStrategy, OneCycleLR};
 pub use plateau::{PlateauConfig, PlateauMode, ReduceLROnPlateau, ThresholdMode};
 pub use polynomial::PolynomialLR;
@@ -143,6 +154,10 @@ pub enum Schedule {
     InverseTime(InverseTime),
     /// [`InverseSqrtTime`]: `lr0/(c + √t)`.
     InverseSqrtTime(InverseSqrtTime),
+    /// [`LambdaLR`]: `base_lr · lr_lambda(t)`.
+    Lambda(LambdaLR),
+    /// [`MultiplicativeLR`]: `lr_{t-1} · lr_lambda(t)`.
+    Multiplicative(MultiplicativeLR),
 }
 
 macro_rules! each {
@@ -160,6 +175,8 @@ macro_rules! each {
             Schedule::Constant($s) => $e,
             Schedule::InverseTime($s) => $e,
             Schedule::InverseSqrtTime($s) => $e,
+            Schedule::Lambda($s) => $e,
+            Schedule::Multiplicative($s) => $e,
         }
     };
 }
@@ -187,10 +204,14 @@ impl Schedule {
         each!(self, s => s.last_epoch())
     }
 
-    /// Advance one step. Only `OneCycleLR` can fail (past `total_steps`; state unchanged).
+    /// Advance one step. Errors, leaving the state unchanged: a `OneCycleLR` past
+    /// `total_steps`, a `LambdaLR` / `MultiplicativeLR` whose `lr_lambda` gives an lr that is
+    /// not finite and `>= 0`.
     pub fn step(&mut self) -> Result<()> {
         match self {
             Schedule::OneCycle(s) => return s.step(),
+            Schedule::Lambda(s) => return s.step(),
+            Schedule::Multiplicative(s) => return s.step(),
             Schedule::Step(s) => s.step(),
             Schedule::MultiStep(s) => s.step(),
             Schedule::Exponential(s) => s.step(),
@@ -210,6 +231,8 @@ impl Schedule {
     pub fn reset(&mut self) -> Result<()> {
         match self {
             Schedule::OneCycle(s) => return s.reset(),
+            Schedule::Lambda(s) => return s.reset(),
+            Schedule::Multiplicative(s) => s.reset(),
             Schedule::Step(s) => s.reset(),
             Schedule::MultiStep(s) => s.reset(),
             Schedule::Exponential(s) => s.reset(),
@@ -228,14 +251,15 @@ impl Schedule {
     /// In a [`ChainedScheduler`], the lr after this schedule's construction given the lr the
     /// schedules before it left: `ConstantLR` and `LinearLR` scale it, the other chainable
     /// forms keep it (`MultiStepLR` applies a milestone at 0), closed forms (`CyclicLR`,
-    /// `OneCycleLR`, `CosineAnnealingWarmRestarts`, `InverseTime`, `InverseSqrtTime`) set
-    /// their own.
+    /// `OneCycleLR`, `CosineAnnealingWarmRestarts`, `InverseTime`, `InverseSqrtTime`,
+    /// `LambdaLR`) set their own.
     pub(crate) fn chain_initial(&self, lr: f64) -> f64 {
         match self {
             Schedule::Constant(s) => s.initial(lr),
             Schedule::Linear(s) => s.initial(lr),
             Schedule::MultiStep(s) => s.chain(lr),
-            Schedule::Step(_)
+            Schedule::Multiplicative(_)
+            | Schedule::Step(_)
             | Schedule::Exponential(_)
             | Schedule::Polynomial(_)
             | Schedule::CosineAnnealing(_) => lr,
@@ -256,16 +280,19 @@ impl Schedule {
             Schedule::Linear(s) => s.chain(lr),
             Schedule::Polynomial(s) => s.chain(lr),
             Schedule::CosineAnnealing(s) => s.chain(lr),
+            Schedule::Multiplicative(s) => s.chain(lr)?,
             closed => closed.lr(),
         })
     }
 
-    /// What PyTorch's `scheduler.step(0)` does (used by `SequentialLR` at a milestone): the
-    /// closed form at `t = 0` where the class has one, else its step-0 value. This differs from
-    /// [`Schedule::reset`] only in rounding (`CosineAnnealingLR`) or in `ConstantLR` with
-    /// `total_iters = 0`.
-    pub(crate) fn restart(&mut self) -> Result<()> {
+    /// What PyTorch's `scheduler.step(0)` does (used by `SequentialLR` at a milestone, `lr`
+    /// being the lr in effect before it): the closed form at `t = 0` where the class has one,
+    /// else its step-0 value. This differs from [`Schedule::reset`] only in rounding
+    /// (`CosineAnnealingLR`), in `ConstantLR` with `total_iters = 0`, and for
+    /// `MultiplicativeLR` (`lr · lr_lambda(0)`).
+    pub(crate) fn restart(&mut self, lr: f64) -> Result<()> {
         match self {
+            Schedule::Multiplicative(s) => s.restart(lr),
             Schedule::CosineAnnealing(s) => {
                 s.restart();
                 Ok(())
@@ -293,6 +320,8 @@ impl Schedule {
             Schedule::Constant(_) => "ConstantLR",
             Schedule::InverseTime(_) => "InverseTime",
             Schedule::InverseSqrtTime(_) => "InverseSqrtTime",
+            Schedule::Lambda(_) => "LambdaLR",
+            Schedule::Multiplicative(_) => "MultiplicativeLR",
         }
     }
 
@@ -310,6 +339,8 @@ impl Schedule {
             Schedule::Constant(_) => 10,
             Schedule::InverseTime(_) => 11,
             Schedule::InverseSqrtTime(_) => 12,
+            Schedule::Lambda(_) => 13,
+            Schedule::Multiplicative(_) => 14,
         }
     }
 
@@ -337,6 +368,8 @@ impl Schedule {
             10 => Schedule::Constant(ConstantLR::decode(r)?),
             11 => Schedule::InverseTime(InverseTime::decode(r)?),
             12 => Schedule::InverseSqrtTime(InverseSqrtTime::decode(r)?),
+            13 => Schedule::Lambda(LambdaLR::decode(r)?),
+            14 => Schedule::Multiplicative(MultiplicativeLR::decode(r)?),
             _ => return Err(bad("unknown scheduler kind")),
         })
     }
@@ -370,6 +403,8 @@ from_impls!(
     ConstantLR => Constant,
     InverseTime => InverseTime,
     InverseSqrtTime => InverseSqrtTime,
+    LambdaLR => Lambda,
+    MultiplicativeLR => Multiplicative,
 );
 
 /// Any learning-rate scheduler: what a trainer holds. Build one by name with

@@ -110,7 +110,7 @@ impl SequentialLR {
         let idx = ms.iter().filter(|&&m| m <= t).count();
         let mut next = self.schedules[idx];
         if idx > 0 && ms[idx - 1] == t {
-            next.restart()?;
+            next.restart(self.schedules[self.active].lr())?;
         } else {
             next.step()?;
         }
