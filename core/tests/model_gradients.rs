@@ -6,6 +6,7 @@
 //! negligible probability; cases where one does are detected and re-drawn by checking that the
 //! one-sided differences agree.
 
+use descent_core::loss::{CrossEntropyLoss, HuberLoss, MSELoss, Reduction};
 use descent_core::{Activation, Mlp, Reference, Task};
 use proptest::prelude::*;
 
@@ -107,6 +108,107 @@ proptest! {
             m.loss_grad_regression(&Reference, p, &x, &t, batch, &mut scratch, g).unwrap()
         })?;
     }
+
+    /// `loss_grad_with` and a loss of `descent_core::loss`: cross-entropy with label smoothing
+    /// and class weights on a classifier, Huber on a regressor, against finite differences; and
+    /// with the plain cross-entropy / MSE it equals the built-in passes (to rounding).
+    #[test]
+    fn custom_loss_gradients(
+        (dims, act, bias, batch) in arch(2),
+        seed in any::<u64>(),
+        smoothing in 0.0f64..0.5,
+        delta in 0.1f64..2.0,
+    ) {
+        let mut rng = seed ^ 0x51ed_2701;
+        let mut next = || { rng = rng.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407); ((rng >> 11) as f64 / (1u64 << 53) as f64) * 4.0 - 2.0 };
+        for task in [Task::Classification, Task::Regression] {
+            let m = Mlp::new(&dims, act, bias, task).unwrap();
+            let mut params = vec![0.0f64; m.num_params()];
+            m.init(&mut params, seed).unwrap();
+            params.iter_mut().for_each(|v| *v *= 2.0);
+            let x: Vec<f64> = (0..batch * m.inputs()).map(|_| next()).collect();
+            let c = m.outputs();
+            let labels: Vec<u32> = (0..batch).map(|i| ((seed >> (i * 3)) % c as u64) as u32).collect();
+            let idx: Vec<i64> = labels.iter().map(|&l| l as i64).collect();
+            let weight: Vec<f64> = (0..c).map(|_| next().abs() + 0.1).collect();
+            let t: Vec<f64> = (0..batch * c).map(|_| next()).collect();
+            let mut scratch = vec![0.0; m.scratch_len(batch)];
+            let mut g_with = vec![0.0; m.num_params()];
+            let mut g_builtin = vec![0.0; m.num_params()];
+            let (l_with, l_builtin) = if task == Task::Classification {
+                let ce = CrossEntropyLoss::new(Some(&weight), -100, Reduction::Mean, smoothing);
+                check_fd(&m, &params, |p, g| {
+                    m.loss_grad_with(&Reference, p, &x, batch, &mut scratch, g, |z, dz| {
+                        ce.forward_backward(z, &idx, c, &mut [], dz)
+                    }).unwrap()
+                })?;
+                let plain = CrossEntropyLoss::<f64>::default();
+                (
+                    m.loss_grad_with(&Reference, &params, &x, batch, &mut scratch, &mut g_with, |z, dz| {
+                        plain.forward_backward(z, &idx, c, &mut [], dz)
+                    }).unwrap(),
+                    m.loss_grad(&Reference, &params, &x, &labels, batch, &mut scratch, &mut g_builtin).unwrap(),
+                )
+            } else {
+                let huber = HuberLoss::new(Reduction::Mean, delta);
+                check_fd(&m, &params, |p, g| {
+                    m.loss_grad_with(&Reference, p, &x, batch, &mut scratch, g, |z, dz| {
+                        huber.forward_backward(z, &t, &mut [], dz)
+                    }).unwrap()
+                })?;
+                let mse = MSELoss::new(Reduction::Mean);
+                (
+                    m.loss_grad_with(&Reference, &params, &x, batch, &mut scratch, &mut g_with, |z, dz| {
+                        mse.forward_backward(z, &t, &mut [], dz)
+                    }).unwrap(),
+                    m.loss_grad_regression(&Reference, &params, &x, &t, batch, &mut scratch, &mut g_builtin).unwrap(),
+                )
+            };
+            prop_assert!((l_with - l_builtin).abs() <= 1e-12 * (1.0 + l_builtin.abs()));
+            for (a, b) in g_with.iter().zip(&g_builtin) {
+                prop_assert!((a - b).abs() <= 1e-12 * (1.0 + b.abs()), "{a} vs {b}");
+            }
+        }
+    }
+}
+
+/// A custom loss's error comes back unchanged, and an empty batch gives a zero gradient.
+#[test]
+fn custom_loss_errors_and_empty_batches() {
+    let m = Mlp::new(&[2, 3, 2], Activation::Relu, true, Task::Classification).unwrap();
+    let params = vec![0.5f64; m.num_params()];
+    let mut scratch = vec![0.0; m.scratch_len(1)];
+    let mut grad = vec![1.0; m.num_params()];
+    let ce = CrossEntropyLoss::<f64>::default();
+    let e = m.loss_grad_with(
+        &Reference,
+        &params,
+        &[1.0, 2.0],
+        1,
+        &mut scratch,
+        &mut grad,
+        |z, dz| ce.forward_backward(z, &[7], 2, &mut [], dz),
+    );
+    assert!(matches!(
+        e,
+        Err(descent_core::Error::ClassOutOfRange { class: 7, .. })
+    ));
+    let l = m
+        .loss_grad_with(
+            &Reference,
+            &params,
+            &[],
+            0,
+            &mut scratch,
+            &mut grad,
+            |z, dz| ce.forward_backward(z, &[], 2, &mut [], dz),
+        )
+        .unwrap();
+    assert!(l.is_nan());
+    assert!(grad.iter().all(|&g| g == 0.0));
+    // A linear model's scratch holds its output and, in the delta space, its gradient.
+    let lin = Mlp::linear(3, 2, true).unwrap();
+    assert_eq!(lin.scratch_len(4), 4 * (2 + 2));
 }
 
 #[test]

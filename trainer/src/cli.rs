@@ -147,6 +147,16 @@ pub struct TrainArgs {
     /// Dense-operation implementation.
     #[arg(long, value_enum, default_value_t = OpsKind::Fast)]
     pub ops: OpsKind,
+    /// Training criterion by PyTorch class name: CrossEntropyLoss (classification, the
+    /// default), MSELoss (regression, the default), L1Loss, HuberLoss, SmoothL1Loss. Always
+    /// `reduction='mean'`; evaluations report it too.
+    #[arg(long)]
+    pub loss: Option<String>,
+    /// The criterion's keyword arguments with PyTorch's names: `label_smoothing=0.1`,
+    /// `weight=[1,2,...]` (CrossEntropyLoss, one weight per class), `delta=0.5` (HuberLoss),
+    /// `beta=0.5` (SmoothL1Loss).
+    #[arg(long, value_name = "K=V,...")]
+    pub loss_args: Option<String>,
 
     // ---- optimizer (PyTorch names) ----
     /// Optimizer: sgd, adam, adamw, adagrad, rmsprop, adadelta, adamax, nadam, radam, rprop,

@@ -20,6 +20,7 @@ pub mod data;
 pub mod error;
 pub mod eval;
 pub mod loader;
+pub mod loss;
 pub mod metrics;
 pub mod optimizer;
 pub mod plot;

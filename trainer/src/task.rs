@@ -51,6 +51,10 @@ pub trait Net: Send {
         rows: usize,
         grad: &mut [f32],
     ) -> Result<f32>;
+    /// The sum of the run's criterion over the rows of `out` (model outputs, `rows x
+    /// outputs()`) against `y`, in f64: per sample for classification, per output element for
+    /// regression (the training loss is this divided by the rows, or the rows × outputs).
+    fn loss_sum(&mut self, out: &[f32], y: BatchTargets<'_>) -> Result<f64>;
     /// Model outputs (logits or predictions), `rows x outputs()` into `out`.
     fn forward(&mut self, params: &[f32], x: &[f32], rows: usize, out: &mut [f32]) -> Result<()>;
 }

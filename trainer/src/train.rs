@@ -164,21 +164,16 @@ pub fn evaluate_rows(
         net.forward(params, x, rows, o)?;
         match &split.targets {
             Targets::Labels { y, .. } => {
-                for (r, row) in o.chunks_exact(width).enumerate() {
-                    let label = y[start + r] as usize;
-                    let mx = row.iter().fold(f64::NEG_INFINITY, |m, &v| m.max(v as f64));
-                    let s: f64 = row.iter().map(|&v| (v as f64 - mx).exp()).sum();
-                    loss += s.ln() + mx - row[label] as f64;
+                let labels = &y[start..start + rows];
+                loss += net.loss_sum(o, BatchTargets::Labels(labels))?;
+                for (row, &label) in o.chunks_exact(width).zip(labels) {
                     // As torch.argmax: first maximum, NaN above every number.
-                    correct += (descent_core::model::argmax(row) == label) as usize;
+                    correct += (descent_core::model::argmax(row) == label as usize) as usize;
                 }
             }
             Targets::Values { y, outputs } => {
                 let t = &y[start * outputs..(start + rows) * outputs];
-                for (p, t) in o.iter().zip(t) {
-                    let d = *p as f64 - *t as f64;
-                    loss += d * d;
-                }
+                loss += net.loss_sum(o, BatchTargets::Values(t))?;
             }
         }
         start += rows;
@@ -382,8 +377,8 @@ const RESUME_MAY_CHANGE: &[&str] = &[
 
 /// The run's settings as they take effect, recorded in its checkpoints and compared on
 /// `--resume`: the data-dependent defaults filled in (optimizer, its `lr`, model family), the
-/// case-insensitive optimizer and scheduler names lower-cased, `--sched-args` without
-/// whitespace, and a CSV data set as `csv:` and its absolute path, so that equivalent
+/// case-insensitive optimizer and scheduler names lower-cased, the loss's by its class name,
+/// `--sched-args` and `--loss-args` without whitespace, and a CSV data set as `csv:` and its absolute path, so that equivalent
 /// spellings of one run compare equal.
 fn effective_args(args: &TrainArgs, data: &Splits) -> Result<TrainArgs> {
     let mut a = if args.optimizer.is_none() {
@@ -400,6 +395,23 @@ fn effective_args(args: &TrainArgs, data: &Splits) -> Result<TrainArgs> {
     a.sched_args = a
         .sched_args
         .map(|s| s.chars().filter(|c| !c.is_whitespace()).collect());
+    a.loss = a
+        .loss
+        .map(|l| crate::loss::canonical(&l).map_or(l, str::to_string));
+    a.loss_args = a
+        .loss_args
+        .map(|s| s.chars().filter(|c| !c.is_whitespace()).collect::<String>())
+        .filter(|s| !s.is_empty());
+    // The default criterion named explicitly is the default (and checkpoints written before
+    // `--loss` existed record none).
+    let default_loss = if data.train.targets.is_classification() {
+        "CrossEntropyLoss"
+    } else {
+        "MSELoss"
+    };
+    if a.loss.as_deref() == Some(default_loss) && a.loss_args.is_none() {
+        a.loss = None;
+    }
     // `csv:ABSOLUTE-PATH`: one spelling for every way of naming the file, and still a CSV
     // data set when its name does not end in `.csv`.
     if let Some(abs) = crate::data::csv_path(&a.dataset).and_then(|p| std::fs::canonicalize(p).ok())
@@ -936,7 +948,7 @@ mod tests {
         use descent_core::{Activation, Mlp, Reference, Task};
         let sp = split(40, 3, 7);
         let mlp = Mlp::new(&[3, 4, 1], Activation::Tanh, true, Task::Regression).unwrap();
-        let mut net = crate::wire::CoreNet::new(mlp, Reference);
+        let mut net = crate::wire::CoreNet::new(mlp, Reference, crate::loss::Loss::Mse);
         let mut params = vec![0f32; mlp.num_params()];
         mlp.init(&mut params, 1).unwrap();
         let all = evaluate(&mut net, &params, &sp, 3).unwrap();
@@ -975,8 +987,11 @@ mod tests {
             scaler: crate::data::Scaler::None,
         };
         let mlp = descent_core::model::Mlp::linear(d, 1, true).unwrap();
-        let mut net: Box<dyn Net> =
-            Box::new(crate::wire::CoreNet::new(mlp, descent_core::Reference));
+        let mut net: Box<dyn Net> = Box::new(crate::wire::CoreNet::new(
+            mlp,
+            descent_core::Reference,
+            crate::loss::Loss::Mse,
+        ));
         let mut params = vec![0f32; net.n_params()];
         net.init(&mut params, a.seed).unwrap();
         let opt = crate::optimizer::build(a, params.len()).unwrap();

@@ -7,6 +7,7 @@ use crate::cli::{ModelKind, OpsKind, TrainArgs};
 use crate::data::{load_named, LoadOptions};
 use crate::error::{Error, Result};
 use crate::loader::{Loader, Sampling};
+use crate::loss::Loss;
 use crate::task::{BatchOrder, BatchTargets, Net, Splits};
 use crate::train::Parts;
 use descent_core::model::{Mlp, Task};
@@ -18,16 +19,20 @@ use descent_core::{Activation, Ops, Reference};
 pub struct CoreNet<O> {
     mlp: Mlp,
     ops: O,
+    loss: Loss,
     scratch: Vec<f32>,
+    labels: Vec<i64>,
 }
 
 impl<O> CoreNet<O> {
-    /// Wrap `mlp`, computing with `ops`.
-    pub fn new(mlp: Mlp, ops: O) -> Self {
+    /// Wrap `mlp`, computing with `ops` and training with `loss`.
+    pub fn new(mlp: Mlp, ops: O, loss: Loss) -> Self {
         Self {
             mlp,
             ops,
+            loss,
             scratch: Vec::new(),
+            labels: Vec::new(),
         }
     }
 
@@ -82,6 +87,14 @@ impl<O: Ops<f32> + Send> Net for CoreNet<O> {
         let mlp = self.mlp;
         let need = self.reserve(rows)?;
         let scratch = &mut self.scratch[..need];
+        if !self.loss.is_builtin() {
+            let (loss, labels, c) = (&self.loss, &mut self.labels, mlp.outputs());
+            return mlp
+                .loss_grad_with(&self.ops, params, x, rows, scratch, grad, |z, dz| {
+                    loss.forward_backward(z, y, c, dz, labels)
+                })
+                .map_err(|e| Error::core(format!("--loss {}", self.loss.name()), e));
+        }
         match y {
             BatchTargets::Labels(l) => mlp.loss_grad(&self.ops, params, x, l, rows, scratch, grad),
             BatchTargets::Values(t) => {
@@ -89,6 +102,12 @@ impl<O: Ops<f32> + Send> Net for CoreNet<O> {
             }
         }
         .map_err(model_err)
+    }
+
+    fn loss_sum(&mut self, out: &[f32], y: BatchTargets<'_>) -> Result<f64> {
+        self.loss
+            .sum_f64(out, y, self.mlp.outputs(), &mut self.labels)
+            .map_err(|e| Error::core(format!("--loss {}", self.loss.name()), e))
     }
 
     fn forward(&mut self, params: &[f32], x: &[f32], rows: usize, out: &mut [f32]) -> Result<()> {
@@ -183,9 +202,15 @@ pub fn build_net(args: &TrainArgs, data: &Splits) -> Result<Box<dyn Net>> {
             e,
         )
     })?;
+    let loss = Loss::build(
+        args.loss.as_deref(),
+        args.loss_args.as_deref(),
+        classify,
+        outputs,
+    )?;
     Ok(match args.ops {
-        OpsKind::Reference => Box::new(CoreNet::new(mlp, Reference)),
-        OpsKind::Fast => Box::new(CoreNet::new(mlp, descent_kernels::Fast)),
+        OpsKind::Reference => Box::new(CoreNet::new(mlp, Reference, loss)),
+        OpsKind::Fast => Box::new(CoreNet::new(mlp, descent_kernels::Fast, loss)),
     })
 }
 

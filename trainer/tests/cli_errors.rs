@@ -116,6 +116,15 @@ fn invalid_values() {
         ],
         "Warp",
     );
+    assert_usage_error(&["train", "--loss", "MSELoss"], "regression loss");
+    assert_usage_error(
+        &["train", "--loss", "ce", "--loss-args", "weight=[1,2]"],
+        "one per class (10)",
+    );
+    assert_usage_error(
+        &["train", "--loss", "HingeLoss"],
+        "--loss HingeLoss: unknown loss",
+    );
     // A lambda that does not compile is quoted with the position of the problem.
     assert_usage_error(
         &[

@@ -369,6 +369,67 @@ fn sequential_lr_from_the_command_line() {
     assert!(v["test_accuracy"].as_f64().unwrap() > 0.5, "{v}");
 }
 
+/// `--loss` / `--loss-args`: the run trains and evaluates with the named criterion (a
+/// smoothed cross-entropy reports a higher loss than the plain one on the same predictions'
+/// scale), `descent eval` of its checkpoint reports the same test loss, and a regression run
+/// with HuberLoss trains.
+#[test]
+fn loss_flag_trains_and_evaluates_with_the_criterion() {
+    let d = tmpdir("loss");
+    let (plain, smooth, ev) = (
+        d.join("plain.json"),
+        d.join("smooth.json"),
+        d.join("ev.json"),
+    );
+    let common = ["train", "--epochs", "5", "--seed", "2", "--quiet"];
+    let mut a = common.to_vec();
+    a.extend(["--summary-json", s(&plain)]);
+    ok(&a);
+    let mut b = common.to_vec();
+    b.extend([
+        "--loss",
+        "cross-entropy",
+        "--loss-args",
+        "label_smoothing=0.2",
+        "--checkpoint-dir",
+        s(&d),
+        "--summary-json",
+        s(&smooth),
+    ]);
+    ok(&b);
+    let (p, q) = (json(&plain), json(&smooth));
+    assert!(q["test_accuracy"].as_f64().unwrap() > 0.85, "{q}");
+    // Label smoothing puts a floor under the loss: well above the plain run's.
+    assert!(
+        q["test_loss"].as_f64().unwrap() > p["test_loss"].as_f64().unwrap() + 0.2,
+        "{p} {q}"
+    );
+    ok(&[
+        "eval",
+        "--checkpoint",
+        s(&d.join("last.safetensors")),
+        "--summary-json",
+        s(&ev),
+    ]);
+    assert_eq!(json(&ev)["loss"], q["test_loss"]);
+    let huber = d.join("huber.json");
+    ok(&[
+        "train",
+        "--dataset",
+        "diabetes",
+        "--loss",
+        "HuberLoss",
+        "--loss-args",
+        "delta=0.5",
+        "--epochs",
+        "20",
+        "--summary-json",
+        s(&huber),
+        "--quiet",
+    ]);
+    assert!(json(&huber)["test_loss"].as_f64().unwrap().is_finite());
+}
+
 #[test]
 fn eval_reproduces_the_test_accuracy_and_outputs_are_written() {
     let d = tmpdir("eval");

@@ -392,6 +392,11 @@ fn resume_with_changed_flags_is_refused() {
             "--eval-every 10 (checkpoint: 20)",
         ),
         ("--amsgrad", None, "--amsgrad true (checkpoint: false)"),
+        (
+            "--loss-args",
+            Some("label_smoothing=0.1"),
+            "--loss-args label_smoothing=0.1 (checkpoint: unset)",
+        ),
     ] {
         let o = run(&with(flag, value));
         assert_clean_failure(&format!("resume with {flag}"), &o, expect);
@@ -400,7 +405,7 @@ fn resume_with_changed_flags_is_refused() {
         assert_eq!(std::fs::read(&last).unwrap(), before, "{flag}");
     }
     // Equivalent spellings of the same settings resume: names in another case, the default
-    // model named, the scheduler's arguments with spaces.
+    // model and loss named, the scheduler's arguments with spaces.
     let mut a = run_args(&d, "50");
     a.push("--resume".into());
     for (flag, v) in [
@@ -412,6 +417,7 @@ fn resume_with_changed_flags_is_refused() {
         a[i + 1] = v.into();
     }
     a.extend(["--model".into(), "mlp".into()]);
+    a.extend(["--loss".into(), "cross-entropy".into()]);
     let o = run(&a);
     assert_eq!(o.code, Some(0), "resume, equivalent flags: {}", o.stderr);
     let mut a = run_args(&d, "60");

@@ -205,10 +205,12 @@ impl Mlp {
         Ok(())
     }
 
-    /// Scratch elements [`forward`](Self::forward) and [`loss_grad`](Self::loss_grad) need for
-    /// a batch of `batch`: every layer's output plus two buffers for back-propagated deltas,
-    /// `batch * (sum_{l>=1} dims[l] + 2 max_{1<=l<L} dims[l])`, saturating at `usize::MAX`
-    /// (a length no buffer has, so an overflowing batch is `BufferTooSmall`).
+    /// Scratch elements [`forward`](Self::forward), [`loss_grad`](Self::loss_grad) and
+    /// [`loss_grad_with`](Self::loss_grad_with) need for a batch of `batch`: every layer's
+    /// output plus two buffers for back-propagated deltas (which also hold the output
+    /// gradient of a custom loss), `batch * (sum_{l>=1} dims[l] + max(2 max_{1<=l<L} dims[l],
+    /// dims[L]))`, saturating at `usize::MAX` (a length no buffer has, so an overflowing batch
+    /// is `BufferTooSmall`).
     pub fn scratch_len(&self, batch: usize) -> usize {
         let outs: usize = self.dims[1..self.n_dims].iter().sum();
         let hidden_max = self.dims[1..self.n_dims - 1]
@@ -216,7 +218,7 @@ impl Mlp {
             .copied()
             .max()
             .unwrap_or(0);
-        outs.checked_add(2 * hidden_max)
+        outs.checked_add((2 * hidden_max).max(self.outputs()))
             .and_then(|per_row| batch.checked_mul(per_row))
             .unwrap_or(usize::MAX)
     }
@@ -377,6 +379,61 @@ impl Mlp {
         }
         self.backward(ops, params, x, batch, scratch, grad, out_off);
         Ok(total.total() * inv)
+    }
+
+    /// Any loss of the output: `loss(z, dz)` gets the last layer's output `z` (`[batch, out]`,
+    /// logits or predictions) and must write `dz = d(value)/dz` into `dz` (same length) and
+    /// return the value; its gradient w.r.t. every parameter is then written to `grad`. Errors:
+    /// the shapes (as [`loss_grad`](Self::loss_grad)), or the closure's own.
+    ///
+    /// Every loss of [`crate::loss`] has this form (`forward_backward`), so a model trains on
+    /// any of them, for either task:
+    ///
+    /// ```
+    /// use descent_core::loss::{HuberLoss, Reduction};
+    /// use descent_core::model::{Mlp, Task};
+    /// use descent_core::{Activation, Reference};
+    /// let m = Mlp::new(&[3, 4, 2], Activation::Tanh, true, Task::Regression)?;
+    /// let mut params = vec![0.0f64; m.num_params()];
+    /// m.init(&mut params, 7)?;
+    /// let (x, t) = ([0.5, -1.0, 2.0], [0.25, 3.0]);
+    /// let mut scratch = vec![0.0; m.scratch_len(1)];
+    /// let mut grad = vec![0.0; m.num_params()];
+    /// let huber = HuberLoss::new(Reduction::Mean, 0.5);
+    /// let loss = m.loss_grad_with(&Reference, &params, &x, 1, &mut scratch, &mut grad, |z, dz| {
+    ///     huber.forward_backward(z, &t, &mut [], dz)
+    /// })?;
+    /// assert!(loss > 0.0 && grad.iter().any(|&g| g != 0.0));
+    /// # Ok::<(), descent_core::Error>(())
+    /// ```
+    #[allow(clippy::too_many_arguments)]
+    pub fn loss_grad_with<T: Float, O: Ops<T>>(
+        &self,
+        ops: &O,
+        params: &[T],
+        x: &[T],
+        batch: usize,
+        scratch: &mut [T],
+        grad: &mut [T],
+        loss: impl FnOnce(&[T], &mut [T]) -> Result<T>,
+    ) -> Result<T> {
+        self.check_common(params, x, batch, scratch)?;
+        check_len("grad", grad.len(), self.num_params())?;
+        let out_off = self.forward_unchecked(ops, params, x, batch, scratch);
+        let n = batch * self.outputs();
+        let outs: usize = self.dims[1..self.n_dims].iter().sum();
+        // The delta buffers are free until the backward pass: the output gradient goes there,
+        // then over the output, where the backward pass reads it.
+        let (acts, deltas) = scratch.split_at_mut(batch * outs);
+        let (z, dz) = (&mut acts[out_off..out_off + n], &mut deltas[..n]);
+        let value = loss(z, dz)?;
+        if batch == 0 {
+            grad.iter_mut().for_each(|g| *g = T::ZERO);
+            return Ok(value);
+        }
+        z.copy_from_slice(dz);
+        self.backward(ops, params, x, batch, scratch, grad, out_off);
+        Ok(value)
     }
 
     fn check_classification(&self, labels: &[u32], batch: usize) -> Result<()> {
