@@ -1,8 +1,8 @@
 //! Edge cases and error paths of the losses, through the public API only.
 
 use descent_core::loss::{
-    BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, KLDivLoss, KLDivReduction, L1Loss, MSELoss,
-    NLLLoss, Reduction, SmoothL1Loss,
+    BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, KLDivLoss, KLDivReduction, L1Loss,
+    MSELoss, NLLLoss, Reduction, SmoothL1Loss,
 };
 use descent_core::Error;
 
@@ -355,4 +355,64 @@ fn large_f32_reductions_keep_their_small_terms() {
         .unwrap()
         .value(&x);
     check("L1Penalty", v, 0.1, 1.0);
+}
+
+/// BCELoss: empty input, length and range errors, NaN propagation, defaults.
+#[test]
+fn bce_edges_and_errors() {
+    let l = BCELoss::<f64>::default();
+    assert_eq!((l.weight, l.reduction), (None, Reduction::Mean));
+    // Empty: Sum 0, Mean NaN.
+    assert_eq!(
+        BCELoss::<f64>::new(None, Reduction::Sum)
+            .forward(&[], &[], &mut [])
+            .unwrap(),
+        0.0
+    );
+    assert!(l.forward(&[], &[], &mut []).unwrap().is_nan());
+    // Lengths.
+    assert!(matches!(
+        l.forward(&[0.5; 3], &[0.5; 2], &mut []),
+        Err(Error::ShapeMismatch { what: "target", .. })
+    ));
+    assert!(matches!(
+        BCELoss::<f64>::new(None, Reduction::None).forward(&[0.5; 3], &[0.5; 3], &mut [0.0; 2]),
+        Err(Error::ShapeMismatch { what: "out", .. })
+    ));
+    assert!(matches!(
+        l.forward_backward(&[0.5; 3], &[0.5; 3], &mut [], &mut [0.0; 4]),
+        Err(Error::ShapeMismatch {
+            what: "grad_input",
+            ..
+        })
+    ));
+    let empty: [f64; 0] = [];
+    assert!(matches!(
+        BCELoss::new(Some(&empty[..]), Reduction::Sum).forward(&[0.5; 3], &[0.5; 3], &mut []),
+        Err(Error::InvalidArgument { name: "weight", .. })
+    ));
+    // Range: PyTorch raises for input or target outside [0, 1]; infinities too.
+    for bad in [-1e-30, 1.0 + 1e-15, f64::INFINITY, f64::NEG_INFINITY] {
+        assert!(matches!(
+            l.forward(&[0.5, bad], &[0.5, 0.5], &mut []),
+            Err(Error::InvalidArgument { name: "input", .. })
+        ));
+        assert!(matches!(
+            l.forward(&[0.5, 0.5], &[bad, 0.5], &mut []),
+            Err(Error::InvalidArgument { name: "target", .. })
+        ));
+    }
+    // NaN propagates to its own element only.
+    let mut out = [0.0; 3];
+    let mut g = [0.0; 3];
+    BCELoss::<f64>::new(None, Reduction::None)
+        .forward_backward(
+            &[f64::NAN, 0.5, 0.25],
+            &[0.0, f64::NAN, 1.0],
+            &mut out,
+            &mut g,
+        )
+        .unwrap();
+    assert!(out[0].is_nan() && g[0].is_nan() && out[1].is_nan() && g[1].is_nan());
+    assert!(out[2].is_finite() && g[2].is_finite());
 }

@@ -11,8 +11,8 @@
 //! `Mean * denominator == Sum`.
 
 use descent_core::loss::{
-    BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, KLDivLoss, KLDivReduction, L1Loss, MSELoss,
-    NLLLoss, Reduction, SmoothL1Loss,
+    BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, KLDivLoss, KLDivReduction, L1Loss,
+    MSELoss, NLLLoss, Reduction, SmoothL1Loss,
 };
 use descent_core::regularize::{L1Penalty, L2Penalty};
 use proptest::prelude::*;
@@ -358,4 +358,22 @@ fn class_checks<L>(
         prop_assert!(close(values[1] * denom, values[2]));
     }
     Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    #[test]
+    fn bce_grad(
+        (c, x, y, w) in shape().prop_flat_map(|(n, c)| {
+            (Just(c), vecs(n * c, 0.02, 0.98), vecs(n * c, 0.0, 1.0), vecs(n * c, 0.0, 2.0))
+        }),
+        use_w in 0usize..3,
+        hard in any::<bool>(),
+    ) {
+        // Away from 0 and 1 the clamps are inactive and the gradient is the derivative.
+        let y: Vec<f64> = if hard { y.iter().map(|v| v.round()).collect() } else { y };
+        let w: Option<&[f64]> = match use_w { 0 => None, 1 => Some(&w[..c]), _ => Some(&w[..]) };
+        check_regression!(&x, &y, |r| BCELoss::new(w, r));
+    }
 }

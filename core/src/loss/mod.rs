@@ -11,6 +11,7 @@
 //! | [`CrossEntropyLoss`] | `nn.CrossEntropyLoss(weight, ignore_index, label_smoothing)` | logits `[N, C]` | `[N]` class indices or `[N, C]` probabilities |
 //! | [`KLDivLoss`] | `nn.KLDivLoss(log_target)` | log-probabilities, flat `[N, ...]` | same length |
 //! | [`BCEWithLogitsLoss`] | `nn.BCEWithLogitsLoss(weight, pos_weight)` | logits, flat `[..., C]` | same length |
+//! | [`BCELoss`] | `nn.BCELoss(weight)` | probabilities in `[0, 1]`, flat `[..., C]` | same length, in `[0, 1]` |
 //!
 //! Arrays are flat and row-major. Class-index losses take the number of classes `C` explicitly;
 //! an unbatched PyTorch input of shape `[C]` is the case `N = 1`. Higher-dimensional
@@ -74,7 +75,12 @@
 //! * `KLDivLoss`: `target * ln(target)` is taken as 0 for `target = 0` (PyTorch's `xlogy`).
 //!   [`KLDivReduction::Mean`] divides by the element count; `BatchMean` divides by `N`.
 //! * `HuberLoss` requires `delta > 0`; `SmoothL1Loss` requires `beta >= 0` (0 means L1).
+//! * `BCELoss`: each log is clamped at -100 (so probabilities 0 and 1 give finite losses) and
+//!   the gradient is PyTorch's `w (x - y) / max((1 - x) x, 1e-12)`. An input or target element
+//!   outside `[0, 1]` is [`Error::InvalidArgument`](crate::Error::InvalidArgument) (`input` /
+//!   `target`), where PyTorch raises; NaN propagates instead of raising.
 
+mod bce;
 mod bce_with_logits;
 mod cross_entropy;
 mod huber;
@@ -84,6 +90,7 @@ mod mse;
 mod nll;
 mod smooth_l1;
 
+pub use bce::BCELoss;
 pub use bce_with_logits::BCEWithLogitsLoss;
 pub use cross_entropy::CrossEntropyLoss;
 pub use huber::HuberLoss;

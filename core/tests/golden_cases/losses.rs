@@ -2,8 +2,8 @@
 //! compares `output` and `grad_input` with |a-b| <= 1e-5 + 1e-4*|b|.
 use super::{close, field, floats_field, ints_field};
 use descent_core::loss::{
-    BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, KLDivLoss, KLDivReduction, L1Loss, MSELoss,
-    NLLLoss, Reduction, SmoothL1Loss,
+    BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, KLDivLoss, KLDivReduction, L1Loss,
+    MSELoss, NLLLoss, Reduction, SmoothL1Loss,
 };
 use serde_json::Value;
 
@@ -211,6 +211,14 @@ pub fn run(case: &Value) -> Result<(), String> {
             let w = param_vec(params, "weight")?;
             let pw = param_vec(params, "pos_weight")?;
             BCEWithLogitsLoss::new(w.as_deref(), reduction, pw.as_deref())
+                .forward_backward(&input, &t, &mut out, &mut grad)
+                .map_err(|e| e.to_string())?
+        }
+        "BCELoss" => {
+            check_params(params, &["weight"])?;
+            let t = float_target()?;
+            let w = param_vec(params, "weight")?;
+            BCELoss::new(w.as_deref(), reduction)
                 .forward_backward(&input, &t, &mut out, &mut grad)
                 .map_err(|e| e.to_string())?
         }

@@ -1,0 +1,100 @@
+#!/usr/bin/env python3
+"""Golden values for losses the shared golden set lacks: BCELoss, PoissonNLLLoss,
+GaussianNLLLoss, SoftMarginLoss, HingeEmbeddingLoss.
+
+    python3 tools/golden/gen_losses_probabilistic.py > core/tests/golden/losses_probabilistic.json
+
+Schema: as losses.json (core/tests/golden/README.md). GaussianNLLLoss cases also carry
+`var_shape`, `var` and `grad_var` (the gradient of the sum of `output` w.r.t. `var`).
+float32 throughout; `output` is one value for mean/sum and the per-element losses for none;
+`grad_input` is the gradient of the sum of `output` w.r.t. `input` (PyTorch's autograd).
+"""
+import json
+import torch
+import torch.nn.functional as F
+
+GEN = torch.Generator().manual_seed(20261201)
+
+
+def f32s(t):
+    return [float(x) for x in t.detach().to(torch.float32).reshape(-1).tolist()]
+
+
+def randn(*shape):
+    return torch.randn(*shape, generator=GEN, dtype=torch.float32)
+
+
+def rand(*shape):
+    return torch.rand(*shape, generator=GEN, dtype=torch.float32)
+
+
+def signs(*shape):
+    return torch.where(rand(*shape) < 0.5, -1.0, 1.0)
+
+
+def run(name, loss, params, reduction, x, t, fn, var=None):
+    """Evaluate `fn(x, t[, var])` with autograd; the case dict in losses.json's schema."""
+    x = x.clone().requires_grad_(True)
+    args = [x, t]
+    if var is not None:
+        var = var.clone().requires_grad_(True)
+        args.append(var)
+    out = fn(*args, reduction=reduction)
+    out.sum().backward()
+    case = {
+        "name": name,
+        "loss": loss,
+        "params": params,
+        "reduction": reduction,
+        "input_shape": list(x.shape),
+        "input": f32s(x),
+        "target_shape": list(t.shape),
+        "target": f32s(t),
+        "target_kind": "float",
+        "output": f32s(out),
+        "grad_input": f32s(x.grad),
+    }
+    if var is not None:
+        case["var_shape"] = list(var.shape)
+        case["var"] = f32s(var)
+        case["grad_var"] = f32s(var.grad)
+    return case
+
+
+def bce_cases():
+    cases = []
+
+    def bce(name, reduction, x, t, weight=None):
+        params = {} if weight is None else {"weight": f32s(weight)}
+        fn = lambda x, t, reduction: F.binary_cross_entropy(x, t, weight=weight, reduction=reduction)
+        cases.append(run(name, "BCELoss", params, reduction, x, t, fn))
+
+    # Interior probabilities, fractional targets.
+    bce("BCELoss-mean", "mean", rand(6, 4) * 0.98 + 0.01, rand(6, 4))
+    bce("BCELoss-sum-hard", "sum", rand(5, 3) * 0.98 + 0.01, (rand(5, 3) < 0.5).float())
+    # Exact 0 and 1 (each log clamped at -100; gradient (x - y) / 1e-12), values whose
+    # (1 - x) x is under 1e-12, and values a few ulps from 0 and 1.
+    edge = torch.tensor([0.0, 1.0, 0.0, 1.0, 0.0, 1.0, 1e-20, 1e-13, 5e-12, 1 - 2**-24,
+                         1 - 2**-23, 1e-7, 0.5, 0.0, 1.0, 1e-30], dtype=torch.float32)
+    edge_t = torch.tensor([0.0, 1.0, 1.0, 0.0, 0.5, 0.25, 0.0, 1.0, 0.3, 1.0,
+                           0.0, 0.9, 0.5, 0.0, 0.0, 1.0], dtype=torch.float32)
+    bce("BCELoss-none-edges", "none", edge.reshape(4, 4), edge_t.reshape(4, 4))
+    bce("BCELoss-sum-edges", "sum", edge.reshape(4, 4), edge_t.reshape(4, 4))
+    bce("BCELoss-mean-edges-weight", "mean", edge.reshape(4, 4), edge_t.reshape(4, 4),
+        weight=rand(4) * 2)
+    # Per-class weight [C] broadcast over rows; full [N, C] weight (with a zero).
+    bce("BCELoss-none-class-weight", "none", rand(3, 5), rand(3, 5), weight=rand(5) * 3)
+    w = rand(4, 3) * 2
+    w[1, 2] = 0.0
+    bce("BCELoss-mean-full-weight", "mean", rand(4, 3), rand(4, 3), weight=w)
+    bce("BCELoss-sum-1d", "sum", rand(9), rand(9))
+    return cases
+
+
+def main():
+    cases = bce_cases()
+    print(json.dumps({"dtype": "f32", "torch": torch.__version__, "cases": cases}, indent=1))
+
+
+if __name__ == "__main__":
+    main()
