@@ -2,7 +2,7 @@
 
 use descent_core::loss::{
     BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, KLDivLoss, KLDivReduction, L1Loss,
-    MSELoss, NLLLoss, Reduction, SmoothL1Loss,
+    MSELoss, NLLLoss, PoissonNLLLoss, Reduction, SmoothL1Loss,
 };
 use descent_core::Error;
 
@@ -415,4 +415,54 @@ fn bce_edges_and_errors() {
         .unwrap();
     assert!(out[0].is_nan() && g[0].is_nan() && out[1].is_nan() && g[1].is_nan());
     assert!(out[2].is_finite() && g[2].is_finite());
+}
+
+/// PoissonNLLLoss: empty input, lengths, the Stirling mask at y = 1, NaN, negative rates.
+#[test]
+fn poisson_nll_edges() {
+    let l = PoissonNLLLoss::<f64>::default();
+    assert!(l.forward(&[], &[], &mut []).unwrap().is_nan());
+    let sum = PoissonNLLLoss::new(false, true, 1e-8, Reduction::Sum);
+    assert_eq!(sum.forward(&[], &[], &mut []).unwrap(), 0.0);
+    assert!(matches!(
+        l.forward(&[0.0; 2], &[0.0; 3], &mut []),
+        Err(Error::ShapeMismatch { what: "target", .. })
+    ));
+    assert!(matches!(
+        l.forward_backward(&[0.0; 2], &[0.0; 2], &mut [], &mut [0.0; 1]),
+        Err(Error::ShapeMismatch {
+            what: "grad_input",
+            ..
+        })
+    ));
+    assert!(matches!(
+        PoissonNLLLoss::new(true, false, 1e-8, Reduction::None).forward(
+            &[0.0; 2],
+            &[0.0; 2],
+            &mut [0.0; 3]
+        ),
+        Err(Error::ShapeMismatch { what: "out", .. })
+    ));
+    // The Stirling term is masked for y <= 1 (so at y = 1 full and not-full agree) and
+    // added just above 1.
+    let (mut a, mut b) = ([0.0; 3], [0.0; 3]);
+    let x = [0.3, 0.3, 0.3];
+    let y = [1.0, 0.5, 1.0 + 1e-9];
+    PoissonNLLLoss::new(true, true, 1e-8, Reduction::None)
+        .forward(&x, &y, &mut a)
+        .unwrap();
+    PoissonNLLLoss::new(true, false, 1e-8, Reduction::None)
+        .forward(&x, &y, &mut b)
+        .unwrap();
+    assert_eq!(a[..2], b[..2]);
+    let st = 0.5 * (2.0 * std::f64::consts::PI).ln() - 1.0;
+    assert!((a[2] - b[2] - st).abs() < 1e-8);
+    // A negative rate is NaN, as PyTorch (ln of a negative); its neighbours are unaffected.
+    let mut out = [0.0; 2];
+    let mut g = [0.0; 2];
+    PoissonNLLLoss::new(false, false, 1e-8, Reduction::None)
+        .forward_backward(&[-1.0, f64::NAN], &[1.0, 1.0], &mut out, &mut g)
+        .unwrap();
+    assert!(out[0].is_nan() && out[1].is_nan() && g[1].is_nan());
+    assert_eq!(g[0], 1.0 - 1.0 / (-1.0 + 1e-8));
 }

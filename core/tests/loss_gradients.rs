@@ -12,7 +12,7 @@
 
 use descent_core::loss::{
     BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, KLDivLoss, KLDivReduction, L1Loss,
-    MSELoss, NLLLoss, Reduction, SmoothL1Loss,
+    MSELoss, NLLLoss, PoissonNLLLoss, Reduction, SmoothL1Loss,
 };
 use descent_core::regularize::{L1Penalty, L2Penalty};
 use proptest::prelude::*;
@@ -375,5 +375,23 @@ proptest! {
         let y: Vec<f64> = if hard { y.iter().map(|v| v.round()).collect() } else { y };
         let w: Option<&[f64]> = match use_w { 0 => None, 1 => Some(&w[..c]), _ => Some(&w[..]) };
         check_regression!(&x, &y, |r| BCELoss::new(w, r));
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    #[test]
+    fn poisson_nll_grad(
+        (x, y) in (1usize..20).prop_flat_map(|n| (vecs(n, -3.0, 3.0), vecs(n, 0.0, 8.0))),
+        log_input in any::<bool>(),
+        full in any::<bool>(),
+        eps in prop_oneof![Just(1e-8f64), 0.01f64..1.0],
+        integer in any::<bool>(),
+    ) {
+        let y: Vec<f64> = if integer { y.iter().map(|v| v.round()).collect() } else { y };
+        // Rates (log_input = false) must be positive: shift [-3, 3) to [0.05, 6.05).
+        let x: Vec<f64> = if log_input { x } else { x.iter().map(|v| v + 3.05).collect() };
+        check_regression!(&x, &y, |r| PoissonNLLLoss::new(log_input, full, eps, r));
     }
 }

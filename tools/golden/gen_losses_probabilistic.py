@@ -91,8 +91,41 @@ def bce_cases():
     return cases
 
 
+def poisson_cases():
+    cases = []
+
+    def poisson(name, reduction, x, t, **params):
+        fn = lambda x, t, reduction: F.poisson_nll_loss(x, t, reduction=reduction, **params)
+        cases.append(run(name, "PoissonNLLLoss", params, reduction, x, t, fn))
+
+    def counts(*shape, rate=3.0):
+        return torch.poisson(torch.full(shape, rate), generator=GEN)
+
+    # Targets 0, 1 (Stirling masked: y <= 1), just above 1, fractional and large counts.
+    special = torch.tensor([0.0, 1.0, 1.0 + 2**-23, 1.5, 2.0, 0.5, 17.0, 250.0],
+                           dtype=torch.float32)
+    poisson("PoissonNLLLoss-mean", "mean", randn(5, 4), counts(5, 4))
+    poisson("PoissonNLLLoss-sum-full", "sum", randn(5, 4), counts(5, 4), full=True)
+    poisson("PoissonNLLLoss-none-full-special", "none", randn(2, 4) + 1.0, special.reshape(2, 4),
+            full=True)
+    poisson("PoissonNLLLoss-mean-full", "mean", randn(6) * 2, counts(6, rate=8.0), full=True)
+    # Rates: log(x + eps), x = 0 included.
+    rates = rand(4, 4) * 5
+    rates[0, 0] = 0.0
+    rates[2, 1] = 0.0
+    t = counts(4, 4)
+    t[2, 1] = 0.0
+    poisson("PoissonNLLLoss-none-rate", "none", rates, t, log_input=False)
+    poisson("PoissonNLLLoss-mean-rate-full", "mean", rand(3, 5) * 4 + 0.1, counts(3, 5),
+            log_input=False, full=True)
+    poisson("PoissonNLLLoss-sum-rate-eps", "sum", rates, t, log_input=False, eps=0.25)
+    poisson("PoissonNLLLoss-none-rate-full-special", "none", rand(2, 4) * 3, special.reshape(2, 4),
+            log_input=False, full=True, eps=1e-3)
+    return cases
+
+
 def main():
-    cases = bce_cases()
+    cases = bce_cases() + poisson_cases()
     print(json.dumps({"dtype": "f32", "torch": torch.__version__, "cases": cases}, indent=1))
 
 

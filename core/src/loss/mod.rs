@@ -12,6 +12,7 @@
 //! | [`KLDivLoss`] | `nn.KLDivLoss(log_target)` | log-probabilities, flat `[N, ...]` | same length |
 //! | [`BCEWithLogitsLoss`] | `nn.BCEWithLogitsLoss(weight, pos_weight)` | logits, flat `[..., C]` | same length |
 //! | [`BCELoss`] | `nn.BCELoss(weight)` | probabilities in `[0, 1]`, flat `[..., C]` | same length, in `[0, 1]` |
+//! | [`PoissonNLLLoss`] | `nn.PoissonNLLLoss(log_input, full, eps)` | log-rates (or rates), flat | counts, same length |
 //!
 //! Arrays are flat and row-major. Class-index losses take the number of classes `C` explicitly;
 //! an unbatched PyTorch input of shape `[C]` is the case `N = 1`. Higher-dimensional
@@ -79,6 +80,8 @@
 //!   the gradient is PyTorch's `w (x - y) / max((1 - x) x, 1e-12)`. An input or target element
 //!   outside `[0, 1]` is [`Error::InvalidArgument`](crate::Error::InvalidArgument) (`input` /
 //!   `target`), where PyTorch raises; NaN propagates instead of raising.
+//! * `PoissonNLLLoss`: with `full`, the Stirling term is added only where `target > 1` (or is
+//!   NaN), as PyTorch's `masked_fill(target <= 1, 0)`. Nothing but lengths is validated.
 
 mod bce;
 mod bce_with_logits;
@@ -88,6 +91,7 @@ mod kl_div;
 mod l1;
 mod mse;
 mod nll;
+mod poisson_nll;
 mod smooth_l1;
 
 pub use bce::BCELoss;
@@ -98,6 +102,7 @@ pub use kl_div::{KLDivLoss, KLDivReduction};
 pub use l1::L1Loss;
 pub use mse::MSELoss;
 pub use nll::NLLLoss;
+pub use poisson_nll::PoissonNLLLoss;
 pub use smooth_l1::SmoothL1Loss;
 
 use crate::error::{check_len, Result};

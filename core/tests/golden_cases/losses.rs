@@ -3,7 +3,7 @@
 use super::{close, field, floats_field, ints_field};
 use descent_core::loss::{
     BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, KLDivLoss, KLDivReduction, L1Loss,
-    MSELoss, NLLLoss, Reduction, SmoothL1Loss,
+    MSELoss, NLLLoss, PoissonNLLLoss, Reduction, SmoothL1Loss,
 };
 use serde_json::Value;
 
@@ -222,6 +222,19 @@ pub fn run(case: &Value) -> Result<(), String> {
                 .forward_backward(&input, &t, &mut out, &mut grad)
                 .map_err(|e| e.to_string())?
         }
+        "PoissonNLLLoss" => {
+            check_params(params, &["log_input", "full", "eps"])?;
+            let t = float_target()?;
+            let d = PoissonNLLLoss::<f32>::default();
+            let l = PoissonNLLLoss::new(
+                param_bool(params, "log_input")?.unwrap_or(d.log_input),
+                param_bool(params, "full")?.unwrap_or(d.full),
+                param_f32(params, "eps")?.unwrap_or(d.eps),
+                reduction,
+            );
+            l.forward_backward(&input, &t, &mut out, &mut grad)
+                .map_err(|e| e.to_string())?
+        }
         other => return Err(format!("unknown loss `{other}`")),
     };
 
@@ -241,5 +254,15 @@ fn ignore_index(params: &serde_json::Map<String, Value>) -> Result<i64, String> 
         Some(v) => v
             .as_i64()
             .ok_or_else(|| "`ignore_index` is not an integer".to_string()),
+    }
+}
+
+fn param_bool(params: &serde_json::Map<String, Value>, key: &str) -> Result<Option<bool>, String> {
+    match params.get(key) {
+        None => Ok(None),
+        Some(v) => v
+            .as_bool()
+            .map(Some)
+            .ok_or_else(|| format!("parameter `{key}` is not a bool")),
     }
 }
