@@ -1,8 +1,8 @@
 //! Edge cases and error paths of the losses, through the public API only.
 
 use descent_core::loss::{
-    BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, KLDivLoss, KLDivReduction, L1Loss,
-    MSELoss, NLLLoss, PoissonNLLLoss, Reduction, SmoothL1Loss,
+    BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, GaussianNLLLoss, HuberLoss, KLDivLoss,
+    KLDivReduction, L1Loss, MSELoss, NLLLoss, PoissonNLLLoss, Reduction, SmoothL1Loss,
 };
 use descent_core::Error;
 
@@ -465,4 +465,72 @@ fn poisson_nll_edges() {
         .unwrap();
     assert!(out[0].is_nan() && out[1].is_nan() && g[1].is_nan());
     assert_eq!(g[0], 1.0 - 1.0 / (-1.0 + 1e-8));
+}
+
+/// GaussianNLLLoss: empty input, var shapes, negative and NaN variances, lengths.
+#[test]
+fn gaussian_nll_edges() {
+    let l = GaussianNLLLoss::<f64>::default();
+    // Empty input, with var empty or one per (empty) row, as PyTorch's [3, 0] input with var [3].
+    assert!(l.forward(&[], &[], &[], &mut []).unwrap().is_nan());
+    let sum = GaussianNLLLoss::new(false, 1e-6, Reduction::Sum);
+    let mut gv = [7.0; 3];
+    assert_eq!(
+        sum.forward_backward(&[], &[], &[1.0; 3], &mut [], &mut [], &mut gv)
+            .unwrap(),
+        0.0
+    );
+    assert_eq!(gv, [0.0; 3]);
+    // A single variance for every element (PyTorch's float var) equals the expanded one.
+    let x = [0.5, -1.0, 2.0, 0.25];
+    let y = [0.0, 0.0, 1.0, 1.0];
+    let (mut g1, mut g4) = ([0.0; 4], [0.0; 4]);
+    let (mut v1, mut v4) = ([0.0; 1], [0.0; 4]);
+    let a = l
+        .forward_backward(&x, &y, &[0.7], &mut [], &mut g1, &mut v1)
+        .unwrap();
+    let b = l
+        .forward_backward(&x, &y, &[0.7; 4], &mut [], &mut g4, &mut v4)
+        .unwrap();
+    assert!((a - b).abs() < 1e-15 && g1 == g4);
+    assert!((v1[0] - v4.iter().sum::<f64>()).abs() < 1e-15);
+    // Lengths.
+    assert!(matches!(
+        l.forward(&x, &y[..3], &[1.0; 4], &mut []),
+        Err(Error::ShapeMismatch { what: "target", .. })
+    ));
+    assert!(matches!(
+        l.forward(&x, &y, &[1.0; 3], &mut []),
+        Err(Error::InvalidArgument { name: "var", .. })
+    ));
+    assert!(matches!(
+        l.forward_backward(&x, &y, &[1.0; 2], &mut [], &mut [0.0; 3], &mut [0.0; 2]),
+        Err(Error::ShapeMismatch {
+            what: "grad_input",
+            ..
+        })
+    ));
+    assert!(matches!(
+        GaussianNLLLoss::new(false, 1e-6, Reduction::None).forward(
+            &x,
+            &y,
+            &[1.0; 2],
+            &mut [0.0; 2]
+        ),
+        Err(Error::ShapeMismatch { what: "out", .. })
+    ));
+    // Negative variance: error (PyTorch's ValueError), -0.0 is not negative.
+    assert!(matches!(
+        l.forward(&x, &y, &[1.0, -1e-300], &mut []),
+        Err(Error::InvalidArgument { name: "var", .. })
+    ));
+    assert!(l.forward(&x, &y, &[1.0, -0.0], &mut []).is_ok());
+    // NaN variance propagates to its row only; NaN input to its element.
+    let mut out = [0.0; 4];
+    let (mut gi, mut gv) = ([0.0; 4], [0.0; 2]);
+    GaussianNLLLoss::new(false, 1e-6, Reduction::None)
+        .forward_backward(&x, &y, &[f64::NAN, 1.0], &mut out, &mut gi, &mut gv)
+        .unwrap();
+    assert!(out[..2].iter().chain(&gi[..2]).all(|v| v.is_nan()) && gv[0].is_nan());
+    assert!(out[2..].iter().chain(&gi[2..]).all(|v| v.is_finite()) && gv[1].is_finite());
 }

@@ -11,8 +11,8 @@
 //! `Mean * denominator == Sum`.
 
 use descent_core::loss::{
-    BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, KLDivLoss, KLDivReduction, L1Loss,
-    MSELoss, NLLLoss, PoissonNLLLoss, Reduction, SmoothL1Loss,
+    BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, GaussianNLLLoss, HuberLoss, KLDivLoss,
+    KLDivReduction, L1Loss, MSELoss, NLLLoss, PoissonNLLLoss, Reduction, SmoothL1Loss,
 };
 use descent_core::regularize::{L1Penalty, L2Penalty};
 use proptest::prelude::*;
@@ -393,5 +393,71 @@ proptest! {
         // Rates (log_input = false) must be positive: shift [-3, 3) to [0.05, 6.05).
         let x: Vec<f64> = if log_input { x } else { x.iter().map(|v| v + 3.05).collect() };
         check_regression!(&x, &y, |r| PoissonNLLLoss::new(log_input, full, eps, r));
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    /// GaussianNLLLoss: gradients w.r.t. input and var against finite differences, var per
+    /// element or per row; where `var < eps` (clamped), `grad_var` is PyTorch's pass-through
+    /// formula at `eps` instead (the value is flat there).
+    #[test]
+    fn gaussian_nll_grad(
+        (n, c, x, y, v) in shape().prop_flat_map(|(n, c)| {
+            (Just(n), Just(c), vecs(n * c, -3.0, 3.0), vecs(n * c, -3.0, 3.0), vecs(n * c, 0.05, 3.0))
+        }),
+        per_row in any::<bool>(),
+        full in any::<bool>(),
+        eps in prop_oneof![Just(1e-6f64), 0.1f64..1.0],
+    ) {
+        let len = n * c;
+        let mut v: Vec<f64> = if per_row { v[..n].to_vec() } else { v };
+        // Keep every variance 1e-3 away from the kink at eps.
+        for vi in v.iter_mut() {
+            if (*vi - eps).abs() < 1e-3 {
+                *vi = eps + 2e-3;
+            }
+        }
+        let block = len / v.len();
+        let mut values = [0.0; 3];
+        for (k, &red) in REDUCTIONS.iter().enumerate() {
+            let l = GaussianNLLLoss::new(full, eps, red);
+            let m = if red == Reduction::None { len } else { 0 };
+            let mut out = vec![0.0; m];
+            let (mut gi, mut gv) = (vec![0.0; len], vec![0.0; v.len()]);
+            let val = l.forward_backward(&x, &y, &v, &mut out, &mut gi, &mut gv).unwrap();
+            prop_assert_eq!(l.forward(&x, &y, &v, &mut vec![0.0; m]).unwrap(), val);
+            if red == Reduction::None {
+                prop_assert!(close(out.iter().sum::<f64>(), val));
+            }
+            values[k] = val;
+            fd_check(&format!("input {red:?}"), &x, &gi, |xp| {
+                l.forward(xp, &y, &v, &mut vec![0.0; m]).unwrap()
+            })?;
+            let scale = if red == Reduction::Mean { len as f64 } else { 1.0 };
+            let mut fd_gv = gv.clone();
+            for (j, &vj) in v.iter().enumerate() {
+                if vj < eps {
+                    // Pass-through: the formula at eps, summed over the block.
+                    fd_gv[j] = (0..block)
+                        .map(|i| {
+                            let d = x[j * block + i] - y[j * block + i];
+                            0.5 * (1.0 / eps - d * d / (eps * eps))
+                        })
+                        .sum::<f64>()
+                        / scale;
+                    prop_assert!((gv[j] - fd_gv[j]).abs() <= 1e-9 * (1.0 + fd_gv[j].abs()));
+                }
+            }
+            let clamped: Vec<bool> = v.iter().map(|&vj| vj < eps).collect();
+            let masked: Vec<f64> = gv.iter().zip(&clamped).map(|(&g, &c)| if c { 0.0 } else { g }).collect();
+            // Finite differences see 0 for clamped variances (the value is flat there).
+            fd_check(&format!("var {red:?}"), &v, &masked, |vp| {
+                l.forward(&x, &y, vp, &mut vec![0.0; m]).unwrap()
+            })?;
+        }
+        prop_assert!(close(values[0], values[2]));
+        prop_assert!(close(values[1] * len as f64, values[2]));
     }
 }

@@ -124,8 +124,41 @@ def poisson_cases():
     return cases
 
 
+def gaussian_cases():
+    cases = []
+
+    def gauss(name, reduction, x, t, var, **params):
+        fn = lambda x, t, v, reduction: F.gaussian_nll_loss(x, t, v, reduction=reduction, **params)
+        cases.append(run(name, "GaussianNLLLoss", params, reduction, x, t, fn, var=var))
+
+    # Same shape; variances 0, under eps, exactly eps (f32) and above: the clamp is invisible
+    # to autograd, so grad_var is the formula at eps.
+    v = rand(4, 4) * 2
+    v.view(-1)[:5] = torch.tensor([0.0, 1e-8, 5e-7, 1e-6, 1.1e-6])
+    x, t = randn(4, 4), randn(4, 4)
+    x[0, 0] = t[0, 0]  # var 0 and x = y: ln(eps) / 2, zero grad_input
+    gauss("GaussianNLLLoss-mean-clamped", "mean", x, t, v)
+    gauss("GaussianNLLLoss-none-clamped-full", "none", x, t, v, full=True)
+    gauss("GaussianNLLLoss-sum-eps", "sum", x, t, v, eps=0.1)
+    # One variance per row: [N, 1] and [N] (one fewer dimension, unsqueezed by PyTorch).
+    x, t = randn(5, 3), randn(5, 3)
+    vr = rand(5, 1) + 0.05
+    vr[2, 0] = 0.0
+    gauss("GaussianNLLLoss-sum-row", "sum", x, t, vr)
+    gauss("GaussianNLLLoss-mean-row-full", "mean", x, t, vr, full=True)
+    gauss("GaussianNLLLoss-none-row-1fewer", "none", x, t, vr.reshape(5))
+    # Three dimensions: [2, 3, 4] with var [2, 3, 1] and [2, 3]; an unbatched vector with
+    # var [1].
+    x, t = randn(2, 3, 4), randn(2, 3, 4)
+    v3 = rand(2, 3, 1) * 3
+    gauss("GaussianNLLLoss-mean-3d-row", "mean", x, t, v3, eps=1e-2)
+    gauss("GaussianNLLLoss-sum-3d-1fewer", "sum", x, t, v3.reshape(2, 3), full=True)
+    gauss("GaussianNLLLoss-none-unbatched", "none", randn(6), randn(6), rand(1) + 0.5)
+    return cases
+
+
 def main():
-    cases = bce_cases() + poisson_cases()
+    cases = bce_cases() + poisson_cases() + gaussian_cases()
     print(json.dumps({"dtype": "f32", "torch": torch.__version__, "cases": cases}, indent=1))
 
 

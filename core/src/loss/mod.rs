@@ -13,6 +13,7 @@
 //! | [`BCEWithLogitsLoss`] | `nn.BCEWithLogitsLoss(weight, pos_weight)` | logits, flat `[..., C]` | same length |
 //! | [`BCELoss`] | `nn.BCELoss(weight)` | probabilities in `[0, 1]`, flat `[..., C]` | same length, in `[0, 1]` |
 //! | [`PoissonNLLLoss`] | `nn.PoissonNLLLoss(log_input, full, eps)` | log-rates (or rates), flat | counts, same length |
+//! | [`GaussianNLLLoss`] | `nn.GaussianNLLLoss(full, eps)` | means, flat, and `var` (same length or one per row) | same length |
 //!
 //! Arrays are flat and row-major. Class-index losses take the number of classes `C` explicitly;
 //! an unbatched PyTorch input of shape `[C]` is the case `N = 1`. Higher-dimensional
@@ -82,10 +83,17 @@
 //!   `target`), where PyTorch raises; NaN propagates instead of raising.
 //! * `PoissonNLLLoss`: with `full`, the Stirling term is added only where `target > 1` (or is
 //!   NaN), as PyTorch's `masked_fill(target <= 1, 0)`. Nothing but lengths is validated.
+//! * `GaussianNLLLoss` takes a third argument `var` and its `forward_backward` also writes
+//!   `grad_var`. A variance per row (`var.len()` a divisor of `input.len()`) gets the sum of
+//!   its row's terms; for `None` the vector-Jacobian product is then `Σ_row g[i] ∂l_i/∂var`,
+//!   not a scaling of `grad_var`. Variances under `eps` are clamped with PyTorch's
+//!   pass-through gradient (not 0); a negative variance is
+//!   [`Error::InvalidArgument`](crate::Error::InvalidArgument) `var`.
 
 mod bce;
 mod bce_with_logits;
 mod cross_entropy;
+mod gaussian_nll;
 mod huber;
 mod kl_div;
 mod l1;
@@ -97,6 +105,7 @@ mod smooth_l1;
 pub use bce::BCELoss;
 pub use bce_with_logits::BCEWithLogitsLoss;
 pub use cross_entropy::CrossEntropyLoss;
+pub use gaussian_nll::GaussianNLLLoss;
 pub use huber::HuberLoss;
 pub use kl_div::{KLDivLoss, KLDivReduction};
 pub use l1::L1Loss;

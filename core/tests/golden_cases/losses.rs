@@ -2,8 +2,8 @@
 //! compares `output` and `grad_input` with |a-b| <= 1e-5 + 1e-4*|b|.
 use super::{close, field, floats_field, ints_field};
 use descent_core::loss::{
-    BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, KLDivLoss, KLDivReduction, L1Loss,
-    MSELoss, NLLLoss, PoissonNLLLoss, Reduction, SmoothL1Loss,
+    BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, GaussianNLLLoss, HuberLoss, KLDivLoss,
+    KLDivReduction, L1Loss, MSELoss, NLLLoss, PoissonNLLLoss, Reduction, SmoothL1Loss,
 };
 use serde_json::Value;
 
@@ -234,6 +234,32 @@ pub fn run(case: &Value) -> Result<(), String> {
             );
             l.forward_backward(&input, &t, &mut out, &mut grad)
                 .map_err(|e| e.to_string())?
+        }
+        "GaussianNLLLoss" => {
+            check_params(params, &["full", "eps"])?;
+            let t = float_target()?;
+            let var = to_f32(&floats_field(case, "var")?);
+            let var_shape = shape(case, "var_shape")?;
+            if var_shape.iter().product::<usize>() != var.len() {
+                return Err(format!(
+                    "var has {} values but shape {var_shape:?}",
+                    var.len()
+                ));
+            }
+            let want_gv = floats_field(case, "grad_var")?;
+            let d = GaussianNLLLoss::<f32>::default();
+            let l = GaussianNLLLoss::new(
+                param_bool(params, "full")?.unwrap_or(d.full),
+                param_f32(params, "eps")?.unwrap_or(d.eps),
+                reduction,
+            );
+            let mut gv = vec![0.0f32; var.len()];
+            let v = l
+                .forward_backward(&input, &t, &var, &mut out, &mut grad, &mut gv)
+                .map_err(|e| e.to_string())?;
+            let got_gv: Vec<f64> = gv.iter().map(|&x| x as f64).collect();
+            close("grad_var", &got_gv, &want_gv, ATOL, RTOL)?;
+            v
         }
         other => return Err(format!("unknown loss `{other}`")),
     };
