@@ -1,8 +1,9 @@
 //! Edge cases and error paths of the losses, through the public API only.
 
 use descent_core::loss::{
-    BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, GaussianNLLLoss, HuberLoss, KLDivLoss,
-    KLDivReduction, L1Loss, MSELoss, NLLLoss, PoissonNLLLoss, Reduction, SmoothL1Loss,
+    BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, GaussianNLLLoss, HingeEmbeddingLoss, HuberLoss,
+    KLDivLoss, KLDivReduction, L1Loss, MSELoss, NLLLoss, PoissonNLLLoss, Reduction, SmoothL1Loss,
+    SoftMarginLoss,
 };
 use descent_core::Error;
 
@@ -533,4 +534,60 @@ fn gaussian_nll_edges() {
         .unwrap();
     assert!(out[..2].iter().chain(&gi[..2]).all(|v| v.is_nan()) && gv[0].is_nan());
     assert!(out[2..].iter().chain(&gi[2..]).all(|v| v.is_finite()) && gv[1].is_finite());
+}
+
+/// SoftMarginLoss and HingeEmbeddingLoss: empty input, lengths, NaN, the hinge's kink.
+#[test]
+fn soft_margin_and_hinge_edges() {
+    let s = SoftMarginLoss::default();
+    let h = HingeEmbeddingLoss::<f64>::default();
+    assert_eq!(
+        (s.reduction, h.margin, h.reduction),
+        (Reduction::Mean, 1.0, Reduction::Mean)
+    );
+    assert!(s.forward::<f64>(&[], &[], &mut []).unwrap().is_nan());
+    assert!(h.forward(&[], &[], &mut []).unwrap().is_nan());
+    assert_eq!(
+        SoftMarginLoss::new(Reduction::Sum)
+            .forward::<f64>(&[], &[], &mut [])
+            .unwrap(),
+        0.0
+    );
+    assert!(matches!(
+        s.forward(&[0.0f64; 2], &[1.0; 3], &mut []),
+        Err(Error::ShapeMismatch { what: "target", .. })
+    ));
+    assert!(matches!(
+        h.forward_backward(&[0.0; 2], &[1.0; 2], &mut [], &mut [0.0; 3]),
+        Err(Error::ShapeMismatch {
+            what: "grad_input",
+            ..
+        })
+    ));
+    assert!(matches!(
+        HingeEmbeddingLoss::new(1.0, Reduction::None).forward(
+            &[0.0f64; 2],
+            &[1.0; 2],
+            &mut [0.0; 1]
+        ),
+        Err(Error::ShapeMismatch { what: "out", .. })
+    ));
+    // Soft margin far past f64's exp overflow: finite.
+    let mut g = [0.0f64; 1];
+    let v = SoftMarginLoss::new(Reduction::Sum)
+        .forward_backward(&[1e4], &[-1.0], &mut [], &mut g)
+        .unwrap();
+    assert_eq!((v, g[0]), (1e4, 1.0));
+    // Hinge at the kink from both sides and on it (PyTorch: 0 on it).
+    let mut g = [0.0f64; 3];
+    HingeEmbeddingLoss::new(0.5, Reduction::Sum)
+        .forward_backward(&[0.5 - 1e-9, 0.5, 0.5 + 1e-9], &[-1.0; 3], &mut [], &mut g)
+        .unwrap();
+    assert_eq!(g, [-1.0, 0.0, 0.0]);
+    // A NaN target selects both terms and does not propagate (PyTorch's masks).
+    let mut out = [0.0f64; 1];
+    HingeEmbeddingLoss::new(1.0, Reduction::None)
+        .forward_backward(&[0.25], &[f64::NAN], &mut out, &mut g[..1])
+        .unwrap();
+    assert_eq!((out[0], g[0]), (1.0, 0.0));
 }

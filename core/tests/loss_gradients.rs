@@ -11,8 +11,9 @@
 //! `Mean * denominator == Sum`.
 
 use descent_core::loss::{
-    BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, GaussianNLLLoss, HuberLoss, KLDivLoss,
-    KLDivReduction, L1Loss, MSELoss, NLLLoss, PoissonNLLLoss, Reduction, SmoothL1Loss,
+    BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, GaussianNLLLoss, HingeEmbeddingLoss, HuberLoss,
+    KLDivLoss, KLDivReduction, L1Loss, MSELoss, NLLLoss, PoissonNLLLoss, Reduction, SmoothL1Loss,
+    SoftMarginLoss,
 };
 use descent_core::regularize::{L1Penalty, L2Penalty};
 use proptest::prelude::*;
@@ -459,5 +460,32 @@ proptest! {
         }
         prop_assert!(close(values[0], values[2]));
         prop_assert!(close(values[1] * len as f64, values[2]));
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    #[test]
+    fn soft_margin_grad(
+        (x, y) in (1usize..20).prop_flat_map(|n| (vecs(n, -20.0, 20.0), vecs(n, -1.0, 1.0))),
+        pm_one in any::<bool>(),
+    ) {
+        // Targets +-1 or any value in [-1, 1].
+        let y: Vec<f64> = if pm_one { y.iter().map(|v| if *v < 0.0 { -1.0 } else { 1.0 }).collect() } else { y };
+        check_regression!(&x, &y, SoftMarginLoss::new);
+    }
+
+    #[test]
+    fn hinge_embedding_grad(
+        (mut x, y) in (1usize..20).prop_flat_map(|n| {
+            (vecs(n, -3.0, 3.0), prop::collection::vec(prop_oneof![Just(1.0f64), Just(-1.0), -2.0f64..2.0], n))
+        }),
+        margin in prop_oneof![Just(1.0f64), -1.0f64..3.0],
+    ) {
+        // Away from the kink x = margin.
+        let m = vec![margin; x.len()];
+        nudge(&mut x, &m, &[0.0]);
+        check_regression!(&x, &y, |r| HingeEmbeddingLoss::new(margin, r));
     }
 }

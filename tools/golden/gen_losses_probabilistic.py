@@ -157,8 +157,48 @@ def gaussian_cases():
     return cases
 
 
+def soft_margin_cases():
+    cases = []
+
+    def soft(name, reduction, x, t):
+        fn = lambda x, t, reduction: F.soft_margin_loss(x, t, reduction=reduction)
+        cases.append(run(name, "SoftMarginLoss", {}, reduction, x, t, fn))
+
+    soft("SoftMarginLoss-mean", "mean", randn(6, 4) * 2, signs(6, 4))
+    soft("SoftMarginLoss-sum", "sum", randn(5, 3) * 3, signs(5, 3))
+    # Large margins both ways (|y x| up to 30, below PyTorch's exp overflow), x = 0, and
+    # targets other than +-1 (0, fractional, 2).
+    x = torch.tensor([30.0, -30.0, 15.0, -15.0, 0.0, 0.0, 1.5, -2.5, 3.0, 0.7, -0.7, 12.0])
+    t = torch.tensor([1.0, 1.0, -1.0, -1.0, 1.0, -1.0, 0.0, 0.5, 2.0, -0.25, 1.0, -2.5])
+    soft("SoftMarginLoss-none-edges", "none", x.reshape(3, 4), t.reshape(3, 4))
+    soft("SoftMarginLoss-mean-edges", "mean", x.reshape(3, 4), t.reshape(3, 4))
+    return cases
+
+
+def hinge_cases():
+    cases = []
+
+    def hinge(name, reduction, x, t, **params):
+        fn = lambda x, t, reduction: F.hinge_embedding_loss(x, t, reduction=reduction, **params)
+        cases.append(run(name, "HingeEmbeddingLoss", params, reduction, x, t, fn))
+
+    hinge("HingeEmbeddingLoss-mean", "mean", rand(6, 4) * 2, signs(6, 4))
+    hinge("HingeEmbeddingLoss-sum-margin", "sum", rand(5, 3) * 3, signs(5, 3), margin=2.0)
+    # The kink x = margin (subgradient 0 in PyTorch) for y = -1 and for other targets, both
+    # sides of it, negative distances, and targets other than +-1 (both terms apply).
+    x = torch.tensor([1.0, 1.0, 1.0, 0.999, 1.001, -0.5, 0.0, 2.0, 0.5, 0.5, 1.0, 3.0])
+    t = torch.tensor([-1.0, 1.0, 0.0, -1.0, -1.0, -1.0, -1.0, 0.5, 2.0, -2.0, 0.25, 1.0])
+    hinge("HingeEmbeddingLoss-none-kink", "none", x.reshape(3, 4), t.reshape(3, 4))
+    hinge("HingeEmbeddingLoss-mean-kink", "mean", x.reshape(3, 4), t.reshape(3, 4))
+    hinge("HingeEmbeddingLoss-none-margin-half", "none", x.reshape(3, 4) * 0.5,
+          t.reshape(3, 4), margin=0.5)
+    hinge("HingeEmbeddingLoss-sum-negative-margin", "sum", randn(8), signs(8), margin=-0.5)
+    return cases
+
+
 def main():
-    cases = bce_cases() + poisson_cases() + gaussian_cases()
+    cases = (bce_cases() + poisson_cases() + gaussian_cases() + soft_margin_cases()
+             + hinge_cases())
     print(json.dumps({"dtype": "f32", "torch": torch.__version__, "cases": cases}, indent=1))
 
 

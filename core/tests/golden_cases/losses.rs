@@ -2,8 +2,9 @@
 //! compares `output` and `grad_input` with |a-b| <= 1e-5 + 1e-4*|b|.
 use super::{close, field, floats_field, ints_field};
 use descent_core::loss::{
-    BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, GaussianNLLLoss, HuberLoss, KLDivLoss,
-    KLDivReduction, L1Loss, MSELoss, NLLLoss, PoissonNLLLoss, Reduction, SmoothL1Loss,
+    BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, GaussianNLLLoss, HingeEmbeddingLoss, HuberLoss,
+    KLDivLoss, KLDivReduction, L1Loss, MSELoss, NLLLoss, PoissonNLLLoss, Reduction, SmoothL1Loss,
+    SoftMarginLoss,
 };
 use serde_json::Value;
 
@@ -260,6 +261,21 @@ pub fn run(case: &Value) -> Result<(), String> {
             let got_gv: Vec<f64> = gv.iter().map(|&x| x as f64).collect();
             close("grad_var", &got_gv, &want_gv, ATOL, RTOL)?;
             v
+        }
+        "SoftMarginLoss" => {
+            check_params(params, &[])?;
+            let t = float_target()?;
+            SoftMarginLoss::new(reduction)
+                .forward_backward(&input, &t, &mut out, &mut grad)
+                .map_err(|e| e.to_string())?
+        }
+        "HingeEmbeddingLoss" => {
+            check_params(params, &["margin"])?;
+            let t = float_target()?;
+            let margin = param_f32(params, "margin")?.unwrap_or(1.0);
+            HingeEmbeddingLoss::new(margin, reduction)
+                .forward_backward(&input, &t, &mut out, &mut grad)
+                .map_err(|e| e.to_string())?
         }
         other => return Err(format!("unknown loss `{other}`")),
     };
