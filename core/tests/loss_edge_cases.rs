@@ -1,8 +1,9 @@
 //! Edge cases and error paths of the losses, through the public API only.
 
 use descent_core::loss::{
-    BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, KLDivLoss, KLDivReduction, L1Loss, MSELoss,
-    NLLLoss, Reduction, SmoothL1Loss,
+    BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, GaussianNLLLoss, HingeEmbeddingLoss, HuberLoss,
+    KLDivLoss, KLDivReduction, L1Loss, MSELoss, NLLLoss, PoissonNLLLoss, Reduction, SmoothL1Loss,
+    SoftMarginLoss,
 };
 use descent_core::Error;
 
@@ -355,4 +356,238 @@ fn large_f32_reductions_keep_their_small_terms() {
         .unwrap()
         .value(&x);
     check("L1Penalty", v, 0.1, 1.0);
+}
+
+/// BCELoss: empty input, length and range errors, NaN propagation, defaults.
+#[test]
+fn bce_edges_and_errors() {
+    let l = BCELoss::<f64>::default();
+    assert_eq!((l.weight, l.reduction), (None, Reduction::Mean));
+    // Empty: Sum 0, Mean NaN.
+    assert_eq!(
+        BCELoss::<f64>::new(None, Reduction::Sum)
+            .forward(&[], &[], &mut [])
+            .unwrap(),
+        0.0
+    );
+    assert!(l.forward(&[], &[], &mut []).unwrap().is_nan());
+    // Lengths.
+    assert!(matches!(
+        l.forward(&[0.5; 3], &[0.5; 2], &mut []),
+        Err(Error::ShapeMismatch { what: "target", .. })
+    ));
+    assert!(matches!(
+        BCELoss::<f64>::new(None, Reduction::None).forward(&[0.5; 3], &[0.5; 3], &mut [0.0; 2]),
+        Err(Error::ShapeMismatch { what: "out", .. })
+    ));
+    assert!(matches!(
+        l.forward_backward(&[0.5; 3], &[0.5; 3], &mut [], &mut [0.0; 4]),
+        Err(Error::ShapeMismatch {
+            what: "grad_input",
+            ..
+        })
+    ));
+    let empty: [f64; 0] = [];
+    assert!(matches!(
+        BCELoss::new(Some(&empty[..]), Reduction::Sum).forward(&[0.5; 3], &[0.5; 3], &mut []),
+        Err(Error::InvalidArgument { name: "weight", .. })
+    ));
+    // Range: PyTorch raises for input or target outside [0, 1]; infinities too.
+    for bad in [-1e-30, 1.0 + 1e-15, f64::INFINITY, f64::NEG_INFINITY] {
+        assert!(matches!(
+            l.forward(&[0.5, bad], &[0.5, 0.5], &mut []),
+            Err(Error::InvalidArgument { name: "input", .. })
+        ));
+        assert!(matches!(
+            l.forward(&[0.5, 0.5], &[bad, 0.5], &mut []),
+            Err(Error::InvalidArgument { name: "target", .. })
+        ));
+    }
+    // NaN propagates to its own element only.
+    let mut out = [0.0; 3];
+    let mut g = [0.0; 3];
+    BCELoss::<f64>::new(None, Reduction::None)
+        .forward_backward(
+            &[f64::NAN, 0.5, 0.25],
+            &[0.0, f64::NAN, 1.0],
+            &mut out,
+            &mut g,
+        )
+        .unwrap();
+    assert!(out[0].is_nan() && g[0].is_nan() && out[1].is_nan() && g[1].is_nan());
+    assert!(out[2].is_finite() && g[2].is_finite());
+}
+
+/// PoissonNLLLoss: empty input, lengths, the Stirling mask at y = 1, NaN, negative rates.
+#[test]
+fn poisson_nll_edges() {
+    let l = PoissonNLLLoss::<f64>::default();
+    assert!(l.forward(&[], &[], &mut []).unwrap().is_nan());
+    let sum = PoissonNLLLoss::new(false, true, 1e-8, Reduction::Sum);
+    assert_eq!(sum.forward(&[], &[], &mut []).unwrap(), 0.0);
+    assert!(matches!(
+        l.forward(&[0.0; 2], &[0.0; 3], &mut []),
+        Err(Error::ShapeMismatch { what: "target", .. })
+    ));
+    assert!(matches!(
+        l.forward_backward(&[0.0; 2], &[0.0; 2], &mut [], &mut [0.0; 1]),
+        Err(Error::ShapeMismatch {
+            what: "grad_input",
+            ..
+        })
+    ));
+    assert!(matches!(
+        PoissonNLLLoss::new(true, false, 1e-8, Reduction::None).forward(
+            &[0.0; 2],
+            &[0.0; 2],
+            &mut [0.0; 3]
+        ),
+        Err(Error::ShapeMismatch { what: "out", .. })
+    ));
+    // The Stirling term is masked for y <= 1 (so at y = 1 full and not-full agree) and
+    // added just above 1.
+    let (mut a, mut b) = ([0.0; 3], [0.0; 3]);
+    let x = [0.3, 0.3, 0.3];
+    let y = [1.0, 0.5, 1.0 + 1e-9];
+    PoissonNLLLoss::new(true, true, 1e-8, Reduction::None)
+        .forward(&x, &y, &mut a)
+        .unwrap();
+    PoissonNLLLoss::new(true, false, 1e-8, Reduction::None)
+        .forward(&x, &y, &mut b)
+        .unwrap();
+    assert_eq!(a[..2], b[..2]);
+    let st = 0.5 * (2.0 * std::f64::consts::PI).ln() - 1.0;
+    assert!((a[2] - b[2] - st).abs() < 1e-8);
+    // A negative rate is NaN, as PyTorch (ln of a negative); its neighbours are unaffected.
+    let mut out = [0.0; 2];
+    let mut g = [0.0; 2];
+    PoissonNLLLoss::new(false, false, 1e-8, Reduction::None)
+        .forward_backward(&[-1.0, f64::NAN], &[1.0, 1.0], &mut out, &mut g)
+        .unwrap();
+    assert!(out[0].is_nan() && out[1].is_nan() && g[1].is_nan());
+    assert_eq!(g[0], 1.0 - 1.0 / (-1.0 + 1e-8));
+}
+
+/// GaussianNLLLoss: empty input, var shapes, negative and NaN variances, lengths.
+#[test]
+fn gaussian_nll_edges() {
+    let l = GaussianNLLLoss::<f64>::default();
+    // Empty input, with var empty or one per (empty) row, as PyTorch's [3, 0] input with var [3].
+    assert!(l.forward(&[], &[], &[], &mut []).unwrap().is_nan());
+    let sum = GaussianNLLLoss::new(false, 1e-6, Reduction::Sum);
+    let mut gv = [7.0; 3];
+    assert_eq!(
+        sum.forward_backward(&[], &[], &[1.0; 3], &mut [], &mut [], &mut gv)
+            .unwrap(),
+        0.0
+    );
+    assert_eq!(gv, [0.0; 3]);
+    // A single variance for every element (PyTorch's float var) equals the expanded one.
+    let x = [0.5, -1.0, 2.0, 0.25];
+    let y = [0.0, 0.0, 1.0, 1.0];
+    let (mut g1, mut g4) = ([0.0; 4], [0.0; 4]);
+    let (mut v1, mut v4) = ([0.0; 1], [0.0; 4]);
+    let a = l
+        .forward_backward(&x, &y, &[0.7], &mut [], &mut g1, &mut v1)
+        .unwrap();
+    let b = l
+        .forward_backward(&x, &y, &[0.7; 4], &mut [], &mut g4, &mut v4)
+        .unwrap();
+    assert!((a - b).abs() < 1e-15 && g1 == g4);
+    assert!((v1[0] - v4.iter().sum::<f64>()).abs() < 1e-15);
+    // Lengths.
+    assert!(matches!(
+        l.forward(&x, &y[..3], &[1.0; 4], &mut []),
+        Err(Error::ShapeMismatch { what: "target", .. })
+    ));
+    assert!(matches!(
+        l.forward(&x, &y, &[1.0; 3], &mut []),
+        Err(Error::InvalidArgument { name: "var", .. })
+    ));
+    assert!(matches!(
+        l.forward_backward(&x, &y, &[1.0; 2], &mut [], &mut [0.0; 3], &mut [0.0; 2]),
+        Err(Error::ShapeMismatch {
+            what: "grad_input",
+            ..
+        })
+    ));
+    assert!(matches!(
+        GaussianNLLLoss::new(false, 1e-6, Reduction::None).forward(
+            &x,
+            &y,
+            &[1.0; 2],
+            &mut [0.0; 2]
+        ),
+        Err(Error::ShapeMismatch { what: "out", .. })
+    ));
+    // Negative variance: error (PyTorch's ValueError), -0.0 is not negative.
+    assert!(matches!(
+        l.forward(&x, &y, &[1.0, -1e-300], &mut []),
+        Err(Error::InvalidArgument { name: "var", .. })
+    ));
+    assert!(l.forward(&x, &y, &[1.0, -0.0], &mut []).is_ok());
+    // NaN variance propagates to its row only; NaN input to its element.
+    let mut out = [0.0; 4];
+    let (mut gi, mut gv) = ([0.0; 4], [0.0; 2]);
+    GaussianNLLLoss::new(false, 1e-6, Reduction::None)
+        .forward_backward(&x, &y, &[f64::NAN, 1.0], &mut out, &mut gi, &mut gv)
+        .unwrap();
+    assert!(out[..2].iter().chain(&gi[..2]).all(|v| v.is_nan()) && gv[0].is_nan());
+    assert!(out[2..].iter().chain(&gi[2..]).all(|v| v.is_finite()) && gv[1].is_finite());
+}
+
+/// SoftMarginLoss and HingeEmbeddingLoss: empty input, lengths, NaN, the hinge's kink.
+#[test]
+fn soft_margin_and_hinge_edges() {
+    let s = SoftMarginLoss::default();
+    let h = HingeEmbeddingLoss::<f64>::default();
+    assert_eq!(
+        (s.reduction, h.margin, h.reduction),
+        (Reduction::Mean, 1.0, Reduction::Mean)
+    );
+    assert!(s.forward::<f64>(&[], &[], &mut []).unwrap().is_nan());
+    assert!(h.forward(&[], &[], &mut []).unwrap().is_nan());
+    assert_eq!(
+        SoftMarginLoss::new(Reduction::Sum)
+            .forward::<f64>(&[], &[], &mut [])
+            .unwrap(),
+        0.0
+    );
+    assert!(matches!(
+        s.forward(&[0.0f64; 2], &[1.0; 3], &mut []),
+        Err(Error::ShapeMismatch { what: "target", .. })
+    ));
+    assert!(matches!(
+        h.forward_backward(&[0.0; 2], &[1.0; 2], &mut [], &mut [0.0; 3]),
+        Err(Error::ShapeMismatch {
+            what: "grad_input",
+            ..
+        })
+    ));
+    assert!(matches!(
+        HingeEmbeddingLoss::new(1.0, Reduction::None).forward(
+            &[0.0f64; 2],
+            &[1.0; 2],
+            &mut [0.0; 1]
+        ),
+        Err(Error::ShapeMismatch { what: "out", .. })
+    ));
+    // Soft margin far past f64's exp overflow: finite.
+    let mut g = [0.0f64; 1];
+    let v = SoftMarginLoss::new(Reduction::Sum)
+        .forward_backward(&[1e4], &[-1.0], &mut [], &mut g)
+        .unwrap();
+    assert_eq!((v, g[0]), (1e4, 1.0));
+    // Hinge at the kink from both sides and on it (PyTorch: 0 on it).
+    let mut g = [0.0f64; 3];
+    HingeEmbeddingLoss::new(0.5, Reduction::Sum)
+        .forward_backward(&[0.5 - 1e-9, 0.5, 0.5 + 1e-9], &[-1.0; 3], &mut [], &mut g)
+        .unwrap();
+    assert_eq!(g, [-1.0, 0.0, 0.0]);
+    // A NaN target selects both terms and does not propagate (PyTorch's masks).
+    let mut out = [0.0f64; 1];
+    HingeEmbeddingLoss::new(1.0, Reduction::None)
+        .forward_backward(&[0.25], &[f64::NAN], &mut out, &mut g[..1])
+        .unwrap();
+    assert_eq!((out[0], g[0]), (1.0, 0.0));
 }

@@ -11,8 +11,9 @@
 //! `Mean * denominator == Sum`.
 
 use descent_core::loss::{
-    BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, KLDivLoss, KLDivReduction, L1Loss, MSELoss,
-    NLLLoss, Reduction, SmoothL1Loss,
+    BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, GaussianNLLLoss, HingeEmbeddingLoss, HuberLoss,
+    KLDivLoss, KLDivReduction, L1Loss, MSELoss, NLLLoss, PoissonNLLLoss, Reduction, SmoothL1Loss,
+    SoftMarginLoss,
 };
 use descent_core::regularize::{L1Penalty, L2Penalty};
 use proptest::prelude::*;
@@ -358,4 +359,133 @@ fn class_checks<L>(
         prop_assert!(close(values[1] * denom, values[2]));
     }
     Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    #[test]
+    fn bce_grad(
+        (c, x, y, w) in shape().prop_flat_map(|(n, c)| {
+            (Just(c), vecs(n * c, 0.02, 0.98), vecs(n * c, 0.0, 1.0), vecs(n * c, 0.0, 2.0))
+        }),
+        use_w in 0usize..3,
+        hard in any::<bool>(),
+    ) {
+        // Away from 0 and 1 the clamps are inactive and the gradient is the derivative.
+        let y: Vec<f64> = if hard { y.iter().map(|v| v.round()).collect() } else { y };
+        let w: Option<&[f64]> = match use_w { 0 => None, 1 => Some(&w[..c]), _ => Some(&w[..]) };
+        check_regression!(&x, &y, |r| BCELoss::new(w, r));
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    #[test]
+    fn poisson_nll_grad(
+        (x, y) in (1usize..20).prop_flat_map(|n| (vecs(n, -3.0, 3.0), vecs(n, 0.0, 8.0))),
+        log_input in any::<bool>(),
+        full in any::<bool>(),
+        eps in prop_oneof![Just(1e-8f64), 0.01f64..1.0],
+        integer in any::<bool>(),
+    ) {
+        let y: Vec<f64> = if integer { y.iter().map(|v| v.round()).collect() } else { y };
+        // Rates (log_input = false) must be positive: shift [-3, 3) to [0.05, 6.05).
+        let x: Vec<f64> = if log_input { x } else { x.iter().map(|v| v + 3.05).collect() };
+        check_regression!(&x, &y, |r| PoissonNLLLoss::new(log_input, full, eps, r));
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    /// GaussianNLLLoss: gradients w.r.t. input and var against finite differences, var per
+    /// element or per row; where `var < eps` (clamped), `grad_var` is PyTorch's pass-through
+    /// formula at `eps` instead (the value is flat there).
+    #[test]
+    fn gaussian_nll_grad(
+        (n, c, x, y, v) in shape().prop_flat_map(|(n, c)| {
+            (Just(n), Just(c), vecs(n * c, -3.0, 3.0), vecs(n * c, -3.0, 3.0), vecs(n * c, 0.05, 3.0))
+        }),
+        per_row in any::<bool>(),
+        full in any::<bool>(),
+        eps in prop_oneof![Just(1e-6f64), 0.1f64..1.0],
+    ) {
+        let len = n * c;
+        let mut v: Vec<f64> = if per_row { v[..n].to_vec() } else { v };
+        // Keep every variance 1e-3 away from the kink at eps.
+        for vi in v.iter_mut() {
+            if (*vi - eps).abs() < 1e-3 {
+                *vi = eps + 2e-3;
+            }
+        }
+        let block = len / v.len();
+        let mut values = [0.0; 3];
+        for (k, &red) in REDUCTIONS.iter().enumerate() {
+            let l = GaussianNLLLoss::new(full, eps, red);
+            let m = if red == Reduction::None { len } else { 0 };
+            let mut out = vec![0.0; m];
+            let (mut gi, mut gv) = (vec![0.0; len], vec![0.0; v.len()]);
+            let val = l.forward_backward(&x, &y, &v, &mut out, &mut gi, &mut gv).unwrap();
+            prop_assert_eq!(l.forward(&x, &y, &v, &mut vec![0.0; m]).unwrap(), val);
+            if red == Reduction::None {
+                prop_assert!(close(out.iter().sum::<f64>(), val));
+            }
+            values[k] = val;
+            fd_check(&format!("input {red:?}"), &x, &gi, |xp| {
+                l.forward(xp, &y, &v, &mut vec![0.0; m]).unwrap()
+            })?;
+            let scale = if red == Reduction::Mean { len as f64 } else { 1.0 };
+            let mut fd_gv = gv.clone();
+            for (j, &vj) in v.iter().enumerate() {
+                if vj < eps {
+                    // Pass-through: the formula at eps, summed over the block.
+                    fd_gv[j] = (0..block)
+                        .map(|i| {
+                            let d = x[j * block + i] - y[j * block + i];
+                            0.5 * (1.0 / eps - d * d / (eps * eps))
+                        })
+                        .sum::<f64>()
+                        / scale;
+                    prop_assert!((gv[j] - fd_gv[j]).abs() <= 1e-9 * (1.0 + fd_gv[j].abs()));
+                }
+            }
+            let clamped: Vec<bool> = v.iter().map(|&vj| vj < eps).collect();
+            let masked: Vec<f64> = gv.iter().zip(&clamped).map(|(&g, &c)| if c { 0.0 } else { g }).collect();
+            // Finite differences see 0 for clamped variances (the value is flat there).
+            fd_check(&format!("var {red:?}"), &v, &masked, |vp| {
+                l.forward(&x, &y, vp, &mut vec![0.0; m]).unwrap()
+            })?;
+        }
+        prop_assert!(close(values[0], values[2]));
+        prop_assert!(close(values[1] * len as f64, values[2]));
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    #[test]
+    fn soft_margin_grad(
+        (x, y) in (1usize..20).prop_flat_map(|n| (vecs(n, -20.0, 20.0), vecs(n, -1.0, 1.0))),
+        pm_one in any::<bool>(),
+    ) {
+        // Targets +-1 or any value in [-1, 1].
+        let y: Vec<f64> = if pm_one { y.iter().map(|v| if *v < 0.0 { -1.0 } else { 1.0 }).collect() } else { y };
+        check_regression!(&x, &y, SoftMarginLoss::new);
+    }
+
+    #[test]
+    fn hinge_embedding_grad(
+        (mut x, y) in (1usize..20).prop_flat_map(|n| {
+            (vecs(n, -3.0, 3.0), prop::collection::vec(prop_oneof![Just(1.0f64), Just(-1.0), -2.0f64..2.0], n))
+        }),
+        margin in prop_oneof![Just(1.0f64), -1.0f64..3.0],
+    ) {
+        // Away from the kink x = margin.
+        let m = vec![margin; x.len()];
+        nudge(&mut x, &m, &[0.0]);
+        check_regression!(&x, &y, |r| HingeEmbeddingLoss::new(margin, r));
+    }
 }

@@ -128,7 +128,7 @@ impl<'a, T: Float> BCEWithLogitsLoss<'a, T> {
 }
 
 /// Validate a trailing-broadcast vector; `None` becomes `[1]`.
-fn broadcast<'b, T: Float>(
+pub(super) fn broadcast<'b, T: Float>(
     name: &'static str,
     v: Option<&'b [T]>,
     n: usize,

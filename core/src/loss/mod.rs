@@ -11,6 +11,11 @@
 //! | [`CrossEntropyLoss`] | `nn.CrossEntropyLoss(weight, ignore_index, label_smoothing)` | logits `[N, C]` | `[N]` class indices or `[N, C]` probabilities |
 //! | [`KLDivLoss`] | `nn.KLDivLoss(log_target)` | log-probabilities, flat `[N, ...]` | same length |
 //! | [`BCEWithLogitsLoss`] | `nn.BCEWithLogitsLoss(weight, pos_weight)` | logits, flat `[..., C]` | same length |
+//! | [`BCELoss`] | `nn.BCELoss(weight)` | probabilities in `[0, 1]`, flat `[..., C]` | same length, in `[0, 1]` |
+//! | [`PoissonNLLLoss`] | `nn.PoissonNLLLoss(log_input, full, eps)` | log-rates (or rates), flat | counts, same length |
+//! | [`GaussianNLLLoss`] | `nn.GaussianNLLLoss(full, eps)` | means, flat, and `var` (same length or one per row) | same length |
+//! | [`SoftMarginLoss`] | `nn.SoftMarginLoss` | scores, flat | same length, ±1 |
+//! | [`HingeEmbeddingLoss`] | `nn.HingeEmbeddingLoss(margin)` | distances, flat | same length, ±1 |
 //!
 //! Arrays are flat and row-major. Class-index losses take the number of classes `C` explicitly;
 //! an unbatched PyTorch input of shape `[C]` is the case `N = 1`. Higher-dimensional
@@ -74,24 +79,51 @@
 //! * `KLDivLoss`: `target * ln(target)` is taken as 0 for `target = 0` (PyTorch's `xlogy`).
 //!   [`KLDivReduction::Mean`] divides by the element count; `BatchMean` divides by `N`.
 //! * `HuberLoss` requires `delta > 0`; `SmoothL1Loss` requires `beta >= 0` (0 means L1).
+//! * `BCELoss`: each log is clamped at -100 (so probabilities 0 and 1 give finite losses) and
+//!   the gradient is PyTorch's `w (x - y) / max((1 - x) x, 1e-12)`. An input or target element
+//!   outside `[0, 1]` is [`Error::InvalidArgument`](crate::Error::InvalidArgument) (`input` /
+//!   `target`), where PyTorch raises; NaN propagates instead of raising.
+//! * `PoissonNLLLoss`: with `full`, the Stirling term is added only where `target > 1` (or is
+//!   NaN), as PyTorch's `masked_fill(target <= 1, 0)`. Nothing but lengths is validated.
+//! * `GaussianNLLLoss` takes a third argument `var` and its `forward_backward` also writes
+//!   `grad_var`. A variance per row (`var.len()` a divisor of `input.len()`) gets the sum of
+//!   its row's terms; for `None` the vector-Jacobian product is then `Σ_row g[i] ∂l_i/∂var`,
+//!   not a scaling of `grad_var`. Variances under `eps` are clamped with PyTorch's
+//!   pass-through gradient (not 0); a negative variance is
+//!   [`Error::InvalidArgument`](crate::Error::InvalidArgument) `var`.
+//! * `SoftMarginLoss` is evaluated stably, so it stays finite where PyTorch's literal
+//!   `log1p(exp(-y x))` overflows (to an infinite loss and a NaN gradient).
+//! * `HingeEmbeddingLoss` follows PyTorch's masks: targets other than ±1 (NaN included) take
+//!   both terms, and a NaN target does not propagate; at the kink `x = margin` the hinge
+//!   term's subgradient is 0.
 
+mod bce;
 mod bce_with_logits;
 mod cross_entropy;
+mod gaussian_nll;
+mod hinge_embedding;
 mod huber;
 mod kl_div;
 mod l1;
 mod mse;
 mod nll;
+mod poisson_nll;
 mod smooth_l1;
+mod soft_margin;
 
+pub use bce::BCELoss;
 pub use bce_with_logits::BCEWithLogitsLoss;
 pub use cross_entropy::CrossEntropyLoss;
+pub use gaussian_nll::GaussianNLLLoss;
+pub use hinge_embedding::HingeEmbeddingLoss;
 pub use huber::HuberLoss;
 pub use kl_div::{KLDivLoss, KLDivReduction};
 pub use l1::L1Loss;
 pub use mse::MSELoss;
 pub use nll::NLLLoss;
+pub use poisson_nll::PoissonNLLLoss;
 pub use smooth_l1::SmoothL1Loss;
+pub use soft_margin::SoftMarginLoss;
 
 use crate::error::{check_len, Result};
 use crate::sum::{CascadeSum, BLOCK};

@@ -2,8 +2,9 @@
 //! compares `output` and `grad_input` with |a-b| <= 1e-5 + 1e-4*|b|.
 use super::{close, field, floats_field, ints_field};
 use descent_core::loss::{
-    BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, KLDivLoss, KLDivReduction, L1Loss, MSELoss,
-    NLLLoss, Reduction, SmoothL1Loss,
+    BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, GaussianNLLLoss, HingeEmbeddingLoss, HuberLoss,
+    KLDivLoss, KLDivReduction, L1Loss, MSELoss, NLLLoss, PoissonNLLLoss, Reduction, SmoothL1Loss,
+    SoftMarginLoss,
 };
 use serde_json::Value;
 
@@ -214,6 +215,68 @@ pub fn run(case: &Value) -> Result<(), String> {
                 .forward_backward(&input, &t, &mut out, &mut grad)
                 .map_err(|e| e.to_string())?
         }
+        "BCELoss" => {
+            check_params(params, &["weight"])?;
+            let t = float_target()?;
+            let w = param_vec(params, "weight")?;
+            BCELoss::new(w.as_deref(), reduction)
+                .forward_backward(&input, &t, &mut out, &mut grad)
+                .map_err(|e| e.to_string())?
+        }
+        "PoissonNLLLoss" => {
+            check_params(params, &["log_input", "full", "eps"])?;
+            let t = float_target()?;
+            let d = PoissonNLLLoss::<f32>::default();
+            let l = PoissonNLLLoss::new(
+                param_bool(params, "log_input")?.unwrap_or(d.log_input),
+                param_bool(params, "full")?.unwrap_or(d.full),
+                param_f32(params, "eps")?.unwrap_or(d.eps),
+                reduction,
+            );
+            l.forward_backward(&input, &t, &mut out, &mut grad)
+                .map_err(|e| e.to_string())?
+        }
+        "GaussianNLLLoss" => {
+            check_params(params, &["full", "eps"])?;
+            let t = float_target()?;
+            let var = to_f32(&floats_field(case, "var")?);
+            let var_shape = shape(case, "var_shape")?;
+            if var_shape.iter().product::<usize>() != var.len() {
+                return Err(format!(
+                    "var has {} values but shape {var_shape:?}",
+                    var.len()
+                ));
+            }
+            let want_gv = floats_field(case, "grad_var")?;
+            let d = GaussianNLLLoss::<f32>::default();
+            let l = GaussianNLLLoss::new(
+                param_bool(params, "full")?.unwrap_or(d.full),
+                param_f32(params, "eps")?.unwrap_or(d.eps),
+                reduction,
+            );
+            let mut gv = vec![0.0f32; var.len()];
+            let v = l
+                .forward_backward(&input, &t, &var, &mut out, &mut grad, &mut gv)
+                .map_err(|e| e.to_string())?;
+            let got_gv: Vec<f64> = gv.iter().map(|&x| x as f64).collect();
+            close("grad_var", &got_gv, &want_gv, ATOL, RTOL)?;
+            v
+        }
+        "SoftMarginLoss" => {
+            check_params(params, &[])?;
+            let t = float_target()?;
+            SoftMarginLoss::new(reduction)
+                .forward_backward(&input, &t, &mut out, &mut grad)
+                .map_err(|e| e.to_string())?
+        }
+        "HingeEmbeddingLoss" => {
+            check_params(params, &["margin"])?;
+            let t = float_target()?;
+            let margin = param_f32(params, "margin")?.unwrap_or(1.0);
+            HingeEmbeddingLoss::new(margin, reduction)
+                .forward_backward(&input, &t, &mut out, &mut grad)
+                .map_err(|e| e.to_string())?
+        }
         other => return Err(format!("unknown loss `{other}`")),
     };
 
@@ -233,5 +296,15 @@ fn ignore_index(params: &serde_json::Map<String, Value>) -> Result<i64, String> 
         Some(v) => v
             .as_i64()
             .ok_or_else(|| "`ignore_index` is not an integer".to_string()),
+    }
+}
+
+fn param_bool(params: &serde_json::Map<String, Value>, key: &str) -> Result<Option<bool>, String> {
+    match params.get(key) {
+        None => Ok(None),
+        Some(v) => v
+            .as_bool()
+            .map(Some)
+            .ok_or_else(|| format!("parameter `{key}` is not a bool")),
     }
 }
