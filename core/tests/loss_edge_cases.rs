@@ -2,7 +2,7 @@
 
 use descent_core::loss::{
     BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, KLDivLoss, KLDivReduction, L1Loss, MSELoss,
-    NLLLoss, Reduction, SmoothL1Loss,
+    MultiMarginLoss, NLLLoss, Reduction, SmoothL1Loss,
 };
 use descent_core::Error;
 
@@ -355,4 +355,40 @@ fn large_f32_reductions_keep_their_small_terms() {
         .unwrap()
         .value(&x);
     check("L1Penalty", v, 0.1, 1.0);
+}
+
+/// Empty batches of the margin losses: `Sum` 0, `Mean` NaN (0/0), `None` an empty output.
+#[test]
+fn margin_losses_empty_batch() {
+    for (red, want) in [
+        (Reduction::Sum, Some(0.0)),
+        (Reduction::Mean, None),
+        (Reduction::None, Some(0.0)),
+    ] {
+        let check = |v: f64| match want {
+            Some(w) => assert_eq!(v, w, "{red:?}"),
+            None => assert!(v.is_nan(), "{red:?}"),
+        };
+        let l = MultiMarginLoss::<f64>::new(1, 1.0, None, red);
+        check(l.forward_backward(&[], &[], 3, &mut [], &mut []).unwrap());
+    }
+}
+
+/// `MultiMarginLoss`: a row of one class has no terms (loss 0); NaN margin is NaN everywhere.
+#[test]
+fn multi_margin_edge_cases() {
+    let l = MultiMarginLoss::<f64>::new(2, 1.0, None, Reduction::Sum);
+    let mut g = [9.0; 2];
+    assert_eq!(
+        l.forward_backward(&[3.0, -1.0], &[0, 0], 1, &mut [], &mut g),
+        Ok(0.0)
+    );
+    assert_eq!(g, [0.0, 0.0]);
+    let l = MultiMarginLoss::<f64>::new(1, f64::NAN, None, Reduction::Mean);
+    let mut g = [0.0; 4];
+    assert!(l
+        .forward_backward(&Z[..4], &[1], 4, &mut [], &mut g)
+        .unwrap()
+        .is_nan());
+    assert!(g.iter().all(|v| v.is_nan()));
 }

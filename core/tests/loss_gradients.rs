@@ -12,7 +12,7 @@
 
 use descent_core::loss::{
     BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, KLDivLoss, KLDivReduction, L1Loss, MSELoss,
-    NLLLoss, Reduction, SmoothL1Loss,
+    MultiMarginLoss, NLLLoss, Reduction, SmoothL1Loss,
 };
 use descent_core::regularize::{L1Penalty, L2Penalty};
 use proptest::prelude::*;
@@ -358,4 +358,41 @@ fn class_checks<L>(
         prop_assert!(close(values[1] * denom, values[2]));
     }
     Ok(())
+}
+
+/// Push every hinge argument `margin - x[n, y_n] + x[n, i]` (`i != y_n`) at least 1e-3 away
+/// from the kink 0 by moving `x[n, i]`.
+fn nudge_multi_margin(x: &mut [f64], t: &[i64], c: usize, margin: f64) {
+    for (row, &y) in x.chunks_mut(c).zip(t) {
+        let xy = row[y as usize];
+        for (i, xi) in row.iter_mut().enumerate() {
+            let z = margin - xy + *xi;
+            if i != y as usize && z.abs() < 1e-3 {
+                *xi += if z >= 0.0 { 2e-3 } else { -2e-3 };
+            }
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    #[test]
+    fn multi_margin_grad(
+        (n, c, x, t, w) in shape().prop_flat_map(|(n, c)| {
+            (Just(n), Just(c), vecs(n * c, -2.0, 2.0),
+             prop::collection::vec(0..c as i64, n), vecs(c, 0.1, 2.0))
+        }),
+        p in 1u32..3,
+        margin in prop_oneof![Just(1.0f64), Just(0.0), -1.0f64..2.0],
+        use_w in any::<bool>(),
+    ) {
+        let mut x = x;
+        nudge_multi_margin(&mut x, &t, c, margin);
+        let w: Option<&[f64]> = if use_w { Some(&w[..]) } else { None };
+        // No ignore index (-100 never occurs); the mean divides by N whatever the weights.
+        class_checks(n, c, &x, &t, -100, None, |red| MultiMarginLoss::new(p, margin, w, red),
+            |l, x, out, g| l.forward_backward(x, &t, c, out, g).unwrap(),
+            |l, x, out| l.forward(x, &t, c, out).unwrap())?;
+    }
 }

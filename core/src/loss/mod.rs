@@ -11,6 +11,7 @@
 //! | [`CrossEntropyLoss`] | `nn.CrossEntropyLoss(weight, ignore_index, label_smoothing)` | logits `[N, C]` | `[N]` class indices or `[N, C]` probabilities |
 //! | [`KLDivLoss`] | `nn.KLDivLoss(log_target)` | log-probabilities, flat `[N, ...]` | same length |
 //! | [`BCEWithLogitsLoss`] | `nn.BCEWithLogitsLoss(weight, pos_weight)` | logits, flat `[..., C]` | same length |
+//! | [`MultiMarginLoss`] | `nn.MultiMarginLoss(p, margin, weight)` | scores `[N, C]` | `[N]` class indices |
 //!
 //! Arrays are flat and row-major. Class-index losses take the number of classes `C` explicitly;
 //! an unbatched PyTorch input of shape `[C]` is the case `N = 1`. Higher-dimensional
@@ -80,7 +81,9 @@ mod cross_entropy;
 mod huber;
 mod kl_div;
 mod l1;
+mod margin;
 mod mse;
+mod multi_margin;
 mod nll;
 mod smooth_l1;
 
@@ -90,6 +93,7 @@ pub use huber::HuberLoss;
 pub use kl_div::{KLDivLoss, KLDivReduction};
 pub use l1::L1Loss;
 pub use mse::MSELoss;
+pub use multi_margin::MultiMarginLoss;
 pub use nll::NLLLoss;
 pub use smooth_l1::SmoothL1Loss;
 

@@ -3,7 +3,7 @@
 use super::{close, field, floats_field, ints_field};
 use descent_core::loss::{
     BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, KLDivLoss, KLDivReduction, L1Loss, MSELoss,
-    NLLLoss, Reduction, SmoothL1Loss,
+    MultiMarginLoss, NLLLoss, Reduction, SmoothL1Loss,
 };
 use serde_json::Value;
 
@@ -214,6 +214,22 @@ pub fn run(case: &Value) -> Result<(), String> {
                 .forward_backward(&input, &t, &mut out, &mut grad)
                 .map_err(|e| e.to_string())?
         }
+        "MultiMarginLoss" => {
+            check_params(params, &["p", "margin", "weight"])?;
+            if target_kind != "class_index" {
+                return Err(format!(
+                    "{loss} needs class_index targets, got `{target_kind}`"
+                ));
+            }
+            let (_, c) = rows_classes(&input_shape)?;
+            let t = ints_field(case, "target")?;
+            let p = param_u32(params, "p")?.unwrap_or(1);
+            let margin = param_f32(params, "margin")?.unwrap_or(1.0);
+            let w = param_vec(params, "weight")?;
+            MultiMarginLoss::new(p, margin, w.as_deref(), reduction)
+                .forward_backward(&input, &t, c, &mut out, &mut grad)
+                .map_err(|e| e.to_string())?
+        }
         other => return Err(format!("unknown loss `{other}`")),
     };
 
@@ -233,5 +249,16 @@ fn ignore_index(params: &serde_json::Map<String, Value>) -> Result<i64, String> 
         Some(v) => v
             .as_i64()
             .ok_or_else(|| "`ignore_index` is not an integer".to_string()),
+    }
+}
+
+fn param_u32(params: &serde_json::Map<String, Value>, key: &str) -> Result<Option<u32>, String> {
+    match params.get(key) {
+        None => Ok(None),
+        Some(v) => v
+            .as_u64()
+            .and_then(|x| u32::try_from(x).ok())
+            .map(Some)
+            .ok_or_else(|| format!("parameter `{key}` is not a small non-negative integer")),
     }
 }

@@ -1,0 +1,95 @@
+#!/usr/bin/env python3
+"""Golden values for the margin losses, which the shared golden set lacks.
+
+    python3 tools/golden/gen_losses_margin.py > core/tests/golden/losses_margin.json
+
+Schema: as losses.json (core/tests/golden/README.md). Losses with more than one
+differentiable input add `input2` / `grad_input2` (and `input3` / `grad_input3`), each of
+`input_shape`. Scores are standard normal; some cases put hinge arguments exactly at 0 (the
+kink, where PyTorch's gradient is 0) by building the input from small integers.
+"""
+import json
+import torch
+import torch.nn.functional as F
+
+GEN = torch.Generator().manual_seed(20261201)
+
+
+def f32s(t):
+    return [float(x) for x in t.detach().to(torch.float32).reshape(-1).tolist()]
+
+
+def randn(*shape):
+    return torch.randn(*shape, generator=GEN, dtype=torch.float32)
+
+
+def case(name, loss, params, reduction, inputs, target, target_kind, output):
+    """`inputs`: list of leaf tensors requiring grad; `output`: the loss's output tensor."""
+    output.sum().backward()
+    c = {
+        "name": name,
+        "loss": loss,
+        "params": params,
+        "reduction": reduction,
+        "input_shape": list(inputs[0].shape),
+        "input": f32s(inputs[0]),
+        "target_shape": list(target.shape),
+        "target": [int(v) for v in target.reshape(-1).tolist()] if target_kind == "class_index"
+        else f32s(target),
+        "target_kind": target_kind,
+        "output": f32s(output),
+        "grad_input": f32s(inputs[0].grad),
+    }
+    for k, t in enumerate(inputs[1:], start=2):
+        c[f"input{k}"] = f32s(t)
+        c[f"grad_input{k}"] = f32s(t.grad)
+    return c
+
+
+def leaf(t):
+    return t.clone().requires_grad_(True)
+
+
+def multi_margin(cases):
+    n, c = 6, 5
+    for p in (1, 2):
+        for margin in (1.0, 0.3):
+            for use_w in (False, True):
+                for red in ("mean", "sum", "none"):
+                    if use_w and margin != 1.0:
+                        continue
+                    x = leaf(randn(n, c))
+                    y = torch.randint(0, c, (n,), generator=GEN)
+                    w = torch.rand(c, generator=GEN) * 2 + 0.1 if use_w else None
+                    params = {"p": p, "margin": margin}
+                    if use_w:
+                        params["weight"] = f32s(w)
+                    out = F.multi_margin_loss(x, y, p=p, margin=margin, weight=w, reduction=red)
+                    name = f"MultiMarginLoss-p{p}-m{margin}{'-w' if use_w else ''}-{red}"
+                    cases.append(case(name, "MultiMarginLoss", params, red, [x], y,
+                                      "class_index", out))
+    # Kinks: integer scores, margin 1, so that many z = margin - x[y] + x[i] are exactly 0.
+    for p in (1, 2):
+        x = leaf(torch.randint(-2, 3, (6, 4), generator=GEN).to(torch.float32))
+        y = torch.randint(0, 4, (6,), generator=GEN)
+        out = F.multi_margin_loss(x, y, p=p, reduction="sum")
+        cases.append(case(f"MultiMarginLoss-p{p}-kinks-sum", "MultiMarginLoss", {"p": p},
+                          "sum", [x], y, "class_index", out))
+    # Unbatched [C] input, scalar target.
+    x = leaf(randn(7))
+    y = torch.tensor(3)
+    out = F.multi_margin_loss(x, y)
+    c1 = case("MultiMarginLoss-unbatched", "MultiMarginLoss", {}, "mean", [x], y.reshape(1),
+              "class_index", out)
+    c1["target_shape"] = []
+    cases.append(c1)
+
+
+def main():
+    cases = []
+    multi_margin(cases)
+    print(json.dumps({"dtype": "f32", "torch": torch.__version__, "cases": cases}, indent=1))
+
+
+if __name__ == "__main__":
+    main()
