@@ -2,7 +2,7 @@
 
 use descent_core::loss::{
     BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, KLDivLoss, KLDivReduction, L1Loss, MSELoss,
-    MultiMarginLoss, NLLLoss, Reduction, SmoothL1Loss,
+    MultiLabelMarginLoss, MultiMarginLoss, NLLLoss, Reduction, SmoothL1Loss,
 };
 use descent_core::Error;
 
@@ -371,6 +371,12 @@ fn margin_losses_empty_batch() {
         };
         let l = MultiMarginLoss::<f64>::new(1, 1.0, None, red);
         check(l.forward_backward(&[], &[], 3, &mut [], &mut []).unwrap());
+        let l = MultiLabelMarginLoss::new(red);
+        check(
+            l.forward_backward::<f64>(&[], &[], 3, &mut [], &mut [])
+                .unwrap(),
+        );
+        check(l.forward::<f64>(&[], &[], 0, &mut []).unwrap());
     }
 }
 
@@ -391,4 +397,31 @@ fn multi_margin_edge_cases() {
         .unwrap()
         .is_nan());
     assert!(g.iter().all(|v| v.is_nan()));
+}
+
+/// `MultiLabelMarginLoss`: a NaN score makes its row's loss NaN, and the gradient entries of
+/// its terms, and leaves the other rows alone; a large
+/// row (C = 1000, 500 targets) needs no scratch memory.
+#[test]
+fn multilabel_margin_nan_and_large_rows() {
+    let l = MultiLabelMarginLoss::new(Reduction::None);
+    let x = [f64::NAN, 0.0, 0.0, 0.0, 0.5, 0.25];
+    let (mut out, mut g) = ([0.0; 2], [0.0; 6]);
+    l.forward_backward(&x, &[1, -1, 0, 0, -1, 0], 3, &mut out, &mut g)
+        .unwrap();
+    // Row 0: the term with the NaN score is NaN in both its entries; class 2's term is not.
+    assert!(out[0].is_nan() && g[0].is_nan() && g[1].is_nan() && g[2] == 1.0 / 3.0);
+    assert!(out[1].is_finite() && g[3..].iter().all(|v| v.is_finite()));
+    let c = 1000;
+    let x: Vec<f32> = (0..c).map(|i| (i % 7) as f32 * 0.1).collect();
+    let t: Vec<i64> = (0..c as i64)
+        .map(|i| if i < 500 { 2 * i } else { -1 })
+        .collect();
+    let mut g = vec![0.0f32; c];
+    let v = MultiLabelMarginLoss::new(Reduction::Sum)
+        .forward_backward(&x, &t, c, &mut [], &mut g)
+        .unwrap();
+    assert!(v > 0.0);
+    // Every term moves one target down and one non-target up by the same amount.
+    assert!(g.iter().sum::<f32>().abs() < 1e-3);
 }

@@ -12,7 +12,7 @@
 
 use descent_core::loss::{
     BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, KLDivLoss, KLDivReduction, L1Loss, MSELoss,
-    MultiMarginLoss, NLLLoss, Reduction, SmoothL1Loss,
+    MultiLabelMarginLoss, MultiMarginLoss, NLLLoss, Reduction, SmoothL1Loss,
 };
 use descent_core::regularize::{L1Penalty, L2Penalty};
 use proptest::prelude::*;
@@ -392,6 +392,56 @@ proptest! {
         let w: Option<&[f64]> = if use_w { Some(&w[..]) } else { None };
         // No ignore index (-100 never occurs); the mean divides by N whatever the weights.
         class_checks(n, c, &x, &t, -100, None, |red| MultiMarginLoss::new(p, margin, w, red),
+            |l, x, out, g| l.forward_backward(x, &t, c, out, g).unwrap(),
+            |l, x, out| l.forward(x, &t, c, out).unwrap())?;
+    }
+}
+
+/// Multi-label targets in PyTorch's format from a raw `[N, C]` draw: row `r` keeps its first
+/// `k_r` entries as targets (values taken modulo `C`, so repeats occur), then -1, then padding.
+fn multilabel_targets(raw: &[i64], ks: &[usize], c: usize) -> Vec<i64> {
+    let mut t = raw.to_vec();
+    for (row, &k) in t.chunks_mut(c).zip(ks) {
+        let k = k.min(c);
+        for v in row[..k].iter_mut() {
+            *v = v.rem_euclid(c as i64);
+        }
+        if k < c {
+            row[k] = -1;
+        }
+    }
+    t
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    #[test]
+    fn multilabel_margin_grad(
+        (n, c, x, raw, ks) in shape().prop_flat_map(|(n, c)| {
+            (Just(n), Just(c), vecs(n * c, -2.0, 2.0),
+             prop::collection::vec(-1..c as i64, n * c), prop::collection::vec(0..c + 1, n))
+        }),
+    ) {
+        let t = multilabel_targets(&raw, &ks, c);
+        let mut x = x;
+        // Keep every pairwise 1 - x[j] + x[i] away from 0: move x[i] of the non-targets.
+        for (row, trow) in x.chunks_mut(c).zip(t.chunks(c)) {
+            let len = trow.iter().position(|&v| v < 0).unwrap_or(c);
+            let prefix = &trow[..len];
+            for i in 0..c {
+                if prefix.contains(&(i as i64)) {
+                    continue;
+                }
+                for _ in 0..8 {
+                    match prefix.iter().find(|&&j| (1.0 - row[j as usize] + row[i]).abs() < 1e-3) {
+                        Some(_) => row[i] += 2.5e-3,
+                        None => break,
+                    }
+                }
+            }
+        }
+        class_checks(n, c, &x, &vec![0; n], -100, None, MultiLabelMarginLoss::new,
             |l, x, out, g| l.forward_backward(x, &t, c, out, g).unwrap(),
             |l, x, out| l.forward(x, &t, c, out).unwrap())?;
     }

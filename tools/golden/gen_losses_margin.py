@@ -85,9 +85,54 @@ def multi_margin(cases):
     cases.append(c1)
 
 
+def multilabel_targets(n, c, dup=False):
+    """Rows of class indices: a random prefix, -1, then padding (anything in -1..C)."""
+    t = torch.randint(-1, c, (n, c), generator=GEN)
+    for r in range(n):
+        k = int(torch.randint(0, c + 1, (1,), generator=GEN))
+        if r == 0:
+            k = 0  # no targets
+        elif r == 1:
+            k = c  # every class a target
+        t[r, :k] = torch.randperm(c, generator=GEN)[:k]
+        if dup and k >= 2:
+            t[r, 1] = t[r, 0]
+        if k < c:
+            t[r, k] = -1
+    return t
+
+
+def multilabel_margin(cases):
+    n, c = 6, 5
+    for red in ("mean", "sum", "none"):
+        x = leaf(randn(n, c))
+        y = multilabel_targets(n, c)
+        out = F.multilabel_margin_loss(x, y, reduction=red)
+        cases.append(case(f"MultiLabelMarginLoss-{red}", "MultiLabelMarginLoss", {}, red, [x], y,
+                          "class_index", out))
+    x = leaf(randn(n, c))
+    y = multilabel_targets(n, c, dup=True)
+    out = F.multilabel_margin_loss(x, y, reduction="sum")
+    cases.append(case("MultiLabelMarginLoss-repeated-targets-sum", "MultiLabelMarginLoss", {},
+                      "sum", [x], y, "class_index", out))
+    # Kinks: integer scores, many 1 - x[j] + x[i] exactly 0.
+    x = leaf(torch.randint(-2, 3, (n, c), generator=GEN).to(torch.float32))
+    y = multilabel_targets(n, c)
+    out = F.multilabel_margin_loss(x, y, reduction="none")
+    cases.append(case("MultiLabelMarginLoss-kinks-none", "MultiLabelMarginLoss", {}, "none", [x],
+                      y, "class_index", out))
+    # Unbatched [C] input, [C] target; many classes.
+    x = leaf(randn(12))
+    y = torch.tensor([4, 11, 0, 7, -1, 3, 9, -1, 2, 5, 1, 0])
+    out = F.multilabel_margin_loss(x, y)
+    cases.append(case("MultiLabelMarginLoss-unbatched", "MultiLabelMarginLoss", {}, "mean", [x],
+                      y, "class_index", out))
+
+
 def main():
     cases = []
     multi_margin(cases)
+    multilabel_margin(cases)
     print(json.dumps({"dtype": "f32", "torch": torch.__version__, "cases": cases}, indent=1))
 
 

@@ -2,7 +2,26 @@
 //! `MultiLabelSoftMarginLoss`, `MarginRankingLoss`, `CosineEmbeddingLoss`,
 //! `TripletMarginLoss`).
 
-use crate::Float;
+use crate::error::{check_len, Result};
+use crate::{Error, Float};
+
+/// Rows `N` of a row-major `[N, C]` array of length `len`: `len / C`. `C` must divide `len`
+/// ([`Error::ShapeMismatch`] naming `what` otherwise); `C = 0` requires `len = 0` and gives
+/// `N = 0`.
+pub(crate) fn rows(what: &'static str, len: usize, cols: usize) -> Result<usize> {
+    if cols == 0 {
+        check_len(what, len, 0)?;
+        return Ok(0);
+    }
+    if !len.is_multiple_of(cols) {
+        return Err(Error::ShapeMismatch {
+            what,
+            expected: len / cols * cols,
+            got: len,
+        });
+    }
+    Ok(len / cols)
+}
 
 /// The hinge `max(0, z)` with PyTorch's subgradient: `(z, 1)` for `z > 0`, `(0, 0)` for
 /// `z <= 0` (the kink `z = 0` included), and `(NaN, NaN)` for a NaN `z` (PyTorch's CPU

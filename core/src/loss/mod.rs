@@ -12,6 +12,7 @@
 //! | [`KLDivLoss`] | `nn.KLDivLoss(log_target)` | log-probabilities, flat `[N, ...]` | same length |
 //! | [`BCEWithLogitsLoss`] | `nn.BCEWithLogitsLoss(weight, pos_weight)` | logits, flat `[..., C]` | same length |
 //! | [`MultiMarginLoss`] | `nn.MultiMarginLoss(p, margin, weight)` | scores `[N, C]` | `[N]` class indices |
+//! | [`MultiLabelMarginLoss`] | `nn.MultiLabelMarginLoss` | scores `[N, C]` | `[N, C]` class indices, `-1`-terminated |
 //!
 //! Arrays are flat and row-major. Class-index losses take the number of classes `C` explicitly;
 //! an unbatched PyTorch input of shape `[C]` is the case `N = 1`. Higher-dimensional
@@ -84,6 +85,7 @@ mod l1;
 mod margin;
 mod mse;
 mod multi_margin;
+mod multilabel_margin;
 mod nll;
 mod smooth_l1;
 
@@ -94,6 +96,7 @@ pub use kl_div::{KLDivLoss, KLDivReduction};
 pub use l1::L1Loss;
 pub use mse::MSELoss;
 pub use multi_margin::MultiMarginLoss;
+pub use multilabel_margin::MultiLabelMarginLoss;
 pub use nll::NLLLoss;
 pub use smooth_l1::SmoothL1Loss;
 

@@ -3,7 +3,7 @@
 use super::{close, field, floats_field, ints_field};
 use descent_core::loss::{
     BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, KLDivLoss, KLDivReduction, L1Loss, MSELoss,
-    MultiMarginLoss, NLLLoss, Reduction, SmoothL1Loss,
+    MultiLabelMarginLoss, MultiMarginLoss, NLLLoss, Reduction, SmoothL1Loss,
 };
 use serde_json::Value;
 
@@ -227,6 +227,19 @@ pub fn run(case: &Value) -> Result<(), String> {
             let margin = param_f32(params, "margin")?.unwrap_or(1.0);
             let w = param_vec(params, "weight")?;
             MultiMarginLoss::new(p, margin, w.as_deref(), reduction)
+                .forward_backward(&input, &t, c, &mut out, &mut grad)
+                .map_err(|e| e.to_string())?
+        }
+        "MultiLabelMarginLoss" => {
+            check_params(params, &[])?;
+            if target_kind != "class_index" {
+                return Err(format!(
+                    "{loss} needs class_index targets, got `{target_kind}`"
+                ));
+            }
+            let (_, c) = rows_classes(&input_shape)?;
+            let t = ints_field(case, "target")?;
+            MultiLabelMarginLoss::new(reduction)
                 .forward_backward(&input, &t, c, &mut out, &mut grad)
                 .map_err(|e| e.to_string())?
         }
