@@ -2,7 +2,8 @@
 
 use descent_core::loss::{
     BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, KLDivLoss, KLDivReduction, L1Loss, MSELoss,
-    MultiLabelMarginLoss, MultiMarginLoss, NLLLoss, Reduction, SmoothL1Loss,
+    MultiLabelMarginLoss, MultiLabelSoftMarginLoss, MultiMarginLoss, NLLLoss, Reduction,
+    SmoothL1Loss,
 };
 use descent_core::Error;
 
@@ -377,6 +378,8 @@ fn margin_losses_empty_batch() {
                 .unwrap(),
         );
         check(l.forward::<f64>(&[], &[], 0, &mut []).unwrap());
+        let l = MultiLabelSoftMarginLoss::<f64>::new(None, red);
+        check(l.forward_backward(&[], &[], 3, &mut [], &mut []).unwrap());
     }
 }
 
@@ -424,4 +427,23 @@ fn multilabel_margin_nan_and_large_rows() {
     assert!(v > 0.0);
     // Every term moves one target down and one non-target up by the same amount.
     assert!(g.iter().sum::<f32>().abs() < 1e-3);
+}
+
+/// `MultiLabelSoftMarginLoss`: a NaN logit or target makes its row NaN and its own gradient
+/// entry NaN, nothing else; large logits on the right side give 0 loss and gradient. (An
+/// infinite logit gives NaN, `0 · ∞`, as PyTorch's `y ln σ(x) + (1 - y) ln σ(-x)`.)
+#[test]
+fn multilabel_soft_margin_nan_and_inf() {
+    let l = MultiLabelSoftMarginLoss::<f64>::new(None, Reduction::None);
+    let x = [f64::NAN, 1.0, 0.5, 800.0, -800.0, 0.0];
+    let y = [1.0, 0.0, f64::NAN, 1.0, 0.0, 1.0];
+    let (mut out, mut g) = ([0.0; 3], [0.0; 6]);
+    l.forward_backward(&x, &y, 2, &mut out, &mut g).unwrap();
+    assert!(out[0].is_nan() && out[1].is_nan());
+    let mut inf = [0.0];
+    l.forward(&[f64::INFINITY], &[1.0], 1, &mut inf).unwrap();
+    assert!(inf[0].is_nan());
+    assert!(g[0].is_nan() && g[1].is_finite() && g[2].is_nan() && g[3] == 0.0);
+    assert!((out[2] - std::f64::consts::LN_2 / 2.0).abs() < 1e-15);
+    assert_eq!((g[4], g[5]), (0.0, -0.25));
 }

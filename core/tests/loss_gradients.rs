@@ -12,7 +12,8 @@
 
 use descent_core::loss::{
     BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, KLDivLoss, KLDivReduction, L1Loss, MSELoss,
-    MultiLabelMarginLoss, MultiMarginLoss, NLLLoss, Reduction, SmoothL1Loss,
+    MultiLabelMarginLoss, MultiLabelSoftMarginLoss, MultiMarginLoss, NLLLoss, Reduction,
+    SmoothL1Loss,
 };
 use descent_core::regularize::{L1Penalty, L2Penalty};
 use proptest::prelude::*;
@@ -444,5 +445,25 @@ proptest! {
         class_checks(n, c, &x, &vec![0; n], -100, None, MultiLabelMarginLoss::new,
             |l, x, out, g| l.forward_backward(x, &t, c, out, g).unwrap(),
             |l, x, out| l.forward(x, &t, c, out).unwrap())?;
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    #[test]
+    fn multilabel_soft_margin_grad(
+        (n, c, x, y, w) in shape().prop_flat_map(|(n, c)| {
+            (Just(n), Just(c), vecs(n * c, -12.0, 12.0), vecs(n * c, 0.0, 1.0), vecs(c, 0.1, 2.0))
+        }),
+        binary in any::<bool>(),
+        use_w in any::<bool>(),
+    ) {
+        let y: Vec<f64> = if binary { y.iter().map(|v| v.round()).collect() } else { y };
+        let w: Option<&[f64]> = if use_w { Some(&w[..]) } else { None };
+        class_checks(n, c, &x, &vec![0; n], -100, None,
+            |red| MultiLabelSoftMarginLoss::new(w, red),
+            |l, x, out, g| l.forward_backward(x, &y, c, out, g).unwrap(),
+            |l, x, out| l.forward(x, &y, c, out).unwrap())?;
     }
 }

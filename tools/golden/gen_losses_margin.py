@@ -129,10 +129,30 @@ def multilabel_margin(cases):
                       y, "class_index", out))
 
 
+def multilabel_soft_margin(cases):
+    n, c = 6, 5
+    for use_w in (False, True):
+        for red in ("mean", "sum", "none"):
+            x = leaf(randn(n, c) * 3)
+            y = (torch.rand(n, c, generator=GEN) < 0.5).to(torch.float32)
+            w = torch.rand(c, generator=GEN) * 2 + 0.1 if use_w else None
+            params = {"weight": f32s(w)} if use_w else {}
+            out = F.multilabel_soft_margin_loss(x, y, weight=w, reduction=red)
+            name = f"MultiLabelSoftMarginLoss{'-w' if use_w else ''}-{red}"
+            cases.append(case(name, "MultiLabelSoftMarginLoss", params, red, [x], y, "float", out))
+    # Large logits of both signs (the stable form), zero logits, soft targets.
+    x = leaf(torch.tensor([[30.0, -30.0, 0.0, 100.0], [-100.0, 0.0, 5.0, -5.0]]))
+    y = torch.tensor([[0.0, 1.0, 1.0, 1.0], [0.0, 0.0, 0.25, 0.75]])
+    out = F.multilabel_soft_margin_loss(x, y, reduction="none")
+    cases.append(case("MultiLabelSoftMarginLoss-extremes-none", "MultiLabelSoftMarginLoss", {},
+                      "none", [x], y, "float", out))
+
+
 def main():
     cases = []
     multi_margin(cases)
     multilabel_margin(cases)
+    multilabel_soft_margin(cases)
     print(json.dumps({"dtype": "f32", "torch": torch.__version__, "cases": cases}, indent=1))
 
 

@@ -13,6 +13,7 @@
 //! | [`BCEWithLogitsLoss`] | `nn.BCEWithLogitsLoss(weight, pos_weight)` | logits, flat `[..., C]` | same length |
 //! | [`MultiMarginLoss`] | `nn.MultiMarginLoss(p, margin, weight)` | scores `[N, C]` | `[N]` class indices |
 //! | [`MultiLabelMarginLoss`] | `nn.MultiLabelMarginLoss` | scores `[N, C]` | `[N, C]` class indices, `-1`-terminated |
+//! | [`MultiLabelSoftMarginLoss`] | `nn.MultiLabelSoftMarginLoss(weight)` | logits `[N, C]` | `[N, C]` 0/1 floats |
 //!
 //! Arrays are flat and row-major. Class-index losses take the number of classes `C` explicitly;
 //! an unbatched PyTorch input of shape `[C]` is the case `N = 1`. Higher-dimensional
@@ -86,6 +87,7 @@ mod margin;
 mod mse;
 mod multi_margin;
 mod multilabel_margin;
+mod multilabel_soft_margin;
 mod nll;
 mod smooth_l1;
 
@@ -97,6 +99,7 @@ pub use l1::L1Loss;
 pub use mse::MSELoss;
 pub use multi_margin::MultiMarginLoss;
 pub use multilabel_margin::MultiLabelMarginLoss;
+pub use multilabel_soft_margin::MultiLabelSoftMarginLoss;
 pub use nll::NLLLoss;
 pub use smooth_l1::SmoothL1Loss;
 

@@ -3,7 +3,8 @@
 use super::{close, field, floats_field, ints_field};
 use descent_core::loss::{
     BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, KLDivLoss, KLDivReduction, L1Loss, MSELoss,
-    MultiLabelMarginLoss, MultiMarginLoss, NLLLoss, Reduction, SmoothL1Loss,
+    MultiLabelMarginLoss, MultiLabelSoftMarginLoss, MultiMarginLoss, NLLLoss, Reduction,
+    SmoothL1Loss,
 };
 use serde_json::Value;
 
@@ -240,6 +241,15 @@ pub fn run(case: &Value) -> Result<(), String> {
             let (_, c) = rows_classes(&input_shape)?;
             let t = ints_field(case, "target")?;
             MultiLabelMarginLoss::new(reduction)
+                .forward_backward(&input, &t, c, &mut out, &mut grad)
+                .map_err(|e| e.to_string())?
+        }
+        "MultiLabelSoftMarginLoss" => {
+            check_params(params, &["weight"])?;
+            let t = float_target()?;
+            let (_, c) = rows_classes(&input_shape)?;
+            let w = param_vec(params, "weight")?;
+            MultiLabelSoftMarginLoss::new(w.as_deref(), reduction)
                 .forward_backward(&input, &t, c, &mut out, &mut grad)
                 .map_err(|e| e.to_string())?
         }
