@@ -2,8 +2,8 @@
 
 use descent_core::loss::{
     BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, KLDivLoss, KLDivReduction, L1Loss, MSELoss,
-    MultiLabelMarginLoss, MultiLabelSoftMarginLoss, MultiMarginLoss, NLLLoss, Reduction,
-    SmoothL1Loss,
+    MarginRankingLoss, MultiLabelMarginLoss, MultiLabelSoftMarginLoss, MultiMarginLoss, NLLLoss,
+    Reduction, SmoothL1Loss,
 };
 use descent_core::Error;
 
@@ -380,6 +380,11 @@ fn margin_losses_empty_batch() {
         check(l.forward::<f64>(&[], &[], 0, &mut []).unwrap());
         let l = MultiLabelSoftMarginLoss::<f64>::new(None, red);
         check(l.forward_backward(&[], &[], 3, &mut [], &mut []).unwrap());
+        let l = MarginRankingLoss::<f64>::new(0.5, red);
+        check(
+            l.forward_backward(&[], &[], &[], &mut [], &mut [], &mut [])
+                .unwrap(),
+        );
     }
 }
 
@@ -446,4 +451,25 @@ fn multilabel_soft_margin_nan_and_inf() {
     assert!(g[0].is_nan() && g[1].is_finite() && g[2].is_nan() && g[3] == 0.0);
     assert!((out[2] - std::f64::consts::LN_2 / 2.0).abs() < 1e-15);
     assert_eq!((g[4], g[5]), (0.0, -0.25));
+}
+
+/// `MarginRankingLoss`: NaN in either input or the target is NaN in the output and both
+/// gradients of that element only; a target of 0 leaves just the margin.
+#[test]
+fn margin_ranking_nan_and_zero_target() {
+    let l = MarginRankingLoss::<f64>::new(0.25, Reduction::None);
+    let (mut out, mut g1, mut g2) = ([0.0; 4], [0.0; 4], [0.0; 4]);
+    l.forward_backward(
+        &[f64::NAN, 0.0, 0.0, 3.0],
+        &[0.0, f64::NAN, 0.0, -3.0],
+        &[1.0, 1.0, f64::NAN, 0.0],
+        &mut out,
+        &mut g1,
+        &mut g2,
+    )
+    .unwrap();
+    for i in 0..3 {
+        assert!(out[i].is_nan() && g1[i].is_nan() && g2[i].is_nan(), "{i}");
+    }
+    assert_eq!((out[3], g1[3], g2[3]), (0.25, 0.0, 0.0));
 }

@@ -12,8 +12,8 @@
 
 use descent_core::loss::{
     BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, KLDivLoss, KLDivReduction, L1Loss, MSELoss,
-    MultiLabelMarginLoss, MultiLabelSoftMarginLoss, MultiMarginLoss, NLLLoss, Reduction,
-    SmoothL1Loss,
+    MarginRankingLoss, MultiLabelMarginLoss, MultiLabelSoftMarginLoss, MultiMarginLoss, NLLLoss,
+    Reduction, SmoothL1Loss,
 };
 use descent_core::regularize::{L1Penalty, L2Penalty};
 use proptest::prelude::*;
@@ -465,5 +465,47 @@ proptest! {
             |red| MultiLabelSoftMarginLoss::new(w, red),
             |l, x, out, g| l.forward_backward(x, &y, c, out, g).unwrap(),
             |l, x, out| l.forward(x, &y, c, out).unwrap())?;
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    #[test]
+    fn margin_ranking_grad(
+        (x1, x2, y) in (1usize..20).prop_flat_map(|n| {
+            (vecs(n, -3.0, 3.0), vecs(n, -3.0, 3.0), prop::collection::vec(prop_oneof![Just(1.0f64), Just(-1.0)], n))
+        }),
+        margin in prop_oneof![Just(0.0f64), -1.0f64..2.0],
+    ) {
+        let n = x1.len();
+        let mut x1 = x1;
+        // Keep -y (x1 - x2) + margin away from the kink.
+        for ((a, &b), &yi) in x1.iter_mut().zip(&x2).zip(&y) {
+            let z = -yi * (*a - b) + margin;
+            if z.abs() < 1e-3 {
+                *a += 3e-3;
+            }
+        }
+        let mut values = [0.0; 3];
+        for (k, &red) in REDUCTIONS.iter().enumerate() {
+            let l = MarginRankingLoss::new(margin, red);
+            let m = if red == Reduction::None { n } else { 0 };
+            let (mut out, mut g1, mut g2) = (vec![0.0; m], vec![0.0; n], vec![0.0; n]);
+            let v = l.forward_backward(&x1, &x2, &y, &mut out, &mut g1, &mut g2).unwrap();
+            prop_assert_eq!(l.forward(&x1, &x2, &y, &mut vec![0.0; m]).unwrap(), v);
+            if red == Reduction::None {
+                prop_assert!(close(out.iter().sum::<f64>(), v));
+            }
+            values[k] = v;
+            fd_check(&format!("{red:?} input1"), &x1, &g1, |xp| {
+                l.forward(xp, &x2, &y, &mut vec![0.0; m]).unwrap()
+            })?;
+            fd_check(&format!("{red:?} input2"), &x2, &g2, |xp| {
+                l.forward(&x1, xp, &y, &mut vec![0.0; m]).unwrap()
+            })?;
+        }
+        prop_assert!(close(values[0], values[2]));
+        prop_assert!(close(values[1] * n as f64, values[2]));
     }
 }

@@ -148,11 +148,31 @@ def multilabel_soft_margin(cases):
                       "none", [x], y, "float", out))
 
 
+def margin_ranking(cases):
+    n = 9
+    for margin in (0.0, 0.7):
+        for red in ("mean", "sum", "none"):
+            x1, x2 = leaf(randn(n)), leaf(randn(n))
+            y = torch.randint(0, 2, (n,), generator=GEN).to(torch.float32) * 2 - 1
+            out = F.margin_ranking_loss(x1, x2, y, margin=margin, reduction=red)
+            cases.append(case(f"MarginRankingLoss-m{margin}-{red}", "MarginRankingLoss",
+                              {"margin": margin}, red, [x1, x2], y, "float", out))
+    # Kinks (ties at margin 0, integer scores at margin 1) and a negative margin.
+    for margin in (0.0, 1.0, -0.5):
+        x1 = leaf(torch.randint(-2, 3, (n,), generator=GEN).to(torch.float32))
+        x2 = leaf(torch.randint(-2, 3, (n,), generator=GEN).to(torch.float32))
+        y = torch.randint(0, 2, (n,), generator=GEN).to(torch.float32) * 2 - 1
+        out = F.margin_ranking_loss(x1, x2, y, margin=margin, reduction="none")
+        cases.append(case(f"MarginRankingLoss-kinks-m{margin}-none", "MarginRankingLoss",
+                          {"margin": margin}, "none", [x1, x2], y, "float", out))
+
+
 def main():
     cases = []
     multi_margin(cases)
     multilabel_margin(cases)
     multilabel_soft_margin(cases)
+    margin_ranking(cases)
     print(json.dumps({"dtype": "f32", "torch": torch.__version__, "cases": cases}, indent=1))
 
 

@@ -14,6 +14,7 @@
 //! | [`MultiMarginLoss`] | `nn.MultiMarginLoss(p, margin, weight)` | scores `[N, C]` | `[N]` class indices |
 //! | [`MultiLabelMarginLoss`] | `nn.MultiLabelMarginLoss` | scores `[N, C]` | `[N, C]` class indices, `-1`-terminated |
 //! | [`MultiLabelSoftMarginLoss`] | `nn.MultiLabelSoftMarginLoss(weight)` | logits `[N, C]` | `[N, C]` 0/1 floats |
+//! | [`MarginRankingLoss`] | `nn.MarginRankingLoss(margin)` | two score arrays, flat | same length, ±1 |
 //!
 //! Arrays are flat and row-major. Class-index losses take the number of classes `C` explicitly;
 //! an unbatched PyTorch input of shape `[C]` is the case `N = 1`. Higher-dimensional
@@ -84,6 +85,7 @@ mod huber;
 mod kl_div;
 mod l1;
 mod margin;
+mod margin_ranking;
 mod mse;
 mod multi_margin;
 mod multilabel_margin;
@@ -96,6 +98,7 @@ pub use cross_entropy::CrossEntropyLoss;
 pub use huber::HuberLoss;
 pub use kl_div::{KLDivLoss, KLDivReduction};
 pub use l1::L1Loss;
+pub use margin_ranking::MarginRankingLoss;
 pub use mse::MSELoss;
 pub use multi_margin::MultiMarginLoss;
 pub use multilabel_margin::MultiLabelMarginLoss;

@@ -3,8 +3,8 @@
 use super::{close, field, floats_field, ints_field};
 use descent_core::loss::{
     BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, KLDivLoss, KLDivReduction, L1Loss, MSELoss,
-    MultiLabelMarginLoss, MultiLabelSoftMarginLoss, MultiMarginLoss, NLLLoss, Reduction,
-    SmoothL1Loss,
+    MarginRankingLoss, MultiLabelMarginLoss, MultiLabelSoftMarginLoss, MultiMarginLoss, NLLLoss,
+    Reduction, SmoothL1Loss,
 };
 use serde_json::Value;
 
@@ -253,6 +253,18 @@ pub fn run(case: &Value) -> Result<(), String> {
                 .forward_backward(&input, &t, c, &mut out, &mut grad)
                 .map_err(|e| e.to_string())?
         }
+        "MarginRankingLoss" => {
+            check_params(params, &["margin"])?;
+            let t = float_target()?;
+            let margin = param_f32(params, "margin")?.unwrap_or(0.0);
+            let input2 = extra_input(case, "input2", input.len())?;
+            let mut grad2 = vec![0.0f32; input.len()];
+            let v = MarginRankingLoss::new(margin, reduction)
+                .forward_backward(&input, &input2, &t, &mut out, &mut grad, &mut grad2)
+                .map_err(|e| e.to_string())?;
+            extra_grad(case, "grad_input2", &grad2)?;
+            v
+        }
         other => return Err(format!("unknown loss `{other}`")),
     };
 
@@ -284,4 +296,20 @@ fn param_u32(params: &serde_json::Map<String, Value>, key: &str) -> Result<Optio
             .map(Some)
             .ok_or_else(|| format!("parameter `{key}` is not a small non-negative integer")),
     }
+}
+
+/// A further differentiable input (`input2`, `input3`) of `len` values, as f32.
+fn extra_input(case: &Value, key: &str, len: usize) -> Result<Vec<f32>, String> {
+    let v = to_f32(&floats_field(case, key)?);
+    if v.len() != len {
+        return Err(format!("`{key}` has {} values, `input` {len}", v.len()));
+    }
+    Ok(v)
+}
+
+/// Compare the gradient of a further input with the case's `key` (`grad_input2`, ...).
+fn extra_grad(case: &Value, key: &'static str, got: &[f32]) -> Result<(), String> {
+    let want = floats_field(case, key)?;
+    let got: Vec<f64> = got.iter().map(|&x| x as f64).collect();
+    close(key, &got, &want, ATOL, RTOL)
 }
