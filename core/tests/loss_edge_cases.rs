@@ -1,9 +1,9 @@
 //! Edge cases and error paths of the losses, through the public API only.
 
 use descent_core::loss::{
-    BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, KLDivLoss, KLDivReduction, L1Loss, MSELoss,
-    MarginRankingLoss, MultiLabelMarginLoss, MultiLabelSoftMarginLoss, MultiMarginLoss, NLLLoss,
-    Reduction, SmoothL1Loss,
+    BCEWithLogitsLoss, CosineEmbeddingLoss, CrossEntropyLoss, HuberLoss, KLDivLoss, KLDivReduction,
+    L1Loss, MSELoss, MarginRankingLoss, MultiLabelMarginLoss, MultiLabelSoftMarginLoss,
+    MultiMarginLoss, NLLLoss, Reduction, SmoothL1Loss,
 };
 use descent_core::Error;
 
@@ -472,4 +472,30 @@ fn margin_ranking_nan_and_zero_target() {
         assert!(out[i].is_nan() && g1[i].is_nan() && g2[i].is_nan(), "{i}");
     }
     assert_eq!((out[3], g1[3], g2[3]), (0.25, 0.0, 0.0));
+}
+
+/// `CosineEmbeddingLoss`: NaN in a target or input is NaN in that row only (PyTorch gives a
+/// NaN target loss 0); `D = 0` rows are zero vectors (cosine 0).
+#[test]
+fn cosine_embedding_nan_and_empty_rows() {
+    let l = CosineEmbeddingLoss::<f64>::new(0.0, Reduction::None);
+    let x1 = [1.0, 2.0, f64::NAN, 1.0, 1.0, 0.5];
+    let x2 = [2.0, 1.0, 1.0, 1.0, -1.0, 1.0];
+    let (mut out, mut g1, mut g2) = ([0.0; 3], [0.0; 6], [0.0; 6]);
+    l.forward_backward(
+        &x1,
+        &x2,
+        &[f64::NAN, 1.0, 1.0],
+        2,
+        &mut out,
+        &mut g1,
+        &mut g2,
+    )
+    .unwrap();
+    assert!(out[0].is_nan() && out[1].is_nan() && out[2].is_finite());
+    assert!(g1[..4].iter().chain(&g2[..4]).all(|v| v.is_nan()));
+    assert!(g1[4..].iter().chain(&g2[4..]).all(|v| v.is_finite()));
+    let mut out = [0.0; 2];
+    l.forward(&[], &[], &[1.0, -1.0], 0, &mut out).unwrap();
+    assert_eq!(out, [1.0, 0.0]);
 }

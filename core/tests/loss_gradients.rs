@@ -11,9 +11,9 @@
 //! `Mean * denominator == Sum`.
 
 use descent_core::loss::{
-    BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, KLDivLoss, KLDivReduction, L1Loss, MSELoss,
-    MarginRankingLoss, MultiLabelMarginLoss, MultiLabelSoftMarginLoss, MultiMarginLoss, NLLLoss,
-    Reduction, SmoothL1Loss,
+    BCEWithLogitsLoss, CosineEmbeddingLoss, CrossEntropyLoss, HuberLoss, KLDivLoss, KLDivReduction,
+    L1Loss, MSELoss, MarginRankingLoss, MultiLabelMarginLoss, MultiLabelSoftMarginLoss,
+    MultiMarginLoss, NLLLoss, Reduction, SmoothL1Loss,
 };
 use descent_core::regularize::{L1Penalty, L2Penalty};
 use proptest::prelude::*;
@@ -503,6 +503,54 @@ proptest! {
             })?;
             fd_check(&format!("{red:?} input2"), &x2, &g2, |xp| {
                 l.forward(&x1, xp, &y, &mut vec![0.0; m]).unwrap()
+            })?;
+        }
+        prop_assert!(close(values[0], values[2]));
+        prop_assert!(close(values[1] * n as f64, values[2]));
+    }
+}
+
+/// The cosine of PyTorch's `CosineEmbeddingLoss` (with its 1e-12), for the test's nudging.
+fn cosine(a: &[f64], b: &[f64]) -> f64 {
+    let dot = |u: &[f64], v: &[f64]| u.iter().zip(v).map(|(x, y)| x * y).sum::<f64>();
+    dot(a, b) / ((dot(a, a) + 1e-12) * (dot(b, b) + 1e-12)).sqrt()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    #[test]
+    fn cosine_embedding_grad(
+        (n, d, x1, x2, y) in shape().prop_flat_map(|(n, d)| {
+            (Just(n), Just(d), vecs(n * d, -2.0, 2.0), vecs(n * d, -2.0, 2.0),
+             prop::collection::vec(prop_oneof![Just(1.0f64), Just(-1.0), Just(0.0)], n))
+        }),
+        margin in prop_oneof![Just(0.0f64), -1.0f64..1.0],
+    ) {
+        let mut y = y;
+        // A dissimilar pair whose cosine is within 1e-3 of the margin sits at the kink: make it
+        // a similar pair instead.
+        for ((a, b), yi) in x1.chunks(d).zip(x2.chunks(d)).zip(y.iter_mut()) {
+            if *yi == -1.0 && (cosine(a, b) - margin).abs() < 1e-3 {
+                *yi = 1.0;
+            }
+        }
+        let mut values = [0.0; 3];
+        for (k, &red) in REDUCTIONS.iter().enumerate() {
+            let l = CosineEmbeddingLoss::new(margin, red);
+            let m = if red == Reduction::None { n } else { 0 };
+            let (mut out, mut g1, mut g2) = (vec![0.0; m], vec![0.0; n * d], vec![0.0; n * d]);
+            let v = l.forward_backward(&x1, &x2, &y, d, &mut out, &mut g1, &mut g2).unwrap();
+            prop_assert_eq!(l.forward(&x1, &x2, &y, d, &mut vec![0.0; m]).unwrap(), v);
+            if red == Reduction::None {
+                prop_assert!(close(out.iter().sum::<f64>(), v));
+            }
+            values[k] = v;
+            fd_check(&format!("{red:?} input1"), &x1, &g1, |xp| {
+                l.forward(xp, &x2, &y, d, &mut vec![0.0; m]).unwrap()
+            })?;
+            fd_check(&format!("{red:?} input2"), &x2, &g2, |xp| {
+                l.forward(&x1, xp, &y, d, &mut vec![0.0; m]).unwrap()
             })?;
         }
         prop_assert!(close(values[0], values[2]));

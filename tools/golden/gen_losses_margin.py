@@ -167,12 +167,44 @@ def margin_ranking(cases):
                           {"margin": margin}, "none", [x1, x2], y, "float", out))
 
 
+def cosine_embedding(cases):
+    n, d = 7, 4
+    for margin in (0.0, 0.4, -0.3):
+        for red in ("mean", "sum", "none"):
+            if margin != 0.0 and red != "none":
+                continue
+            x1, x2 = leaf(randn(n, d)), leaf(randn(n, d))
+            y = torch.randint(0, 2, (n,), generator=GEN).to(torch.float32) * 2 - 1
+            out = F.cosine_embedding_loss(x1, x2, y, margin=margin, reduction=red)
+            cases.append(case(f"CosineEmbeddingLoss-m{margin}-{red}", "CosineEmbeddingLoss",
+                              {"margin": margin}, red, [x1, x2], y, "float", out))
+    # Awkward rows: orthogonal dissimilar pair at the kink cos = margin = 0, zero vectors
+    # (cos 0 through the 1e-12), tiny vectors (where the 1e-12 matters), parallel and
+    # opposite pairs, a target of 0 (loss 0).
+    x1 = leaf(torch.tensor([[1.0, 0.0, 0.0], [0.0, 0.0, 0.0], [1e-6, 2e-6, 0.0],
+                            [1.0, 2.0, 3.0], [1.0, 2.0, 3.0], [0.5, -1.0, 2.0]]))
+    x2 = leaf(torch.tensor([[0.0, 1.0, 0.0], [1.0, 1.0, 0.0], [3e-6, -1e-6, 1e-6],
+                            [2.0, 4.0, 6.0], [-1.0, -2.0, -3.0], [1.0, 1.0, 1.0]]))
+    y = torch.tensor([-1.0, 1.0, 1.0, -1.0, 1.0, 0.0])
+    out = F.cosine_embedding_loss(x1, x2, y, reduction="none")
+    cases.append(case("CosineEmbeddingLoss-awkward-none", "CosineEmbeddingLoss", {}, "none",
+                      [x1, x2], y, "float", out))
+    # Unbatched [D] inputs, scalar target.
+    x1, x2 = leaf(randn(5)), leaf(randn(5))
+    out = F.cosine_embedding_loss(x1, x2, torch.tensor(-1.0), margin=-0.5)
+    c1 = case("CosineEmbeddingLoss-unbatched", "CosineEmbeddingLoss", {"margin": -0.5}, "mean",
+              [x1, x2], torch.tensor([-1.0]), "float", out)
+    c1["target_shape"] = []
+    cases.append(c1)
+
+
 def main():
     cases = []
     multi_margin(cases)
     multilabel_margin(cases)
     multilabel_soft_margin(cases)
     margin_ranking(cases)
+    cosine_embedding(cases)
     print(json.dumps({"dtype": "f32", "torch": torch.__version__, "cases": cases}, indent=1))
 
 

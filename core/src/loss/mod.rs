@@ -15,6 +15,7 @@
 //! | [`MultiLabelMarginLoss`] | `nn.MultiLabelMarginLoss` | scores `[N, C]` | `[N, C]` class indices, `-1`-terminated |
 //! | [`MultiLabelSoftMarginLoss`] | `nn.MultiLabelSoftMarginLoss(weight)` | logits `[N, C]` | `[N, C]` 0/1 floats |
 //! | [`MarginRankingLoss`] | `nn.MarginRankingLoss(margin)` | two score arrays, flat | same length, ±1 |
+//! | [`CosineEmbeddingLoss`] | `nn.CosineEmbeddingLoss(margin)` | two embeddings `[N, D]` | `[N]`, ±1 |
 //!
 //! Arrays are flat and row-major. Class-index losses take the number of classes `C` explicitly;
 //! an unbatched PyTorch input of shape `[C]` is the case `N = 1`. Higher-dimensional
@@ -80,6 +81,7 @@
 //! * `HuberLoss` requires `delta > 0`; `SmoothL1Loss` requires `beta >= 0` (0 means L1).
 
 mod bce_with_logits;
+mod cosine_embedding;
 mod cross_entropy;
 mod huber;
 mod kl_div;
@@ -94,6 +96,7 @@ mod nll;
 mod smooth_l1;
 
 pub use bce_with_logits::BCEWithLogitsLoss;
+pub use cosine_embedding::CosineEmbeddingLoss;
 pub use cross_entropy::CrossEntropyLoss;
 pub use huber::HuberLoss;
 pub use kl_div::{KLDivLoss, KLDivReduction};

@@ -2,9 +2,9 @@
 //! compares `output` and `grad_input` with |a-b| <= 1e-5 + 1e-4*|b|.
 use super::{close, field, floats_field, ints_field};
 use descent_core::loss::{
-    BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, KLDivLoss, KLDivReduction, L1Loss, MSELoss,
-    MarginRankingLoss, MultiLabelMarginLoss, MultiLabelSoftMarginLoss, MultiMarginLoss, NLLLoss,
-    Reduction, SmoothL1Loss,
+    BCEWithLogitsLoss, CosineEmbeddingLoss, CrossEntropyLoss, HuberLoss, KLDivLoss, KLDivReduction,
+    L1Loss, MSELoss, MarginRankingLoss, MultiLabelMarginLoss, MultiLabelSoftMarginLoss,
+    MultiMarginLoss, NLLLoss, Reduction, SmoothL1Loss,
 };
 use serde_json::Value;
 
@@ -261,6 +261,19 @@ pub fn run(case: &Value) -> Result<(), String> {
             let mut grad2 = vec![0.0f32; input.len()];
             let v = MarginRankingLoss::new(margin, reduction)
                 .forward_backward(&input, &input2, &t, &mut out, &mut grad, &mut grad2)
+                .map_err(|e| e.to_string())?;
+            extra_grad(case, "grad_input2", &grad2)?;
+            v
+        }
+        "CosineEmbeddingLoss" => {
+            check_params(params, &["margin"])?;
+            let t = float_target()?;
+            let margin = param_f32(params, "margin")?.unwrap_or(0.0);
+            let d = *input_shape.last().ok_or("empty input_shape")?;
+            let input2 = extra_input(case, "input2", input.len())?;
+            let mut grad2 = vec![0.0f32; input.len()];
+            let v = CosineEmbeddingLoss::new(margin, reduction)
+                .forward_backward(&input, &input2, &t, d, &mut out, &mut grad, &mut grad2)
                 .map_err(|e| e.to_string())?;
             extra_grad(case, "grad_input2", &grad2)?;
             v
