@@ -3,7 +3,7 @@
 use descent_core::loss::{
     BCEWithLogitsLoss, CosineEmbeddingLoss, CrossEntropyLoss, HuberLoss, KLDivLoss, KLDivReduction,
     L1Loss, MSELoss, MarginRankingLoss, MultiLabelMarginLoss, MultiLabelSoftMarginLoss,
-    MultiMarginLoss, NLLLoss, Reduction, SmoothL1Loss,
+    MultiMarginLoss, NLLLoss, Reduction, SmoothL1Loss, TripletMarginLoss,
 };
 use descent_core::Error;
 
@@ -498,4 +498,25 @@ fn cosine_embedding_nan_and_empty_rows() {
     let mut out = [0.0; 2];
     l.forward(&[], &[], &[1.0, -1.0], 0, &mut out).unwrap();
     assert_eq!(out, [1.0, 0.0]);
+}
+
+/// `TripletMarginLoss`: NaN in any input is NaN in that row's loss and all three gradients
+/// (also through the swap's min), and nowhere else.
+#[test]
+fn triplet_margin_nan() {
+    for swap in [false, true] {
+        let l = TripletMarginLoss::<f64>::new(1.0, 2.0, 1e-6, swap, Reduction::None);
+        let a = [0.0, 0.0, 0.0, 0.0];
+        let q = [0.5, 0.0, 0.5, 0.0];
+        let r = [f64::NAN, 0.3, 0.0, 0.3];
+        let mut out = [0.0; 2];
+        let (mut ga, mut gq, mut gr) = ([0.0; 4], [0.0; 4], [0.0; 4]);
+        l.forward_backward(&a, &q, &r, 2, &mut out, &mut ga, &mut gq, &mut gr)
+            .unwrap();
+        assert!(out[0].is_nan() && out[1].is_finite(), "{swap}");
+        for g in [&ga, &gq, &gr] {
+            assert!(g[..2].iter().all(|v| v.is_nan()), "{swap}");
+            assert!(g[2..].iter().all(|v| v.is_finite()), "{swap}");
+        }
+    }
 }

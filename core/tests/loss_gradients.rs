@@ -13,7 +13,7 @@
 use descent_core::loss::{
     BCEWithLogitsLoss, CosineEmbeddingLoss, CrossEntropyLoss, HuberLoss, KLDivLoss, KLDivReduction,
     L1Loss, MSELoss, MarginRankingLoss, MultiLabelMarginLoss, MultiLabelSoftMarginLoss,
-    MultiMarginLoss, NLLLoss, Reduction, SmoothL1Loss,
+    MultiMarginLoss, NLLLoss, Reduction, SmoothL1Loss, TripletMarginLoss,
 };
 use descent_core::regularize::{L1Penalty, L2Penalty};
 use proptest::prelude::*;
@@ -551,6 +551,69 @@ proptest! {
             })?;
             fd_check(&format!("{red:?} input2"), &x2, &g2, |xp| {
                 l.forward(&x1, xp, &y, d, &mut vec![0.0; m]).unwrap()
+            })?;
+        }
+        prop_assert!(close(values[0], values[2]));
+        prop_assert!(close(values[1] * n as f64, values[2]));
+    }
+}
+
+/// `||x - y + eps||_p`, for the triplet test's kink checks.
+fn p_dist(x: &[f64], y: &[f64], p: f64, eps: f64) -> f64 {
+    x.iter()
+        .zip(y)
+        .map(|(a, b)| (a - b + eps).abs().powf(p))
+        .sum::<f64>()
+        .powf(1.0 / p)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    #[test]
+    fn triplet_margin_grad(
+        (n, d, a, q, r) in shape().prop_flat_map(|(n, d)| {
+            (Just(n), Just(d), vecs(n * d, -2.0, 2.0), vecs(n * d, -2.0, 2.0), vecs(n * d, -2.0, 2.0))
+        }),
+        p in prop_oneof![Just(2.0f64), Just(1.0), Just(3.0), Just(1.5)],
+        eps in prop_oneof![Just(1e-6f64), Just(0.0), Just(0.1)],
+        swap in any::<bool>(),
+        margin in prop_oneof![Just(1.0f64), 0.05f64..3.0],
+    ) {
+        // Away from the kinks: of the hinge, of the swap's min, and (p = 1, 1.5) of |v_k| at 0,
+        // where |v|^(p-1) is not differentiable (p = 1.5 needs a wider berth: its third
+        // derivative grows like |v|^-1.5).
+        let comp = if p == 1.0 { 1e-4 } else if p == 1.5 { 1e-2 } else { 0.0 };
+        for ((ra, rq), rr) in a.chunks(d).zip(q.chunks(d)).zip(r.chunks(d)) {
+            for (x, y) in [(ra, rq), (ra, rr), (rq, rr)] {
+                prop_assume!(x.iter().zip(y).all(|(u, v)| (u - v + eps).abs() > comp));
+            }
+            let (daq, dar, dqr) = (p_dist(ra, rq, p, eps), p_dist(ra, rr, p, eps), p_dist(rq, rr, p, eps));
+            let dneg = if swap { dar.min(dqr) } else { dar };
+            prop_assume!((daq - dneg + margin).abs() > 1e-3);
+            prop_assume!(!swap || (dar - dqr).abs() > 1e-3);
+        }
+        let len = n * d;
+        let mut values = [0.0; 3];
+        for (k, &red) in REDUCTIONS.iter().enumerate() {
+            let l = TripletMarginLoss::new(margin, p, eps, swap, red);
+            let m = if red == Reduction::None { n } else { 0 };
+            let mut out = vec![0.0; m];
+            let (mut ga, mut gq, mut gr) = (vec![0.0; len], vec![0.0; len], vec![0.0; len]);
+            let v = l.forward_backward(&a, &q, &r, d, &mut out, &mut ga, &mut gq, &mut gr).unwrap();
+            prop_assert_eq!(l.forward(&a, &q, &r, d, &mut vec![0.0; m]).unwrap(), v);
+            if red == Reduction::None {
+                prop_assert!(close(out.iter().sum::<f64>(), v));
+            }
+            values[k] = v;
+            fd_check(&format!("{red:?} anchor"), &a, &ga, |x| {
+                l.forward(x, &q, &r, d, &mut vec![0.0; m]).unwrap()
+            })?;
+            fd_check(&format!("{red:?} positive"), &q, &gq, |x| {
+                l.forward(&a, x, &r, d, &mut vec![0.0; m]).unwrap()
+            })?;
+            fd_check(&format!("{red:?} negative"), &r, &gr, |x| {
+                l.forward(&a, &q, x, d, &mut vec![0.0; m]).unwrap()
             })?;
         }
         prop_assert!(close(values[0], values[2]));

@@ -198,6 +198,45 @@ def cosine_embedding(cases):
     cases.append(c1)
 
 
+def triplet_margin(cases):
+    n, d = 6, 4
+    configs = [
+        ({}, ("mean", "sum", "none")),
+        ({"p": 1.0}, ("mean",)),
+        ({"p": 3.0}, ("sum",)),
+        ({"p": 1.5, "eps": 0.0}, ("none",)),
+        ({"swap": True}, ("mean", "none")),
+        ({"swap": True, "p": 1.0, "margin": 0.5}, ("sum",)),
+        ({"margin": 2.0, "eps": 1e-3}, ("none",)),
+    ]
+    for params, reds in configs:
+        for red in reds:
+            a, q, r = leaf(randn(n, d)), leaf(randn(n, d)), leaf(randn(n, d))
+            out = F.triplet_margin_loss(a, q, r, reduction=red, **params)
+            tag = "".join(f"-{k}{v}" for k, v in params.items())
+            c = case(f"TripletMarginLoss{tag}-{red}", "TripletMarginLoss", params, red,
+                     [a, q, r], torch.zeros(0), "none", out)
+            cases.append(c)
+    # Awkward rows (eps = 0, margin 4, swap): the kink d(a,q) - d_neg + margin = 0 (row 0,
+    # and row 1 for p = 1); a swap tie d(a,r) = d(q,r), half the gradient to each (row 1 for
+    # p = 2, row 2); a zero distance d(a,q) = 0 (row 2); zero components (row 3).
+    a = leaf(torch.tensor([[0.0, 0.0], [0.0, 0.0], [1.0, 1.0], [0.0, 3.0]]))
+    q = leaf(torch.tensor([[1.0, 0.0], [2.0, 0.0], [1.0, 1.0], [0.0, 1.0]]))
+    r = leaf(torch.tensor([[0.0, 5.0], [1.0, 5.0], [2.0, 1.0], [0.0, 0.0]]))
+    for p in (2.0, 1.0):
+        for t in (a, q, r):
+            t.grad = None
+        params = {"margin": 4.0, "p": p, "eps": 0.0, "swap": True}
+        out = F.triplet_margin_loss(a, q, r, reduction="none", **params)
+        cases.append(case(f"TripletMarginLoss-awkward-p{p}-none", "TripletMarginLoss", params,
+                          "none", [a, q, r], torch.zeros(0), "none", out))
+    # Unbatched [D].
+    a, q, r = leaf(randn(5)), leaf(randn(5)), leaf(randn(5))
+    out = F.triplet_margin_loss(a, q, r, margin=3.0)
+    cases.append(case("TripletMarginLoss-unbatched", "TripletMarginLoss", {"margin": 3.0},
+                      "mean", [a, q, r], torch.zeros(0), "none", out))
+
+
 def main():
     cases = []
     multi_margin(cases)
@@ -205,6 +244,7 @@ def main():
     multilabel_soft_margin(cases)
     margin_ranking(cases)
     cosine_embedding(cases)
+    triplet_margin(cases)
     print(json.dumps({"dtype": "f32", "torch": torch.__version__, "cases": cases}, indent=1))
 
 

@@ -16,6 +16,7 @@
 //! | [`MultiLabelSoftMarginLoss`] | `nn.MultiLabelSoftMarginLoss(weight)` | logits `[N, C]` | `[N, C]` 0/1 floats |
 //! | [`MarginRankingLoss`] | `nn.MarginRankingLoss(margin)` | two score arrays, flat | same length, ±1 |
 //! | [`CosineEmbeddingLoss`] | `nn.CosineEmbeddingLoss(margin)` | two embeddings `[N, D]` | `[N]`, ±1 |
+//! | [`TripletMarginLoss`] | `nn.TripletMarginLoss(margin, p, eps, swap)` | anchor, positive, negative `[N, D]` | none |
 //!
 //! Arrays are flat and row-major. Class-index losses take the number of classes `C` explicitly;
 //! an unbatched PyTorch input of shape `[C]` is the case `N = 1`. Higher-dimensional
@@ -94,6 +95,7 @@ mod multilabel_margin;
 mod multilabel_soft_margin;
 mod nll;
 mod smooth_l1;
+mod triplet_margin;
 
 pub use bce_with_logits::BCEWithLogitsLoss;
 pub use cosine_embedding::CosineEmbeddingLoss;
@@ -108,6 +110,7 @@ pub use multilabel_margin::MultiLabelMarginLoss;
 pub use multilabel_soft_margin::MultiLabelSoftMarginLoss;
 pub use nll::NLLLoss;
 pub use smooth_l1::SmoothL1Loss;
+pub use triplet_margin::TripletMarginLoss;
 
 use crate::error::{check_len, Result};
 use crate::sum::{CascadeSum, BLOCK};

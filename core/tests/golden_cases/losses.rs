@@ -4,7 +4,7 @@ use super::{close, field, floats_field, ints_field};
 use descent_core::loss::{
     BCEWithLogitsLoss, CosineEmbeddingLoss, CrossEntropyLoss, HuberLoss, KLDivLoss, KLDivReduction,
     L1Loss, MSELoss, MarginRankingLoss, MultiLabelMarginLoss, MultiLabelSoftMarginLoss,
-    MultiMarginLoss, NLLLoss, Reduction, SmoothL1Loss,
+    MultiMarginLoss, NLLLoss, Reduction, SmoothL1Loss, TripletMarginLoss,
 };
 use serde_json::Value;
 
@@ -276,6 +276,28 @@ pub fn run(case: &Value) -> Result<(), String> {
                 .forward_backward(&input, &input2, &t, d, &mut out, &mut grad, &mut grad2)
                 .map_err(|e| e.to_string())?;
             extra_grad(case, "grad_input2", &grad2)?;
+            v
+        }
+        "TripletMarginLoss" => {
+            check_params(params, &["margin", "p", "eps", "swap"])?;
+            let d = *input_shape.last().ok_or("empty input_shape")?;
+            let margin = param_f32(params, "margin")?.unwrap_or(1.0);
+            let p = param_f32(params, "p")?.unwrap_or(2.0);
+            let eps = param_f32(params, "eps")?.unwrap_or(1e-6);
+            let swap = match params.get("swap") {
+                None => false,
+                Some(v) => v.as_bool().ok_or("`swap` is not a bool")?,
+            };
+            let positive = extra_input(case, "input2", input.len())?;
+            let negative = extra_input(case, "input3", input.len())?;
+            let (mut gp, mut gn) = (vec![0.0f32; input.len()], vec![0.0f32; input.len()]);
+            let v = TripletMarginLoss::new(margin, p, eps, swap, reduction)
+                .forward_backward(
+                    &input, &positive, &negative, d, &mut out, &mut grad, &mut gp, &mut gn,
+                )
+                .map_err(|e| e.to_string())?;
+            extra_grad(case, "grad_input2", &gp)?;
+            extra_grad(case, "grad_input3", &gn)?;
             v
         }
         other => return Err(format!("unknown loss `{other}`")),
