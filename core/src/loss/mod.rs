@@ -18,7 +18,8 @@
 //! | [`CosineEmbeddingLoss`] | `nn.CosineEmbeddingLoss(margin)` | two embeddings `[N, D]` | `[N]`, ±1 |
 //! | [`TripletMarginLoss`] | `nn.TripletMarginLoss(margin, p, eps, swap)` | anchor, positive, negative `[N, D]` | none |
 //!
-//! Arrays are flat and row-major. Class-index losses take the number of classes `C` explicitly;
+//! Arrays are flat and row-major. Class-index losses take the number of classes `C` explicitly,
+//! the embedding losses (`CosineEmbeddingLoss`, `TripletMarginLoss`) the row length `D`;
 //! an unbatched PyTorch input of shape `[C]` is the case `N = 1`. Higher-dimensional
 //! `[N, C, d1, ...]` inputs are not supported (permute them to `[N*d1*..., C]` first).
 //!
@@ -37,6 +38,9 @@
 //!   element `i` of a `None` reduction depends only on its own input element (or row), the
 //!   vector-Jacobian product with an upstream gradient `g` is obtained by scaling element (or
 //!   row) `i` of `grad_input` by `g[i]`.
+//! * Losses of several differentiable inputs take one gradient buffer per input
+//!   (`grad_input1`, `grad_input2`; `grad_anchor`, `grad_positive`, `grad_negative`), each
+//!   overwritten the same way.
 //!
 //! ```
 //! use descent_core::loss::{CrossEntropyLoss, Reduction};
@@ -80,6 +84,11 @@
 //! * `KLDivLoss`: `target * ln(target)` is taken as 0 for `target = 0` (PyTorch's `xlogy`).
 //!   [`KLDivReduction::Mean`] divides by the element count; `BatchMean` divides by `N`.
 //! * `HuberLoss` requires `delta > 0`; `SmoothL1Loss` requires `beta >= 0` (0 means L1).
+//! * The hinge losses (`MultiMarginLoss`, `MultiLabelMarginLoss`, `MarginRankingLoss`,
+//!   `CosineEmbeddingLoss` with target -1, `TripletMarginLoss`) take PyTorch's subgradient:
+//!   a term whose hinge argument is exactly 0 contributes no gradient. A NaN hinge argument
+//!   gives NaN (PyTorch's CPU kernels for the first two drop the term instead). Their `Mean`
+//!   divides by the number of rows `N`, weights or not.
 
 mod bce_with_logits;
 mod cosine_embedding;
