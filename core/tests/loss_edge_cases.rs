@@ -1,9 +1,10 @@
 //! Edge cases and error paths of the losses, through the public API only.
 
 use descent_core::loss::{
-    BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, GaussianNLLLoss, HingeEmbeddingLoss, HuberLoss,
-    KLDivLoss, KLDivReduction, L1Loss, MSELoss, NLLLoss, PoissonNLLLoss, Reduction, SmoothL1Loss,
-    SoftMarginLoss,
+    BCELoss, BCEWithLogitsLoss, CosineEmbeddingLoss, CrossEntropyLoss, GaussianNLLLoss,
+    HingeEmbeddingLoss, HuberLoss, KLDivLoss, KLDivReduction, L1Loss, MSELoss, MarginRankingLoss,
+    MultiLabelMarginLoss, MultiLabelSoftMarginLoss, MultiMarginLoss, NLLLoss, PoissonNLLLoss,
+    Reduction, SmoothL1Loss, SoftMarginLoss, TripletMarginLoss,
 };
 use descent_core::Error;
 
@@ -590,4 +591,167 @@ fn soft_margin_and_hinge_edges() {
         .forward_backward(&[0.25], &[f64::NAN], &mut out, &mut g[..1])
         .unwrap();
     assert_eq!((out[0], g[0]), (1.0, 0.0));
+}
+
+/// Empty batches of the margin losses: `Sum` 0, `Mean` NaN (0/0), `None` an empty output.
+#[test]
+fn margin_losses_empty_batch() {
+    for (red, want) in [
+        (Reduction::Sum, Some(0.0)),
+        (Reduction::Mean, None),
+        (Reduction::None, Some(0.0)),
+    ] {
+        let check = |v: f64| match want {
+            Some(w) => assert_eq!(v, w, "{red:?}"),
+            None => assert!(v.is_nan(), "{red:?}"),
+        };
+        let l = MultiMarginLoss::<f64>::new(1, 1.0, None, red);
+        check(l.forward_backward(&[], &[], 3, &mut [], &mut []).unwrap());
+        let l = MultiLabelMarginLoss::new(red);
+        check(
+            l.forward_backward::<f64>(&[], &[], 3, &mut [], &mut [])
+                .unwrap(),
+        );
+        check(l.forward::<f64>(&[], &[], 0, &mut []).unwrap());
+        let l = MultiLabelSoftMarginLoss::<f64>::new(None, red);
+        check(l.forward_backward(&[], &[], 3, &mut [], &mut []).unwrap());
+        let l = MarginRankingLoss::<f64>::new(0.5, red);
+        check(
+            l.forward_backward(&[], &[], &[], &mut [], &mut [], &mut [])
+                .unwrap(),
+        );
+    }
+}
+
+/// `MultiMarginLoss`: a row of one class has no terms (loss 0); NaN margin is NaN everywhere.
+#[test]
+fn multi_margin_edge_cases() {
+    let l = MultiMarginLoss::<f64>::new(2, 1.0, None, Reduction::Sum);
+    let mut g = [9.0; 2];
+    assert_eq!(
+        l.forward_backward(&[3.0, -1.0], &[0, 0], 1, &mut [], &mut g),
+        Ok(0.0)
+    );
+    assert_eq!(g, [0.0, 0.0]);
+    let l = MultiMarginLoss::<f64>::new(1, f64::NAN, None, Reduction::Mean);
+    let mut g = [0.0; 4];
+    assert!(l
+        .forward_backward(&Z[..4], &[1], 4, &mut [], &mut g)
+        .unwrap()
+        .is_nan());
+    assert!(g.iter().all(|v| v.is_nan()));
+}
+
+/// `MultiLabelMarginLoss`: a NaN score makes its row's loss NaN, and the gradient entries of
+/// its terms, and leaves the other rows alone; a large
+/// row (C = 1000, 500 targets) needs no scratch memory.
+#[test]
+fn multilabel_margin_nan_and_large_rows() {
+    let l = MultiLabelMarginLoss::new(Reduction::None);
+    let x = [f64::NAN, 0.0, 0.0, 0.0, 0.5, 0.25];
+    let (mut out, mut g) = ([0.0; 2], [0.0; 6]);
+    l.forward_backward(&x, &[1, -1, 0, 0, -1, 0], 3, &mut out, &mut g)
+        .unwrap();
+    // Row 0: the term with the NaN score is NaN in both its entries; class 2's term is not.
+    assert!(out[0].is_nan() && g[0].is_nan() && g[1].is_nan() && g[2] == 1.0 / 3.0);
+    assert!(out[1].is_finite() && g[3..].iter().all(|v| v.is_finite()));
+    let c = 1000;
+    let x: Vec<f32> = (0..c).map(|i| (i % 7) as f32 * 0.1).collect();
+    let t: Vec<i64> = (0..c as i64)
+        .map(|i| if i < 500 { 2 * i } else { -1 })
+        .collect();
+    let mut g = vec![0.0f32; c];
+    let v = MultiLabelMarginLoss::new(Reduction::Sum)
+        .forward_backward(&x, &t, c, &mut [], &mut g)
+        .unwrap();
+    assert!(v > 0.0);
+    // Every term moves one target down and one non-target up by the same amount.
+    assert!(g.iter().sum::<f32>().abs() < 1e-3);
+}
+
+/// `MultiLabelSoftMarginLoss`: a NaN logit or target makes its row NaN and its own gradient
+/// entry NaN, nothing else; large logits on the right side give 0 loss and gradient. (An
+/// infinite logit gives NaN, `0 · ∞`, as PyTorch's `y ln σ(x) + (1 - y) ln σ(-x)`.)
+#[test]
+fn multilabel_soft_margin_nan_and_inf() {
+    let l = MultiLabelSoftMarginLoss::<f64>::new(None, Reduction::None);
+    let x = [f64::NAN, 1.0, 0.5, 800.0, -800.0, 0.0];
+    let y = [1.0, 0.0, f64::NAN, 1.0, 0.0, 1.0];
+    let (mut out, mut g) = ([0.0; 3], [0.0; 6]);
+    l.forward_backward(&x, &y, 2, &mut out, &mut g).unwrap();
+    assert!(out[0].is_nan() && out[1].is_nan());
+    let mut inf = [0.0];
+    l.forward(&[f64::INFINITY], &[1.0], 1, &mut inf).unwrap();
+    assert!(inf[0].is_nan());
+    assert!(g[0].is_nan() && g[1].is_finite() && g[2].is_nan() && g[3] == 0.0);
+    assert!((out[2] - std::f64::consts::LN_2 / 2.0).abs() < 1e-15);
+    assert_eq!((g[4], g[5]), (0.0, -0.25));
+}
+
+/// `MarginRankingLoss`: NaN in either input or the target is NaN in the output and both
+/// gradients of that element only; a target of 0 leaves just the margin.
+#[test]
+fn margin_ranking_nan_and_zero_target() {
+    let l = MarginRankingLoss::<f64>::new(0.25, Reduction::None);
+    let (mut out, mut g1, mut g2) = ([0.0; 4], [0.0; 4], [0.0; 4]);
+    l.forward_backward(
+        &[f64::NAN, 0.0, 0.0, 3.0],
+        &[0.0, f64::NAN, 0.0, -3.0],
+        &[1.0, 1.0, f64::NAN, 0.0],
+        &mut out,
+        &mut g1,
+        &mut g2,
+    )
+    .unwrap();
+    for i in 0..3 {
+        assert!(out[i].is_nan() && g1[i].is_nan() && g2[i].is_nan(), "{i}");
+    }
+    assert_eq!((out[3], g1[3], g2[3]), (0.25, 0.0, 0.0));
+}
+
+/// `CosineEmbeddingLoss`: NaN in a target or input is NaN in that row only (PyTorch gives a
+/// NaN target loss 0); `D = 0` rows are zero vectors (cosine 0).
+#[test]
+fn cosine_embedding_nan_and_empty_rows() {
+    let l = CosineEmbeddingLoss::<f64>::new(0.0, Reduction::None);
+    let x1 = [1.0, 2.0, f64::NAN, 1.0, 1.0, 0.5];
+    let x2 = [2.0, 1.0, 1.0, 1.0, -1.0, 1.0];
+    let (mut out, mut g1, mut g2) = ([0.0; 3], [0.0; 6], [0.0; 6]);
+    l.forward_backward(
+        &x1,
+        &x2,
+        &[f64::NAN, 1.0, 1.0],
+        2,
+        &mut out,
+        &mut g1,
+        &mut g2,
+    )
+    .unwrap();
+    assert!(out[0].is_nan() && out[1].is_nan() && out[2].is_finite());
+    assert!(g1[..4].iter().chain(&g2[..4]).all(|v| v.is_nan()));
+    assert!(g1[4..].iter().chain(&g2[4..]).all(|v| v.is_finite()));
+    let mut out = [0.0; 2];
+    l.forward(&[], &[], &[1.0, -1.0], 0, &mut out).unwrap();
+    assert_eq!(out, [1.0, 0.0]);
+}
+
+/// `TripletMarginLoss`: NaN in any input is NaN in that row's loss and all three gradients
+/// (also through the swap's min), and nowhere else.
+#[test]
+fn triplet_margin_nan() {
+    for swap in [false, true] {
+        let l = TripletMarginLoss::<f64>::new(1.0, 2.0, 1e-6, swap, Reduction::None);
+        let a = [0.0, 0.0, 0.0, 0.0];
+        let q = [0.5, 0.0, 0.5, 0.0];
+        let r = [f64::NAN, 0.3, 0.0, 0.3];
+        let mut out = [0.0; 2];
+        let (mut ga, mut gq, mut gr) = ([0.0; 4], [0.0; 4], [0.0; 4]);
+        l.forward_backward(&a, &q, &r, 2, &mut out, &mut ga, &mut gq, &mut gr)
+            .unwrap();
+        assert!(out[0].is_nan() && out[1].is_finite(), "{swap}");
+        for g in [&ga, &gq, &gr] {
+            assert!(g[..2].iter().all(|v| v.is_nan()), "{swap}");
+            assert!(g[2..].iter().all(|v| v.is_finite()), "{swap}");
+        }
+    }
 }

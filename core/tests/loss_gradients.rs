@@ -11,9 +11,10 @@
 //! `Mean * denominator == Sum`.
 
 use descent_core::loss::{
-    BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, GaussianNLLLoss, HingeEmbeddingLoss, HuberLoss,
-    KLDivLoss, KLDivReduction, L1Loss, MSELoss, NLLLoss, PoissonNLLLoss, Reduction, SmoothL1Loss,
-    SoftMarginLoss,
+    BCELoss, BCEWithLogitsLoss, CosineEmbeddingLoss, CrossEntropyLoss, GaussianNLLLoss,
+    HingeEmbeddingLoss, HuberLoss, KLDivLoss, KLDivReduction, L1Loss, MSELoss, MarginRankingLoss,
+    MultiLabelMarginLoss, MultiLabelSoftMarginLoss, MultiMarginLoss, NLLLoss, PoissonNLLLoss,
+    Reduction, SmoothL1Loss, SoftMarginLoss, TripletMarginLoss,
 };
 use descent_core::regularize::{L1Penalty, L2Penalty};
 use proptest::prelude::*;
@@ -487,5 +488,265 @@ proptest! {
         let m = vec![margin; x.len()];
         nudge(&mut x, &m, &[0.0]);
         check_regression!(&x, &y, |r| HingeEmbeddingLoss::new(margin, r));
+    }
+}
+
+/// Push every hinge argument `margin - x[n, y_n] + x[n, i]` (`i != y_n`) at least 1e-3 away
+/// from the kink 0 by moving `x[n, i]`.
+fn nudge_multi_margin(x: &mut [f64], t: &[i64], c: usize, margin: f64) {
+    for (row, &y) in x.chunks_mut(c).zip(t) {
+        let xy = row[y as usize];
+        for (i, xi) in row.iter_mut().enumerate() {
+            let z = margin - xy + *xi;
+            if i != y as usize && z.abs() < 1e-3 {
+                *xi += if z >= 0.0 { 2e-3 } else { -2e-3 };
+            }
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    #[test]
+    fn multi_margin_grad(
+        (n, c, x, t, w) in shape().prop_flat_map(|(n, c)| {
+            (Just(n), Just(c), vecs(n * c, -2.0, 2.0),
+             prop::collection::vec(0..c as i64, n), vecs(c, 0.1, 2.0))
+        }),
+        p in 1u32..3,
+        margin in prop_oneof![Just(1.0f64), Just(0.0), -1.0f64..2.0],
+        use_w in any::<bool>(),
+    ) {
+        let mut x = x;
+        nudge_multi_margin(&mut x, &t, c, margin);
+        let w: Option<&[f64]> = if use_w { Some(&w[..]) } else { None };
+        // No ignore index (-100 never occurs); the mean divides by N whatever the weights.
+        class_checks(n, c, &x, &t, -100, None, |red| MultiMarginLoss::new(p, margin, w, red),
+            |l, x, out, g| l.forward_backward(x, &t, c, out, g).unwrap(),
+            |l, x, out| l.forward(x, &t, c, out).unwrap())?;
+    }
+}
+
+/// Multi-label targets in PyTorch's format from a raw `[N, C]` draw: row `r` keeps its first
+/// `k_r` entries as targets (values taken modulo `C`, so repeats occur), then -1, then padding.
+fn multilabel_targets(raw: &[i64], ks: &[usize], c: usize) -> Vec<i64> {
+    let mut t = raw.to_vec();
+    for (row, &k) in t.chunks_mut(c).zip(ks) {
+        let k = k.min(c);
+        for v in row[..k].iter_mut() {
+            *v = v.rem_euclid(c as i64);
+        }
+        if k < c {
+            row[k] = -1;
+        }
+    }
+    t
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    #[test]
+    fn multilabel_margin_grad(
+        (n, c, x, raw, ks) in shape().prop_flat_map(|(n, c)| {
+            (Just(n), Just(c), vecs(n * c, -2.0, 2.0),
+             prop::collection::vec(-1..c as i64, n * c), prop::collection::vec(0..c + 1, n))
+        }),
+    ) {
+        let t = multilabel_targets(&raw, &ks, c);
+        let mut x = x;
+        // Keep every pairwise 1 - x[j] + x[i] away from 0: move x[i] of the non-targets.
+        for (row, trow) in x.chunks_mut(c).zip(t.chunks(c)) {
+            let len = trow.iter().position(|&v| v < 0).unwrap_or(c);
+            let prefix = &trow[..len];
+            for i in 0..c {
+                if prefix.contains(&(i as i64)) {
+                    continue;
+                }
+                for _ in 0..8 {
+                    match prefix.iter().find(|&&j| (1.0 - row[j as usize] + row[i]).abs() < 1e-3) {
+                        Some(_) => row[i] += 2.5e-3,
+                        None => break,
+                    }
+                }
+            }
+        }
+        class_checks(n, c, &x, &vec![0; n], -100, None, MultiLabelMarginLoss::new,
+            |l, x, out, g| l.forward_backward(x, &t, c, out, g).unwrap(),
+            |l, x, out| l.forward(x, &t, c, out).unwrap())?;
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    #[test]
+    fn multilabel_soft_margin_grad(
+        (n, c, x, y, w) in shape().prop_flat_map(|(n, c)| {
+            (Just(n), Just(c), vecs(n * c, -12.0, 12.0), vecs(n * c, 0.0, 1.0), vecs(c, 0.1, 2.0))
+        }),
+        binary in any::<bool>(),
+        use_w in any::<bool>(),
+    ) {
+        let y: Vec<f64> = if binary { y.iter().map(|v| v.round()).collect() } else { y };
+        let w: Option<&[f64]> = if use_w { Some(&w[..]) } else { None };
+        class_checks(n, c, &x, &vec![0; n], -100, None,
+            |red| MultiLabelSoftMarginLoss::new(w, red),
+            |l, x, out, g| l.forward_backward(x, &y, c, out, g).unwrap(),
+            |l, x, out| l.forward(x, &y, c, out).unwrap())?;
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    #[test]
+    fn margin_ranking_grad(
+        (x1, x2, y) in (1usize..20).prop_flat_map(|n| {
+            (vecs(n, -3.0, 3.0), vecs(n, -3.0, 3.0), prop::collection::vec(prop_oneof![Just(1.0f64), Just(-1.0)], n))
+        }),
+        margin in prop_oneof![Just(0.0f64), -1.0f64..2.0],
+    ) {
+        let n = x1.len();
+        let mut x1 = x1;
+        // Keep -y (x1 - x2) + margin away from the kink.
+        for ((a, &b), &yi) in x1.iter_mut().zip(&x2).zip(&y) {
+            let z = -yi * (*a - b) + margin;
+            if z.abs() < 1e-3 {
+                *a += 3e-3;
+            }
+        }
+        let mut values = [0.0; 3];
+        for (k, &red) in REDUCTIONS.iter().enumerate() {
+            let l = MarginRankingLoss::new(margin, red);
+            let m = if red == Reduction::None { n } else { 0 };
+            let (mut out, mut g1, mut g2) = (vec![0.0; m], vec![0.0; n], vec![0.0; n]);
+            let v = l.forward_backward(&x1, &x2, &y, &mut out, &mut g1, &mut g2).unwrap();
+            prop_assert_eq!(l.forward(&x1, &x2, &y, &mut vec![0.0; m]).unwrap(), v);
+            if red == Reduction::None {
+                prop_assert!(close(out.iter().sum::<f64>(), v));
+            }
+            values[k] = v;
+            fd_check(&format!("{red:?} input1"), &x1, &g1, |xp| {
+                l.forward(xp, &x2, &y, &mut vec![0.0; m]).unwrap()
+            })?;
+            fd_check(&format!("{red:?} input2"), &x2, &g2, |xp| {
+                l.forward(&x1, xp, &y, &mut vec![0.0; m]).unwrap()
+            })?;
+        }
+        prop_assert!(close(values[0], values[2]));
+        prop_assert!(close(values[1] * n as f64, values[2]));
+    }
+}
+
+/// The cosine of PyTorch's `CosineEmbeddingLoss` (with its 1e-12), for the test's nudging.
+fn cosine(a: &[f64], b: &[f64]) -> f64 {
+    let dot = |u: &[f64], v: &[f64]| u.iter().zip(v).map(|(x, y)| x * y).sum::<f64>();
+    dot(a, b) / ((dot(a, a) + 1e-12) * (dot(b, b) + 1e-12)).sqrt()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    #[test]
+    fn cosine_embedding_grad(
+        (n, d, x1, x2, y) in shape().prop_flat_map(|(n, d)| {
+            (Just(n), Just(d), vecs(n * d, -2.0, 2.0), vecs(n * d, -2.0, 2.0),
+             prop::collection::vec(prop_oneof![Just(1.0f64), Just(-1.0), Just(0.0)], n))
+        }),
+        margin in prop_oneof![Just(0.0f64), -1.0f64..1.0],
+    ) {
+        let mut y = y;
+        // A dissimilar pair whose cosine is within 1e-3 of the margin sits at the kink: make it
+        // a similar pair instead.
+        for ((a, b), yi) in x1.chunks(d).zip(x2.chunks(d)).zip(y.iter_mut()) {
+            if *yi == -1.0 && (cosine(a, b) - margin).abs() < 1e-3 {
+                *yi = 1.0;
+            }
+        }
+        let mut values = [0.0; 3];
+        for (k, &red) in REDUCTIONS.iter().enumerate() {
+            let l = CosineEmbeddingLoss::new(margin, red);
+            let m = if red == Reduction::None { n } else { 0 };
+            let (mut out, mut g1, mut g2) = (vec![0.0; m], vec![0.0; n * d], vec![0.0; n * d]);
+            let v = l.forward_backward(&x1, &x2, &y, d, &mut out, &mut g1, &mut g2).unwrap();
+            prop_assert_eq!(l.forward(&x1, &x2, &y, d, &mut vec![0.0; m]).unwrap(), v);
+            if red == Reduction::None {
+                prop_assert!(close(out.iter().sum::<f64>(), v));
+            }
+            values[k] = v;
+            fd_check(&format!("{red:?} input1"), &x1, &g1, |xp| {
+                l.forward(xp, &x2, &y, d, &mut vec![0.0; m]).unwrap()
+            })?;
+            fd_check(&format!("{red:?} input2"), &x2, &g2, |xp| {
+                l.forward(&x1, xp, &y, d, &mut vec![0.0; m]).unwrap()
+            })?;
+        }
+        prop_assert!(close(values[0], values[2]));
+        prop_assert!(close(values[1] * n as f64, values[2]));
+    }
+}
+
+/// `||x - y + eps||_p`, for the triplet test's kink checks.
+fn p_dist(x: &[f64], y: &[f64], p: f64, eps: f64) -> f64 {
+    x.iter()
+        .zip(y)
+        .map(|(a, b)| (a - b + eps).abs().powf(p))
+        .sum::<f64>()
+        .powf(1.0 / p)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    #[test]
+    fn triplet_margin_grad(
+        (n, d, a, q, r) in shape().prop_flat_map(|(n, d)| {
+            (Just(n), Just(d), vecs(n * d, -2.0, 2.0), vecs(n * d, -2.0, 2.0), vecs(n * d, -2.0, 2.0))
+        }),
+        p in prop_oneof![Just(2.0f64), Just(1.0), Just(3.0), Just(1.5)],
+        eps in prop_oneof![Just(1e-6f64), Just(0.0), Just(0.1)],
+        swap in any::<bool>(),
+        margin in prop_oneof![Just(1.0f64), 0.05f64..3.0],
+    ) {
+        // Away from the kinks: of the hinge, of the swap's min, and (p = 1, 1.5) of |v_k| at 0,
+        // where |v|^(p-1) is not differentiable (p = 1.5 needs a wider berth: its third
+        // derivative grows like |v|^-1.5).
+        let comp = if p == 1.0 { 1e-4 } else if p == 1.5 { 1e-2 } else { 0.0 };
+        for ((ra, rq), rr) in a.chunks(d).zip(q.chunks(d)).zip(r.chunks(d)) {
+            for (x, y) in [(ra, rq), (ra, rr), (rq, rr)] {
+                prop_assume!(x.iter().zip(y).all(|(u, v)| (u - v + eps).abs() > comp));
+            }
+            let (daq, dar, dqr) = (p_dist(ra, rq, p, eps), p_dist(ra, rr, p, eps), p_dist(rq, rr, p, eps));
+            let dneg = if swap { dar.min(dqr) } else { dar };
+            prop_assume!((daq - dneg + margin).abs() > 1e-3);
+            prop_assume!(!swap || (dar - dqr).abs() > 1e-3);
+        }
+        let len = n * d;
+        let mut values = [0.0; 3];
+        for (k, &red) in REDUCTIONS.iter().enumerate() {
+            let l = TripletMarginLoss::new(margin, p, eps, swap, red);
+            let m = if red == Reduction::None { n } else { 0 };
+            let mut out = vec![0.0; m];
+            let (mut ga, mut gq, mut gr) = (vec![0.0; len], vec![0.0; len], vec![0.0; len]);
+            let v = l.forward_backward(&a, &q, &r, d, &mut out, &mut ga, &mut gq, &mut gr).unwrap();
+            prop_assert_eq!(l.forward(&a, &q, &r, d, &mut vec![0.0; m]).unwrap(), v);
+            if red == Reduction::None {
+                prop_assert!(close(out.iter().sum::<f64>(), v));
+            }
+            values[k] = v;
+            fd_check(&format!("{red:?} anchor"), &a, &ga, |x| {
+                l.forward(x, &q, &r, d, &mut vec![0.0; m]).unwrap()
+            })?;
+            fd_check(&format!("{red:?} positive"), &q, &gq, |x| {
+                l.forward(&a, x, &r, d, &mut vec![0.0; m]).unwrap()
+            })?;
+            fd_check(&format!("{red:?} negative"), &r, &gr, |x| {
+                l.forward(&a, &q, x, d, &mut vec![0.0; m]).unwrap()
+            })?;
+        }
+        prop_assert!(close(values[0], values[2]));
+        prop_assert!(close(values[1] * n as f64, values[2]));
     }
 }

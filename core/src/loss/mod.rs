@@ -16,8 +16,15 @@
 //! | [`GaussianNLLLoss`] | `nn.GaussianNLLLoss(full, eps)` | means, flat, and `var` (same length or one per row) | same length |
 //! | [`SoftMarginLoss`] | `nn.SoftMarginLoss` | scores, flat | same length, ±1 |
 //! | [`HingeEmbeddingLoss`] | `nn.HingeEmbeddingLoss(margin)` | distances, flat | same length, ±1 |
+//! | [`MultiMarginLoss`] | `nn.MultiMarginLoss(p, margin, weight)` | scores `[N, C]` | `[N]` class indices |
+//! | [`MultiLabelMarginLoss`] | `nn.MultiLabelMarginLoss` | scores `[N, C]` | `[N, C]` class indices, `-1`-terminated |
+//! | [`MultiLabelSoftMarginLoss`] | `nn.MultiLabelSoftMarginLoss(weight)` | logits `[N, C]` | `[N, C]` 0/1 floats |
+//! | [`MarginRankingLoss`] | `nn.MarginRankingLoss(margin)` | two score arrays, flat | same length, ±1 |
+//! | [`CosineEmbeddingLoss`] | `nn.CosineEmbeddingLoss(margin)` | two embeddings `[N, D]` | `[N]`, ±1 |
+//! | [`TripletMarginLoss`] | `nn.TripletMarginLoss(margin, p, eps, swap)` | anchor, positive, negative `[N, D]` | none |
 //!
-//! Arrays are flat and row-major. Class-index losses take the number of classes `C` explicitly;
+//! Arrays are flat and row-major. Class-index losses take the number of classes `C` explicitly,
+//! the embedding losses (`CosineEmbeddingLoss`, `TripletMarginLoss`) the row length `D`;
 //! an unbatched PyTorch input of shape `[C]` is the case `N = 1`. Higher-dimensional
 //! `[N, C, d1, ...]` inputs are not supported (permute them to `[N*d1*..., C]` first).
 //!
@@ -36,6 +43,9 @@
 //!   element `i` of a `None` reduction depends only on its own input element (or row), the
 //!   vector-Jacobian product with an upstream gradient `g` is obtained by scaling element (or
 //!   row) `i` of `grad_input` by `g[i]`.
+//! * Losses of several differentiable inputs take one gradient buffer per input
+//!   (`grad_input1`, `grad_input2`; `grad_anchor`, `grad_positive`, `grad_negative`), each
+//!   overwritten the same way.
 //!
 //! ```
 //! use descent_core::loss::{CrossEntropyLoss, Reduction};
@@ -96,34 +106,52 @@
 //! * `HingeEmbeddingLoss` follows PyTorch's masks: targets other than ±1 (NaN included) take
 //!   both terms, and a NaN target does not propagate; at the kink `x = margin` the hinge
 //!   term's subgradient is 0.
+//! * The hinge losses (`MultiMarginLoss`, `MultiLabelMarginLoss`, `MarginRankingLoss`,
+//!   `CosineEmbeddingLoss` with target -1, `TripletMarginLoss`) take PyTorch's subgradient:
+//!   a term whose hinge argument is exactly 0 contributes no gradient. A NaN hinge argument
+//!   gives NaN (PyTorch's CPU kernels for the first two drop the term instead). Their `Mean`
+//!   divides by the number of rows `N`, weights or not.
 
 mod bce;
 mod bce_with_logits;
+mod cosine_embedding;
 mod cross_entropy;
 mod gaussian_nll;
 mod hinge_embedding;
 mod huber;
 mod kl_div;
 mod l1;
+mod margin;
+mod margin_ranking;
 mod mse;
+mod multi_margin;
+mod multilabel_margin;
+mod multilabel_soft_margin;
 mod nll;
 mod poisson_nll;
 mod smooth_l1;
 mod soft_margin;
+mod triplet_margin;
 
 pub use bce::BCELoss;
 pub use bce_with_logits::BCEWithLogitsLoss;
+pub use cosine_embedding::CosineEmbeddingLoss;
 pub use cross_entropy::CrossEntropyLoss;
 pub use gaussian_nll::GaussianNLLLoss;
 pub use hinge_embedding::HingeEmbeddingLoss;
 pub use huber::HuberLoss;
 pub use kl_div::{KLDivLoss, KLDivReduction};
 pub use l1::L1Loss;
+pub use margin_ranking::MarginRankingLoss;
 pub use mse::MSELoss;
+pub use multi_margin::MultiMarginLoss;
+pub use multilabel_margin::MultiLabelMarginLoss;
+pub use multilabel_soft_margin::MultiLabelSoftMarginLoss;
 pub use nll::NLLLoss;
 pub use poisson_nll::PoissonNLLLoss;
 pub use smooth_l1::SmoothL1Loss;
 pub use soft_margin::SoftMarginLoss;
+pub use triplet_margin::TripletMarginLoss;
 
 use crate::error::{check_len, Result};
 use crate::sum::{CascadeSum, BLOCK};

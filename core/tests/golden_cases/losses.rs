@@ -2,9 +2,10 @@
 //! compares `output` and `grad_input` with |a-b| <= 1e-5 + 1e-4*|b|.
 use super::{close, field, floats_field, ints_field};
 use descent_core::loss::{
-    BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, GaussianNLLLoss, HingeEmbeddingLoss, HuberLoss,
-    KLDivLoss, KLDivReduction, L1Loss, MSELoss, NLLLoss, PoissonNLLLoss, Reduction, SmoothL1Loss,
-    SoftMarginLoss,
+    BCELoss, BCEWithLogitsLoss, CosineEmbeddingLoss, CrossEntropyLoss, GaussianNLLLoss,
+    HingeEmbeddingLoss, HuberLoss, KLDivLoss, KLDivReduction, L1Loss, MSELoss, MarginRankingLoss,
+    MultiLabelMarginLoss, MultiLabelSoftMarginLoss, MultiMarginLoss, NLLLoss, PoissonNLLLoss,
+    Reduction, SmoothL1Loss, SoftMarginLoss, TripletMarginLoss,
 };
 use serde_json::Value;
 
@@ -277,6 +278,91 @@ pub fn run(case: &Value) -> Result<(), String> {
                 .forward_backward(&input, &t, &mut out, &mut grad)
                 .map_err(|e| e.to_string())?
         }
+        "MultiMarginLoss" => {
+            check_params(params, &["p", "margin", "weight"])?;
+            if target_kind != "class_index" {
+                return Err(format!(
+                    "{loss} needs class_index targets, got `{target_kind}`"
+                ));
+            }
+            let (_, c) = rows_classes(&input_shape)?;
+            let t = ints_field(case, "target")?;
+            let p = param_u32(params, "p")?.unwrap_or(1);
+            let margin = param_f32(params, "margin")?.unwrap_or(1.0);
+            let w = param_vec(params, "weight")?;
+            MultiMarginLoss::new(p, margin, w.as_deref(), reduction)
+                .forward_backward(&input, &t, c, &mut out, &mut grad)
+                .map_err(|e| e.to_string())?
+        }
+        "MultiLabelMarginLoss" => {
+            check_params(params, &[])?;
+            if target_kind != "class_index" {
+                return Err(format!(
+                    "{loss} needs class_index targets, got `{target_kind}`"
+                ));
+            }
+            let (_, c) = rows_classes(&input_shape)?;
+            let t = ints_field(case, "target")?;
+            MultiLabelMarginLoss::new(reduction)
+                .forward_backward(&input, &t, c, &mut out, &mut grad)
+                .map_err(|e| e.to_string())?
+        }
+        "MultiLabelSoftMarginLoss" => {
+            check_params(params, &["weight"])?;
+            let t = float_target()?;
+            let (_, c) = rows_classes(&input_shape)?;
+            let w = param_vec(params, "weight")?;
+            MultiLabelSoftMarginLoss::new(w.as_deref(), reduction)
+                .forward_backward(&input, &t, c, &mut out, &mut grad)
+                .map_err(|e| e.to_string())?
+        }
+        "MarginRankingLoss" => {
+            check_params(params, &["margin"])?;
+            let t = float_target()?;
+            let margin = param_f32(params, "margin")?.unwrap_or(0.0);
+            let input2 = extra_input(case, "input2", input.len())?;
+            let mut grad2 = vec![0.0f32; input.len()];
+            let v = MarginRankingLoss::new(margin, reduction)
+                .forward_backward(&input, &input2, &t, &mut out, &mut grad, &mut grad2)
+                .map_err(|e| e.to_string())?;
+            extra_grad(case, "grad_input2", &grad2)?;
+            v
+        }
+        "CosineEmbeddingLoss" => {
+            check_params(params, &["margin"])?;
+            let t = float_target()?;
+            let margin = param_f32(params, "margin")?.unwrap_or(0.0);
+            let d = *input_shape.last().ok_or("empty input_shape")?;
+            let input2 = extra_input(case, "input2", input.len())?;
+            let mut grad2 = vec![0.0f32; input.len()];
+            let v = CosineEmbeddingLoss::new(margin, reduction)
+                .forward_backward(&input, &input2, &t, d, &mut out, &mut grad, &mut grad2)
+                .map_err(|e| e.to_string())?;
+            extra_grad(case, "grad_input2", &grad2)?;
+            v
+        }
+        "TripletMarginLoss" => {
+            check_params(params, &["margin", "p", "eps", "swap"])?;
+            let d = *input_shape.last().ok_or("empty input_shape")?;
+            let margin = param_f32(params, "margin")?.unwrap_or(1.0);
+            let p = param_f32(params, "p")?.unwrap_or(2.0);
+            let eps = param_f32(params, "eps")?.unwrap_or(1e-6);
+            let swap = match params.get("swap") {
+                None => false,
+                Some(v) => v.as_bool().ok_or("`swap` is not a bool")?,
+            };
+            let positive = extra_input(case, "input2", input.len())?;
+            let negative = extra_input(case, "input3", input.len())?;
+            let (mut gp, mut gn) = (vec![0.0f32; input.len()], vec![0.0f32; input.len()]);
+            let v = TripletMarginLoss::new(margin, p, eps, swap, reduction)
+                .forward_backward(
+                    &input, &positive, &negative, d, &mut out, &mut grad, &mut gp, &mut gn,
+                )
+                .map_err(|e| e.to_string())?;
+            extra_grad(case, "grad_input2", &gp)?;
+            extra_grad(case, "grad_input3", &gn)?;
+            v
+        }
         other => return Err(format!("unknown loss `{other}`")),
     };
 
@@ -307,4 +393,30 @@ fn param_bool(params: &serde_json::Map<String, Value>, key: &str) -> Result<Opti
             .map(Some)
             .ok_or_else(|| format!("parameter `{key}` is not a bool")),
     }
+}
+fn param_u32(params: &serde_json::Map<String, Value>, key: &str) -> Result<Option<u32>, String> {
+    match params.get(key) {
+        None => Ok(None),
+        Some(v) => v
+            .as_u64()
+            .and_then(|x| u32::try_from(x).ok())
+            .map(Some)
+            .ok_or_else(|| format!("parameter `{key}` is not a small non-negative integer")),
+    }
+}
+
+/// A further differentiable input (`input2`, `input3`) of `len` values, as f32.
+fn extra_input(case: &Value, key: &str, len: usize) -> Result<Vec<f32>, String> {
+    let v = to_f32(&floats_field(case, key)?);
+    if v.len() != len {
+        return Err(format!("`{key}` has {} values, `input` {len}", v.len()));
+    }
+    Ok(v)
+}
+
+/// Compare the gradient of a further input with the case's `key` (`grad_input2`, ...).
+fn extra_grad(case: &Value, key: &'static str, got: &[f32]) -> Result<(), String> {
+    let want = floats_field(case, key)?;
+    let got: Vec<f64> = got.iter().map(|&x| x as f64).collect();
+    close(key, &got, &want, ATOL, RTOL)
 }
