@@ -148,13 +148,13 @@ pub struct TrainArgs {
     #[arg(long, value_enum, default_value_t = OpsKind::Fast)]
     pub ops: OpsKind,
     /// Training criterion by PyTorch class name: CrossEntropyLoss (classification, the
-    /// default), MSELoss (regression, the default), L1Loss, HuberLoss, SmoothL1Loss. Always
-    /// `reduction='mean'`; evaluations report it too.
+    /// default), MultiMarginLoss, MSELoss (regression, the default), L1Loss, HuberLoss,
+    /// SmoothL1Loss. Always `reduction='mean'`; evaluations report it too.
     #[arg(long)]
     pub loss: Option<String>,
     /// The criterion's keyword arguments with PyTorch's names: `label_smoothing=0.1`,
-    /// `weight=[1,2,...]` (CrossEntropyLoss, one weight per class), `delta=0.5` (HuberLoss),
-    /// `beta=0.5` (SmoothL1Loss).
+    /// `weight=[1,2,...]` (CrossEntropyLoss, MultiMarginLoss: one weight per class), `p=2`,
+    /// `margin=0.5` (MultiMarginLoss), `delta=0.5` (HuberLoss), `beta=0.5` (SmoothL1Loss).
     #[arg(long, value_name = "K=V,...")]
     pub loss_args: Option<String>,
 

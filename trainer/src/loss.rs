@@ -8,7 +8,9 @@
 
 use crate::error::{Error, Result};
 use crate::task::BatchTargets;
-use descent_core::loss::{CrossEntropyLoss, HuberLoss, L1Loss, MSELoss, Reduction, SmoothL1Loss};
+use descent_core::loss::{
+    CrossEntropyLoss, HuberLoss, L1Loss, MSELoss, MultiMarginLoss, Reduction, SmoothL1Loss,
+};
 
 /// A criterion the trainer can train with.
 #[derive(Debug, Clone, PartialEq)]
@@ -19,6 +21,16 @@ pub enum Loss {
         weight: Option<Vec<f32>>,
         /// `label_smoothing` in `[0, 1]`.
         label_smoothing: f32,
+    },
+    /// `nn.MultiMarginLoss(p, margin, weight)` over the scores (classification: the
+    /// multi-class hinge loss of a linear SVM with `--model softmax`).
+    MultiMargin {
+        /// 1 or 2.
+        p: u32,
+        /// The margin.
+        margin: f32,
+        /// Per-class weights (`weight`), or none.
+        weight: Option<Vec<f32>>,
     },
     /// `nn.MSELoss()` (regression): mean of `(z - t)²` over every output.
     Mse,
@@ -38,8 +50,9 @@ pub enum Loss {
 
 /// Canonical class name of `name` (case-insensitive, or a short alias).
 pub(crate) fn canonical(name: &str) -> Option<&'static str> {
-    const NAMES: [&str; 5] = [
+    const NAMES: [&str; 6] = [
         "CrossEntropyLoss",
+        "MultiMarginLoss",
         "MSELoss",
         "L1Loss",
         "HuberLoss",
@@ -47,6 +60,7 @@ pub(crate) fn canonical(name: &str) -> Option<&'static str> {
     ];
     let alias = match name.to_ascii_lowercase().as_str() {
         "cross-entropy" | "cross_entropy" | "ce" => "CrossEntropyLoss",
+        "multi-margin" | "multi_margin" | "hinge" => "MultiMarginLoss",
         "mse" => "MSELoss",
         "l1" | "mae" => "L1Loss",
         "huber" => "HuberLoss",
@@ -98,6 +112,25 @@ fn parse_args(args: &str) -> Result<Vec<(String, Vec<f64>)>> {
     Ok(out)
 }
 
+/// `weight=[...]`: one finite weight `>= 0` per class.
+fn class_weights(w: Option<Vec<f64>>, classes: usize) -> Result<Option<Vec<f32>>> {
+    let Some(w) = w else {
+        return Ok(None);
+    };
+    if w.len() != classes {
+        return Err(Error::usage(format!(
+            "--loss-args weight: {} values, expected one per class ({classes})",
+            w.len()
+        )));
+    }
+    if w.iter().any(|x| !x.is_finite() || *x < 0.0) {
+        return Err(Error::usage(
+            "--loss-args weight: expected finite weights >= 0",
+        ));
+    }
+    Ok(Some(w.iter().map(|&x| x as f32).collect()))
+}
+
 impl Loss {
     /// The criterion of `--loss name --loss-args args` for a classification (`classify`) or
     /// regression data set with `outputs` outputs (classes); no name is the default.
@@ -113,12 +146,12 @@ impl Loss {
             None => "MSELoss",
             Some(n) => canonical(n).ok_or_else(|| {
                 Error::usage(format!(
-                    "--loss {n}: unknown loss, expected one of CrossEntropyLoss (classification), \
-                     MSELoss, L1Loss, HuberLoss, SmoothL1Loss (regression)"
+                    "--loss {n}: unknown loss, expected one of CrossEntropyLoss, MultiMarginLoss \
+                     (classification), MSELoss, L1Loss, HuberLoss, SmoothL1Loss (regression)"
                 ))
             })?,
         };
-        let classification = class == "CrossEntropyLoss";
+        let classification = matches!(class, "CrossEntropyLoss" | "MultiMarginLoss");
         if classification != classify {
             return Err(Error::usage(format!(
                 "--loss {class}: a {} loss, but the data set is a {} task",
@@ -157,24 +190,26 @@ impl Loss {
                         "--loss-args label_smoothing={label_smoothing}: expected a value in [0, 1]"
                     )));
                 }
-                let weight = take("weight").map(|w| w.iter().map(|&x| x as f32).collect());
-                if let Some(w) = &weight {
-                    let w: &Vec<f32> = w;
-                    if w.len() != outputs {
-                        return Err(Error::usage(format!(
-                            "--loss-args weight: {} values, expected one per class ({outputs})",
-                            w.len()
-                        )));
-                    }
-                    if w.iter().any(|x| !x.is_finite() || *x < 0.0) {
-                        return Err(Error::usage(
-                            "--loss-args weight: expected finite weights >= 0",
-                        ));
-                    }
-                }
                 Loss::CrossEntropy {
-                    weight,
+                    weight: class_weights(take("weight"), outputs)?,
                     label_smoothing,
+                }
+            }
+            "MultiMarginLoss" => {
+                let p = scalar("p", take("p"), 1.0)?;
+                if p != 1.0 && p != 2.0 {
+                    return Err(Error::usage(format!("--loss-args p={p}: expected 1 or 2")));
+                }
+                let margin = scalar("margin", take("margin"), 1.0)?;
+                if !margin.is_finite() {
+                    return Err(Error::usage(format!(
+                        "--loss-args margin={margin}: expected a finite value"
+                    )));
+                }
+                Loss::MultiMargin {
+                    p: p as u32,
+                    margin,
+                    weight: class_weights(take("weight"), outputs)?,
                 }
             }
             "MSELoss" => Loss::Mse,
@@ -201,6 +236,7 @@ impl Loss {
         if let Some((k, _)) = kv.first() {
             let known = match class {
                 "CrossEntropyLoss" => "label_smoothing, weight",
+                "MultiMarginLoss" => "p, margin, weight",
                 "HuberLoss" => "delta",
                 "SmoothL1Loss" => "beta",
                 _ => "none",
@@ -217,6 +253,7 @@ impl Loss {
     pub fn name(&self) -> &'static str {
         match self {
             Loss::CrossEntropy { .. } => "CrossEntropyLoss",
+            Loss::MultiMargin { .. } => "MultiMarginLoss",
             Loss::Mse => "MSELoss",
             Loss::L1 => "L1Loss",
             Loss::Huber { .. } => "HuberLoss",
@@ -313,6 +350,20 @@ fn eval<T: Real>(
             CrossEntropyLoss::new(w.as_deref(), -100, reduction, T::of(*label_smoothing))
                 .forward_backward(z, labels, classes, &mut [], dz)
         }
+        (Loss::MultiMargin { p, margin, weight }, BatchTargets::Labels(l)) => {
+            labels.clear();
+            labels.extend(l.iter().map(|&c| c as i64));
+            let w: Option<Vec<T>> = weight
+                .as_ref()
+                .map(|w| w.iter().map(|&x| T::of(x)).collect());
+            MultiMarginLoss::new(*p, T::of(*margin), w.as_deref(), reduction).forward_backward(
+                z,
+                labels,
+                classes,
+                &mut [],
+                dz,
+            )
+        }
         (_, BatchTargets::Values(t)) => {
             let t: Vec<T> = t.iter().map(|&v| T::of(v)).collect();
             match loss {
@@ -369,6 +420,14 @@ mod tests {
             Loss::build(Some("smooth-l1"), None, false, 2).unwrap(),
             Loss::SmoothL1 { beta: 1.0 }
         );
+        assert_eq!(
+            Loss::build(Some("MultiMarginLoss"), Some("p=2,margin=0.5"), true, 3).unwrap(),
+            Loss::MultiMargin {
+                p: 2,
+                margin: 0.5,
+                weight: None
+            }
+        );
         for (name, args, classify, msg) in [
             ("warp", "", true, "unknown loss"),
             ("mse", "", true, "regression loss"),
@@ -377,6 +436,9 @@ mod tests {
             ("ce", "weight=[1,2]", true, "one per class"),
             ("ce", "weight=[1,-2,1]", true, ">= 0"),
             ("huber", "delta=0", false, "> 0"),
+            ("multi-margin", "p=3", true, "1 or 2"),
+            ("multi-margin", "", false, "classification loss"),
+            ("multi-margin", "weight=[1]", true, "one per class"),
             ("huber", "delta=1,beta=2", false, "known: delta"),
             ("mse", "reduction=1", false, "mean"),
             ("huber", "delta", false, "key=value"),
@@ -407,5 +469,10 @@ mod tests {
         let sum = h.sum_f64(&z, y, 3, &mut labels).unwrap();
         assert!((mean as f64 - sum / 6.0).abs() < 1e-6, "{mean} vs {sum}");
         assert_eq!(dz[2], 0.5 / 6.0); // clamped at delta, mean over 6
+        let mm = Loss::build(Some("hinge"), None, true, 3).unwrap();
+        let y = BatchTargets::Labels(&[2, 0]);
+        let mean = mm.forward_backward(&z, y, 3, &mut dz, &mut labels).unwrap();
+        let sum = mm.sum_f64(&z, y, 3, &mut labels).unwrap();
+        assert!((mean as f64 - sum / 2.0).abs() < 1e-6, "{mean} vs {sum}");
     }
 }

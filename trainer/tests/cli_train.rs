@@ -428,6 +428,23 @@ fn loss_flag_trains_and_evaluates_with_the_criterion() {
         "--quiet",
     ]);
     assert!(json(&huber)["test_loss"].as_f64().unwrap().is_finite());
+    // A multi-class linear SVM: softmax regression's model with the squared hinge loss.
+    let svm = d.join("svm.json");
+    ok(&[
+        "train",
+        "--model",
+        "softmax",
+        "--loss",
+        "MultiMarginLoss",
+        "--loss-args",
+        "p=2,margin=1",
+        "--epochs",
+        "10",
+        "--summary-json",
+        s(&svm),
+        "--quiet",
+    ]);
+    assert!(json(&svm)["test_accuracy"].as_f64().unwrap() > 0.85);
 }
 
 #[test]
