@@ -1,4 +1,5 @@
-//! Regression tests for bugs found by fuzzing (fuzz/fuzz_targets/optim_state_import.rs).
+//! Regression tests for bugs found by fuzzing (fuzz/fuzz_targets/optim_state_import.rs and the
+//! other targets named at each test).
 //!
 //! Each test builds the hostile state blob the fuzzer found from a valid export: a header or
 //! counter field is overwritten and the FNV-1a checksum repaired, so the blob passes the format
@@ -366,4 +367,20 @@ fn multi_step_lr_of_zero_with_overflowing_gamma_power_stays_zero() {
         assert_eq!(sched.lr(), 0.0, "step {t}");
         sched.step().unwrap();
     }
+}
+
+/// Found by `losses_margin_probabilistic`: GaussianNLLLoss with an empty input and one variance
+/// per row (input `[5, 0]`, `var` `[5]`; 5 divides 0, so the shapes are valid) and
+/// `Reduction::Mean` wrote `grad_var = 0 · (1/0)` = NaN. No term depends on `var`: its gradient
+/// is an empty sum, 0, for every reduction (PyTorch's autograd gives 0; `None` and `Sum` did).
+#[test]
+fn gaussian_nll_mean_of_empty_input_gives_zero_grad_var() {
+    use descent_core::loss::{GaussianNLLLoss, Reduction};
+    let var = [1.0f32; 5];
+    let mut grad_var = [-4.5f32; 5];
+    let value = GaussianNLLLoss::new(false, 1e-6, Reduction::Mean)
+        .forward_backward(&[], &[], &var, &mut [], &mut [], &mut grad_var)
+        .unwrap();
+    assert!(value.is_nan(), "Mean of no elements is 0/0, got {value}");
+    assert_eq!(grad_var, [0.0; 5]);
 }

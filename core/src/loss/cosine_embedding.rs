@@ -23,8 +23,9 @@ use crate::Float;
 /// PyTorch's `clamp_min` backward), 0 otherwise; times `1/N` for `Mean`.
 ///
 /// Errors: `input1.len() != N * D` (`input1`), `input2.len() != input1.len()` (`input2`),
-/// `out` / `grad_input1` / `grad_input2` length. A NaN target (PyTorch: loss 0) or input
-/// gives NaN in the row's loss and gradients.
+/// `out` / `grad_input1` / `grad_input2` length. A NaN target (PyTorch: loss 0), or a NaN
+/// input with target ±1, gives NaN in the row's loss and gradients; any other target gives 0,
+/// NaN inputs included.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct CosineEmbeddingLoss<T> {
     /// The margin for dissimilar pairs (default 0; PyTorch suggests `-1..1`, any value works).

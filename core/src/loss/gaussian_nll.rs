@@ -129,7 +129,10 @@ impl<T: Float> GaussianNLLLoss<T> {
         } else {
             T::ONE
         };
-        let scale = T::ONE / divisor;
+        // Gradient scale. With n = 0 (a `var` of any non-zero length divides 0) no element
+        // shares a variance, so `grad_var` is an empty sum, 0 (as PyTorch's autograd), not
+        // `0 · (1/0)` = NaN under `Mean`.
+        let scale = if n == 0 { T::ZERO } else { T::ONE / divisor };
         let constant = if self.full {
             T::HALF * (T::TWO * T::PI).ln()
         } else {
@@ -218,6 +221,21 @@ mod tests {
             assert!((gv[j] - want).abs() < 1e-12);
         }
         assert!((total - out.iter().sum::<f64>()).abs() < 1e-12);
+    }
+
+    #[test]
+    fn empty_input_gives_zero_grad_var_for_every_reduction() {
+        // Input [5, 0] with one variance per row: Mean's value is 0/0 = NaN, but no term
+        // depends on `var`, so its gradient is 0, not 0 · (1/0).
+        let var = [1.0f32, 2.0, 0.5, 3.0, 1.0];
+        for reduction in [Reduction::None, Reduction::Sum, Reduction::Mean] {
+            let mut gv = [9.0f32; 5];
+            let v = GaussianNLLLoss::new(false, 1e-6, reduction)
+                .forward_backward(&[], &[], &var, &mut [], &mut [], &mut gv)
+                .unwrap();
+            assert_eq!(v.is_nan(), reduction == Reduction::Mean, "{reduction:?}");
+            assert_eq!(gv, [0.0; 5], "{reduction:?}");
+        }
     }
 
     #[test]

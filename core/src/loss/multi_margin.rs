@@ -20,7 +20,9 @@ use crate::{Error, Float};
 /// `p` must be 1 or 2 (PyTorch's rule; [`Error::InvalidArgument`] `p` otherwise). Errors
 /// also: `input.len() != N * C` (`input`), `weight.len() != C` (`weight`), a target outside
 /// `0..C` ([`Error::ClassOutOfRange`]), `out` / `grad_input` length. A NaN score or margin
-/// makes the row's loss and gradient NaN (PyTorch's kernel skips NaN terms instead).
+/// makes the row's loss NaN (PyTorch's kernel skips NaN terms instead), and its gradient NaN
+/// at the NaN score's entry and the target's (every entry for a NaN target score or margin).
+/// With `C = 1` the sum is empty: loss and gradient 0 whatever the row holds.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct MultiMarginLoss<'a, T> {
     /// The exponent of the hinge, 1 or 2 (default 1).

@@ -26,7 +26,8 @@ use crate::{Error, Float};
 /// Errors: `target.len() != input.len()` (`target`), `C` not dividing `input.len()`
 /// (`input`), any target entry outside `-1..C`, padding included (PyTorch's check;
 /// [`Error::ClassOutOfRange`] with `index` the flat position), `out` / `grad_input` length.
-/// A NaN score makes its row's loss and gradient NaN.
+/// A NaN score makes its row's loss NaN and the gradient NaN at the entries of its terms. A row
+/// without terms (no targets, or every class a target) has loss and gradient 0, NaN or not.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub struct MultiLabelMarginLoss {
     /// PyTorch's `reduction` (default `Mean`).
