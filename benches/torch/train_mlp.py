@@ -79,6 +79,11 @@ def main():
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--init", help="start from these parameters (a descent safetensors checkpoint, "
                    "layers.i.weight / layers.i.bias) instead of PyTorch's random init")
+    p.add_argument("--loss", default="CrossEntropyLoss",
+                   choices=["CrossEntropyLoss", "MultiMarginLoss"],
+                   help="the criterion (torch.nn class), as descent's --loss")
+    p.add_argument("--loss-args", default="",
+                   help="its keyword arguments, k=v,... (numbers), as descent's --loss-args")
     p.add_argument("--sampling", default="shuffle", choices=["shuffle", "sequential"],
                    help="mini-batch order: a new permutation each epoch, or the file order")
     a = p.parse_args()
@@ -108,7 +113,11 @@ def main():
         opt = torch.optim.Adafactor(model.parameters(), lr=a.lr)
     else:
         opt = torch.optim.Adam(model.parameters(), lr=a.lr)
-    loss_fn = torch.nn.CrossEntropyLoss()
+    kwargs = {}
+    for kv in filter(None, a.loss_args.split(",")):
+        k, v = kv.split("=")
+        kwargs[k.strip()] = int(v) if k.strip() == "p" else float(v)
+    loss_fn = getattr(torch.nn, a.loss)(**kwargs)
     # The shuffling generator is seeded from the global one after the model's init, as
     # DataLoader(shuffle=True)'s RandomSampler does. (Seeding it with `a.seed` itself, as an
     # earlier version of this script did, replays the init's random stream as the batch order:
