@@ -304,17 +304,38 @@ impl Loss {
 
 /// A float type the criteria are evaluated in: `f32` in training, `f64` in evaluation.
 trait Real: descent_core::Float {
+    /// `x` as a slice of `Self`: `x` itself for `f32` (no copy in training), converted into
+    /// `buf` for `f64`.
+    fn slice<'a>(x: &'a [f32], buf: &'a mut Vec<Self>) -> &'a [Self];
     fn of(x: f32) -> Self;
 }
 impl Real for f32 {
+    fn slice<'a>(x: &'a [f32], _: &'a mut Vec<f32>) -> &'a [f32] {
+        x
+    }
     fn of(x: f32) -> Self {
         x
     }
 }
 impl Real for f64 {
+    fn slice<'a>(x: &'a [f32], buf: &'a mut Vec<f64>) -> &'a [f64] {
+        buf.clear();
+        buf.extend(x.iter().map(|&v| v as f64));
+        buf
+    }
     fn of(x: f32) -> Self {
         x as f64
     }
+}
+
+/// `forward_backward` into `dz` when there is one, else `forward` (no gradient computed).
+macro_rules! run {
+    ($loss:expr, $dz:expr, $($arg:expr),+) => {
+        match $dz {
+            Some(d) => $loss.forward_backward($($arg),+, &mut [], d),
+            None => $loss.forward($($arg),+, &mut []),
+        }
+    };
 }
 
 fn eval<T: Real>(
@@ -326,14 +347,7 @@ fn eval<T: Real>(
     dz: Option<&mut [T]>,
     labels: &mut Vec<i64>,
 ) -> descent_core::Result<T> {
-    let mut scratch;
-    let dz = match dz {
-        Some(d) => d,
-        None => {
-            scratch = vec![T::ZERO; z.len()];
-            &mut scratch[..]
-        }
-    };
+    let (mut wbuf, mut tbuf) = (Vec::new(), Vec::new());
     match (loss, y) {
         (
             Loss::CrossEntropy {
@@ -344,37 +358,26 @@ fn eval<T: Real>(
         ) => {
             labels.clear();
             labels.extend(l.iter().map(|&c| c as i64));
-            let w: Option<Vec<T>> = weight
-                .as_ref()
-                .map(|w| w.iter().map(|&x| T::of(x)).collect());
-            CrossEntropyLoss::new(w.as_deref(), -100, reduction, T::of(*label_smoothing))
-                .forward_backward(z, labels, classes, &mut [], dz)
+            let w = weight.as_deref().map(|w| T::slice(w, &mut wbuf));
+            let ce = CrossEntropyLoss::new(w, -100, reduction, T::of(*label_smoothing));
+            run!(ce, dz, z, labels, classes)
         }
         (Loss::MultiMargin { p, margin, weight }, BatchTargets::Labels(l)) => {
             labels.clear();
             labels.extend(l.iter().map(|&c| c as i64));
-            let w: Option<Vec<T>> = weight
-                .as_ref()
-                .map(|w| w.iter().map(|&x| T::of(x)).collect());
-            MultiMarginLoss::new(*p, T::of(*margin), w.as_deref(), reduction).forward_backward(
-                z,
-                labels,
-                classes,
-                &mut [],
-                dz,
-            )
+            let w = weight.as_deref().map(|w| T::slice(w, &mut wbuf));
+            let mm = MultiMarginLoss::new(*p, T::of(*margin), w, reduction);
+            run!(mm, dz, z, labels, classes)
         }
         (_, BatchTargets::Values(t)) => {
-            let t: Vec<T> = t.iter().map(|&v| T::of(v)).collect();
+            let t = T::slice(t, &mut tbuf);
             match loss {
-                Loss::L1 => L1Loss::new(reduction).forward_backward(z, &t, &mut [], dz),
-                Loss::Huber { delta } => {
-                    HuberLoss::new(reduction, T::of(*delta)).forward_backward(z, &t, &mut [], dz)
-                }
+                Loss::L1 => run!(L1Loss::new(reduction), dz, z, t),
+                Loss::Huber { delta } => run!(HuberLoss::new(reduction, T::of(*delta)), dz, z, t),
                 Loss::SmoothL1 { beta } => {
-                    SmoothL1Loss::new(reduction, T::of(*beta)).forward_backward(z, &t, &mut [], dz)
+                    run!(SmoothL1Loss::new(reduction, T::of(*beta)), dz, z, t)
                 }
-                _ => MSELoss::new(reduction).forward_backward(z, &t, &mut [], dz),
+                _ => run!(MSELoss::new(reduction), dz, z, t),
             }
         }
         (_, BatchTargets::Labels(_)) => Err(descent_core::Error::InvalidArgument {
