@@ -384,3 +384,32 @@ fn gaussian_nll_mean_of_empty_input_gives_zero_grad_var() {
     assert!(value.is_nan(), "Mean of no elements is 0/0, got {value}");
     assert_eq!(grad_var, [0.0; 5]);
 }
+
+/// fuzz/fuzz_targets/sched_state_import.rs: `MultiplicativeLR(lr_lambda=NaN)` was built (the
+/// constant is not evaluated at step 0) and saved, and its save did not load (a NaN constant is
+/// refused as malformed). A NaN constant is now refused when built; every schedule that builds
+/// saves and loads back equal.
+#[test]
+fn multiplicative_lr_with_a_nan_constant_is_refused_when_built() {
+    use descent_core::sched::{Scheduler, Spec, Value};
+    for name in ["LambdaLR", "MultiplicativeLR"] {
+        let spec = Spec {
+            name,
+            params: &[("lr_lambda", Value::Num(f64::NAN))],
+        };
+        assert!(matches!(
+            Scheduler::from_spec(1.97e-308, &spec),
+            Err(Error::InvalidArgument {
+                name: "lr_lambda",
+                ..
+            })
+        ));
+        let spec = Spec {
+            name,
+            params: &[("lr_lambda", Value::Num(f64::INFINITY))],
+        };
+        if let Ok(s) = Scheduler::from_spec(1.0, &spec) {
+            assert_eq!(Scheduler::load(&s.save_to_vec()).unwrap(), s);
+        }
+    }
+}

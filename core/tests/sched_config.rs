@@ -109,6 +109,15 @@ fn lambda_schedules_by_name_equal_the_typed_ones() {
     // A number is the constant function.
     let s = build("LambdaLR", &[("lr_lambda", Value::Num(0.5))]).unwrap();
     assert_eq!(s.lr(), 0.05);
+    // Not NaN: MultiplicativeLR does not evaluate it when built, and its save would not
+    // load (found by fuzzing).
+    assert_eq!(
+        arg_name(build(
+            "MultiplicativeLR",
+            &[("lr_lambda", Value::Num(f64::NAN))]
+        )),
+        "lr_lambda"
+    );
     // The value at 0 is checked when built.
     assert_eq!(
         arg_name(build(

@@ -211,7 +211,7 @@ impl<'s, 'a> Args<'s, 'a> {
     fn lr_lambda(&mut self) -> Result<LrLambda> {
         match self.get("lr_lambda")? {
             Some(Value::Str(s)) => LrLambda::parse(s),
-            Some(Value::Num(x)) => Ok(LrLambda::constant(x)),
+            Some(Value::Num(x)) => LrLambda::constant(x),
             Some(_) => Err(wrong_type("lr_lambda", "a Python lambda as text")),
             None => Err(wrong_type("lr_lambda", "a value (required argument)")),
         }

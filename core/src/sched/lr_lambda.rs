@@ -172,8 +172,11 @@ impl LrLambda {
         Ok(f)
     }
 
-    /// The constant function `value` (`lambda epoch: value`).
-    pub fn constant(value: f64) -> Self {
+    /// The constant function `value` (`lambda epoch: value`). Errors: `value` is NaN
+    /// ([`Error::InvalidArgument`] `lr_lambda`; no Python literal is NaN, and a stored
+    /// program with a NaN constant is refused when loaded).
+    pub fn constant(value: f64) -> Result<Self> {
+        crate::error::check_arg(!value.is_nan(), "lr_lambda", value, "a number, not NaN")?;
         let mut f = LrLambda {
             code: [0; MAX_CODE],
             len: 2,
@@ -182,7 +185,7 @@ impl LrLambda {
         };
         f.code[0] = op::CONST;
         f.consts[0] = value;
-        f
+        Ok(f)
     }
 
     /// Check that the program is well formed: known codes, constants in range, a stack that
@@ -971,7 +974,8 @@ mod tests {
         let n = w.len();
         let g = LrLambda::decode(&mut Reader::new(&buf[..n])).unwrap();
         assert_eq!(f, g);
-        assert_eq!(LrLambda::constant(2.5).eval(9), 2.5);
+        assert_eq!(LrLambda::constant(2.5).unwrap().eval(9), 2.5);
+        assert!(LrLambda::constant(f64::NAN).is_err());
         // Corrupt programs are refused.
         for (i, b) in [(1usize, op::END), (1, op::ADD), (0, 0)] {
             let mut bad = buf;
