@@ -398,13 +398,12 @@ fn floor_div(a: f64, b: f64) -> f64 {
     if b == 0.0 {
         return f64::NAN;
     }
-    let mut m = libm::fmod(a, b);
+    // Only the quotient is needed: CPython also moves the remainder into the divisor's sign.
+    let m = libm::fmod(a, b);
     let mut div = (a - m) / b;
     if m != 0.0 && (b < 0.0) != (m < 0.0) {
-        m += b;
         div -= 1.0;
     }
-    let _ = m;
     if div == 0.0 {
         return libm::copysign(0.0, a / b);
     }
