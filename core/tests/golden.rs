@@ -1,7 +1,7 @@
 //! Golden conformance against PyTorch.
 //!
 //! Runs every case of every `*.json` file in the directory named by `DESCENT_GOLDEN_DIR`
-//! (`losses`, `models`, `optimizers`, `schedulers`, each optionally with a `_suffix`)
+//! (`averages`, `losses`, `models`, `optimizers`, `schedulers`, each optionally with a `_suffix`)
 //! (default: `core/tests/golden/`, the project's copy of the PyTorch-generated values; schema in
 //! its README). Prints each failing case and ends with `golden: N passed, M failed`; exits
 //! non-zero when M > 0 or N = 0. A case that cannot be interpreted counts as failed.
@@ -57,6 +57,7 @@ fn main() {
             // `<kind>.json` or `<kind>_<more>.json` (the project's own additions to a set).
             let kind = stem.split('_').next().unwrap_or(stem);
             let result = match kind {
+                "averages" => golden_cases::averages::run(case),
                 "losses" => golden_cases::losses::run(case),
                 "models" => golden_cases::models::run(case),
                 "optimizers" => golden_cases::optimizers::run(case),

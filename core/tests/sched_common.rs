@@ -85,8 +85,16 @@ pub fn arb_schedule() -> impl Strategy<Value = Schedule> {
         (lr.clone(), 0.1f64..20.0).prop_map(|(l, c)| InverseSqrtTime::new(l, c).unwrap().into()),
         (lr.clone(), 0usize..LAMBDAS.len(), 0.5f64..1.0, 1u32..10)
             .prop_map(|(l, i, a, k)| { LambdaLR::new(l, lambda(i, a, k)).unwrap().into() }),
-        (lr, 0usize..LAMBDAS.len(), 0.5f64..1.0, 1u32..10)
+        (lr.clone(), 0usize..LAMBDAS.len(), 0.5f64..1.0, 1u32..10)
             .prop_map(|(l, i, a, k)| { MultiplicativeLR::new(l, lambda(i, a, k)).unwrap().into() }),
+        (lr.clone(), lr, 0u64..15, any::<bool>()).prop_map(|(l, s, n, lin)| {
+            let a = if lin {
+                AnnealStrategy::Linear
+            } else {
+                AnnealStrategy::Cos
+            };
+            SWALR::new(l, s, n, a).unwrap().into()
+        }),
     ]
 }
 

@@ -38,6 +38,13 @@ fn defaults_are_pytorchs() {
     );
     let s = build("PolynomialLR", &[]).unwrap();
     assert_eq!(s, PolynomialLR::new(0.1, 5, 1.0).unwrap().into());
+    let s = build("SWALR", &[("swa_lr", Num(0.05))]).unwrap();
+    assert_eq!(
+        s,
+        SWALR::new(0.1, 0.05, 10, AnnealStrategy::Cos)
+            .unwrap()
+            .into()
+    );
     let s = build("LinearLR", &[]).unwrap();
     assert_eq!(s, LinearLR::new(0.1, 1.0 / 3.0, 1.0, 5).unwrap().into());
     let s = build("ConstantLR", &[]).unwrap();
@@ -91,6 +98,7 @@ fn every_listed_name_is_accepted() {
             ],
             "ChainedScheduler" => &[("schedulers", Value::Schedulers(&children))],
             "LambdaLR" | "MultiplicativeLR" => &[("lr_lambda", Value::Str("lambda e: 0.9"))],
+            "SWALR" => &[("swa_lr", Num(0.05))],
             _ => &[],
         };
         let s = build(name, params).unwrap_or_else(|e| panic!("{name}: {e}"));
@@ -188,6 +196,23 @@ fn invalid_values_name_the_argument() {
             "gamma",
         ),
         ("StepLR", &[("step_size", Num(0.0))], "step_size"),
+        ("SWALR", &[], "swa_lr"),
+        ("SWALR", &[("swa_lr", Num(-0.1))], "swa_lr"),
+        (
+            "SWALR",
+            &[("swa_lr", Num(0.1)), ("anneal_epochs", Num(1.5))],
+            "anneal_epochs",
+        ),
+        (
+            "SWALR",
+            &[("swa_lr", Num(0.1)), ("anneal_epochs", Num(-1.0))],
+            "anneal_epochs",
+        ),
+        (
+            "SWALR",
+            &[("swa_lr", Num(0.1)), ("anneal_strategy", Str("exp"))],
+            "anneal_strategy",
+        ),
         ("StepLR", &[("step_size", Num(2.5))], "step_size"),
         ("StepLR", &[("step_size", Num(-1.0))], "step_size"),
         ("StepLR", &[], "step_size"),

@@ -1,7 +1,8 @@
 //! Stronger than the golden runner's 1e-12 tolerance: every scheduler case of
 //! `tests/golden/schedulers.json`, of `schedulers_chained.json` (ChainedScheduler) and of
-//! `schedulers_lambda.json` (LambdaLR, MultiplicativeLR: lambdas with powers, cos, exp, log) is
-//! reproduced bit for bit. The schedules follow PyTorch's
+//! `schedulers_lambda.json` (LambdaLR, MultiplicativeLR: lambdas with powers, cos, exp, log) and
+//! of `schedulers_swalr.json` (SWALR alone, after a milestone and in a chain) is reproduced bit
+//! for bit. The schedules follow PyTorch's
 //! recursions operation by operation and use double-double `cos`/integer powers, so they round
 //! as CPython does on these values; the computation does not depend on the platform's libm.
 //! (If the golden file is regenerated elsewhere, the 1e-12 contract is in `golden.rs`.)
@@ -15,6 +16,7 @@ fn scheduler_goldens_are_bitwise_exact() {
         "schedulers.json",
         "schedulers_chained.json",
         "schedulers_lambda.json",
+        "schedulers_swalr.json",
     ] {
         bitwise(file);
     }

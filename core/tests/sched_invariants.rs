@@ -234,6 +234,12 @@ proptest! {
                     let lr0 = fa.lr() * mb.lr_lambda().eval(0);
                     fb = MultiplicativeLR::new(lr0, *mb.lr_lambda()).unwrap().into();
                 }
+                // SWALR starts annealing from the lr in effect.
+                if let (true, Schedule::Swa(sb)) = (t + 1 == m, b) {
+                    fb = SWALR::new(fa.lr(), sb.swa_lr(), sb.anneal_epochs(), sb.anneal_strategy())
+                        .unwrap()
+                        .into();
+                }
                 let _ = fa.step();
             } else {
                 prop_assert_eq!(seq.active(), 1);

@@ -26,7 +26,8 @@
 //!
 //! [`Lbfgs`] (closure-driven, optional strong-Wolfe line search) and [`RandomSearch`]
 //! (derivative-free baseline) have their own step signatures. [`clip`] holds
-//! `clip_grad_norm` / `clip_grad_value`.
+//! `clip_grad_norm` / `clip_grad_value`. [`WeightAverage`] keeps a running average of the
+//! parameters (SWA or EMA, PyTorch's `AveragedModel`), to pair with [`crate::sched::SWALR`].
 
 /// Builder-style setters `cfg.field(v)` for the listed fields of a config struct.
 macro_rules! setters {
@@ -50,6 +51,7 @@ mod adam;
 mod adamax;
 mod adamw;
 mod asgd;
+mod average;
 pub mod clip;
 pub mod elementwise;
 pub mod fork;
@@ -73,6 +75,7 @@ pub use adam::{Adam, AdamConfig, AdamScalars, AdamStep};
 pub use adamax::{Adamax, AdamaxConfig, AdamaxStep};
 pub use adamw::{AdamW, AdamWConfig};
 pub use asgd::{Asgd, AsgdConfig, AsgdStep};
+pub use average::{Averaging, WeightAverage};
 pub use clip::{clip_grad_norm, clip_grad_value, grad_norm};
 pub use elementwise::{ElementStep, ElementwiseRule};
 pub use fork::{Fork, Sequential};

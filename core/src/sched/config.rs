@@ -47,7 +47,7 @@ pub struct Spec<'a> {
 }
 
 /// Every name [`Scheduler::from_spec`] accepts.
-pub const SCHEDULER_NAMES: [&str; 17] = [
+pub const SCHEDULER_NAMES: [&str; 18] = [
     "StepLR",
     "MultiStepLR",
     "ExponentialLR",
@@ -62,6 +62,7 @@ pub const SCHEDULER_NAMES: [&str; 17] = [
     "InverseSqrtTime",
     "LambdaLR",
     "MultiplicativeLR",
+    "SWALR",
     "SequentialLR",
     "ChainedScheduler",
     "ReduceLROnPlateau",
@@ -69,8 +70,8 @@ pub const SCHEDULER_NAMES: [&str; 17] = [
 
 const NAMES_MSG: &str = "one of StepLR, MultiStepLR, ExponentialLR, CosineAnnealingLR, \
 CosineAnnealingWarmRestarts, CyclicLR, OneCycleLR, PolynomialLR, LinearLR, ConstantLR, \
-InverseTime, InverseSqrtTime, LambdaLR, MultiplicativeLR, SequentialLR, ChainedScheduler, \
-ReduceLROnPlateau";
+InverseTime, InverseSqrtTime, LambdaLR, MultiplicativeLR, SWALR, SequentialLR, \
+ChainedScheduler, ReduceLROnPlateau";
 
 /// Keyword-argument reader that remembers which keys were consumed.
 struct Args<'s, 'a> {
@@ -494,6 +495,28 @@ impl Schedule {
                 )?;
                 a.last_epoch()?;
                 let s = MultiplicativeLR::new(lr0, a.lr_lambda()?)?;
+                a.finish()?;
+                s.into()
+            }
+            "SWALR" => {
+                let mut a = Args::new(
+                    p,
+                    "SWALR keyword",
+                    "a SWALR keyword: swa_lr, anneal_epochs, anneal_strategy",
+                )?;
+                a.last_epoch()?;
+                let strategy = parse_mode(
+                    "anneal_strategy",
+                    a.str_or("anneal_strategy", "cos")?,
+                    AnnealStrategy::from_name,
+                    "\"cos\" or \"linear\"",
+                )?;
+                let s = SWALR::new(
+                    lr0,
+                    a.req_num("swa_lr")?,
+                    a.int_or("anneal_epochs", SWALR::DEFAULT_ANNEAL_EPOCHS)?,
+                    strategy,
+                )?;
                 a.finish()?;
                 s.into()
             }

@@ -77,6 +77,7 @@ mod plateau;
 mod polynomial;
 mod sequential;
 mod step;
+mod swa;
 
 pub use chained::ChainedScheduler;
 pub use config::{Spec, Value, SCHEDULER_NAMES};
@@ -97,6 +98,7 @@ pub use plateau::{PlateauConfig, PlateauMode, ReduceLROnPlateau, ThresholdMode};
 pub use polynomial::PolynomialLR;
 pub use sequential::{SequentialLR, MAX_SEQUENTIAL};
 pub use step::StepLR;
+pub use swa::SWALR;
 
 use crate::error::{check_arg, Error, Result};
 use codec::{bad, Reader, Writer, MAGIC, VERSION};
@@ -158,6 +160,8 @@ pub enum Schedule {
     Lambda(LambdaLR),
     /// [`MultiplicativeLR`]: `lr_{t-1} · lr_lambda(t)`.
     Multiplicative(MultiplicativeLR),
+    /// [`SWALR`]: from the lr in effect to `swa_lr` over `anneal_epochs` steps.
+    Swa(SWALR),
 }
 
 macro_rules! each {
@@ -177,6 +181,7 @@ macro_rules! each {
             Schedule::InverseSqrtTime($s) => $e,
             Schedule::Lambda($s) => $e,
             Schedule::Multiplicative($s) => $e,
+            Schedule::Swa($s) => $e,
         }
     };
 }
@@ -223,6 +228,7 @@ impl Schedule {
             Schedule::Constant(s) => s.step(),
             Schedule::InverseTime(s) => s.step(),
             Schedule::InverseSqrtTime(s) => s.step(),
+            Schedule::Swa(s) => s.step(),
         }
         Ok(())
     }
@@ -244,6 +250,7 @@ impl Schedule {
             Schedule::Constant(s) => s.reset(),
             Schedule::InverseTime(s) => s.reset(),
             Schedule::InverseSqrtTime(s) => s.reset(),
+            Schedule::Swa(s) => s.reset(),
         }
         Ok(())
     }
@@ -258,6 +265,7 @@ impl Schedule {
             Schedule::Constant(s) => s.initial(lr),
             Schedule::Linear(s) => s.initial(lr),
             Schedule::MultiStep(s) => s.chain(lr),
+            Schedule::Swa(s) => s.initial(lr),
             Schedule::Multiplicative(_)
             | Schedule::Step(_)
             | Schedule::Exponential(_)
@@ -281,6 +289,7 @@ impl Schedule {
             Schedule::Polynomial(s) => s.chain(lr),
             Schedule::CosineAnnealing(s) => s.chain(lr),
             Schedule::Multiplicative(s) => s.chain(lr)?,
+            Schedule::Swa(s) => s.chain(lr),
             closed => closed.lr(),
         })
     }
@@ -293,6 +302,10 @@ impl Schedule {
     pub(crate) fn restart(&mut self, lr: f64) -> Result<()> {
         match self {
             Schedule::Multiplicative(s) => s.restart(lr),
+            Schedule::Swa(s) => {
+                s.restart(lr);
+                Ok(())
+            }
             Schedule::CosineAnnealing(s) => {
                 s.restart();
                 Ok(())
@@ -322,6 +335,7 @@ impl Schedule {
             Schedule::InverseSqrtTime(_) => "InverseSqrtTime",
             Schedule::Lambda(_) => "LambdaLR",
             Schedule::Multiplicative(_) => "MultiplicativeLR",
+            Schedule::Swa(_) => "SWALR",
         }
     }
 
@@ -341,6 +355,7 @@ impl Schedule {
             Schedule::InverseSqrtTime(_) => 12,
             Schedule::Lambda(_) => 13,
             Schedule::Multiplicative(_) => 14,
+            Schedule::Swa(_) => 15,
         }
     }
 
@@ -370,6 +385,7 @@ impl Schedule {
             12 => Schedule::InverseSqrtTime(InverseSqrtTime::decode(r)?),
             13 => Schedule::Lambda(LambdaLR::decode(r)?),
             14 => Schedule::Multiplicative(MultiplicativeLR::decode(r)?),
+            15 => Schedule::Swa(SWALR::decode(r)?),
             _ => return Err(bad("unknown scheduler kind")),
         })
     }
@@ -405,6 +421,7 @@ from_impls!(
     InverseSqrtTime => InverseSqrtTime,
     LambdaLR => Lambda,
     MultiplicativeLR => Multiplicative,
+    SWALR => Swa,
 );
 
 /// Any learning-rate scheduler: what a trainer holds. Build one by name with

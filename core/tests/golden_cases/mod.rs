@@ -1,6 +1,7 @@
 //! Per-file golden runners and the helpers they share.
 #![allow(dead_code)]
 
+pub mod averages;
 pub mod lbfgs;
 pub mod losses;
 pub mod models;
