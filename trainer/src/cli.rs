@@ -228,11 +228,28 @@ pub struct TrainArgs {
     /// ASGD step at which averaging starts (default 1e6).
     #[arg(long)]
     pub t0: Option<f64>,
-    /// ASGD: evaluate the average of the iterates (PyTorch's `state["ax"]`) instead of the
-    /// last iterate; it is also what `best.safetensors`, `--restore-best` and the final
-    /// metrics keep.
+    /// Evaluate the average of the iterates instead of the last iterate: `--average`'s
+    /// (any optimizer), else ASGD's (PyTorch's `state["ax"]`); it is also what
+    /// `best.safetensors`, `--restore-best` and the final metrics keep.
     #[arg(long)]
     pub eval_averaged: bool,
+    /// Keep a running average of the parameters, as PyTorch's
+    /// `torch.optim.swa_utils.AveragedModel`: `swa` (the equal-weight mean of the averaged
+    /// iterates) or `ema` (exponential moving average, `--ema-decay`). Evaluated with
+    /// `--eval-averaged`; pair SWA with `--scheduler SWALR` (or a SequentialLR ending in it).
+    #[arg(long, value_name = "swa|ema")]
+    pub average: Option<String>,
+    /// `--average ema`: the old average's weight `decay` in
+    /// `avg <- decay * avg + (1 - decay) * params` (default 0.999, in [0, 1]).
+    #[arg(long)]
+    pub ema_decay: Option<f64>,
+    /// `--average`: optimizer steps taken before the first update of the average (default 0).
+    #[arg(long, value_name = "STEPS")]
+    pub average_start: Option<u64>,
+    /// `--average`: update the average every this many optimizer steps (default 1; for SWA's
+    /// once per epoch give the steps per epoch).
+    #[arg(long, value_name = "STEPS")]
+    pub average_every: Option<u64>,
     /// Maximize the objective instead of minimizing it.
     #[arg(long)]
     pub maximize: bool,

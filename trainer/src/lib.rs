@@ -12,6 +12,7 @@
 //! * [`sweep`]: grid and random search with a leaderboard.
 #![warn(missing_docs)]
 
+pub mod average;
 pub mod bench;
 pub mod checkpoint;
 pub mod cli;

@@ -268,7 +268,8 @@ fn given_flags(a: &TrainArgs) -> Vec<(&'static str, bool)> {
         ("d", a.d.is_some()),
         ("lambd", a.lambd.is_some()),
         ("t0", a.t0.is_some()),
-        ("eval-averaged", a.eval_averaged),
+        // With --average, --eval-averaged evaluates that average, whatever the optimizer.
+        ("eval-averaged", a.eval_averaged && a.average.is_none()),
         ("weight-decay", a.weight_decay.is_some()),
         ("maximize", a.maximize),
     ]
@@ -400,15 +401,16 @@ pub(crate) fn zeroed<T: Clone + Default>(
 }
 
 /// Build the optimizer named by `args.optimizer` (Adam when unset) for `n` parameters, as one
-/// vector tensor (Adafactor does not factor it; [`build_for`] gives it the layers' shapes).
+/// vector tensor (Adafactor does not factor it; [`build_for`] gives it the layers' shapes),
+/// wrapped in an [`AveragedStepper`](crate::average::AveragedStepper) with `--average`.
 pub fn build(args: &TrainArgs, n: usize) -> Result<BoxedOptimizer> {
-    build_shaped(args, n, &[])
+    crate::average::wrap(args, build_shaped(args, n, &[])?, n)
 }
 
 /// [`build`] for the parameters of `layers` (Adafactor factors each weight matrix).
 pub fn build_for(args: &TrainArgs, layers: &[LayerShape]) -> Result<BoxedOptimizer> {
     let n = crate::checkpoint::n_params(layers);
-    build_shaped(args, n, &layer_shapes(layers))
+    crate::average::wrap(args, build_shaped(args, n, &layer_shapes(layers))?, n)
 }
 
 fn build_shaped(args: &TrainArgs, n: usize, tensors: &[TensorShape]) -> Result<BoxedOptimizer> {

@@ -392,6 +392,7 @@ fn effective_args(args: &TrainArgs, data: &Splits) -> Result<TrainArgs> {
     }
     a.optimizer = a.optimizer.map(|o| o.to_ascii_lowercase());
     a.scheduler = a.scheduler.map(|o| o.to_ascii_lowercase());
+    a.average = a.average.map(|o| o.to_ascii_lowercase());
     a.sched_args = a
         .sched_args
         .map(|s| s.chars().filter(|c| !c.is_whitespace()).collect());

@@ -277,3 +277,46 @@ fn help_and_version_succeed() {
     assert_eq!(code, 0);
     assert!(out.contains("--clip-grad-norm"));
 }
+
+/// `--average` and its flags: each bad value or combination is a usage error naming the flag.
+#[test]
+fn averaging_errors() {
+    assert_usage_error(&["train", "--average", "mean"], "--average mean");
+    assert_usage_error(
+        &["train", "--average", "ema", "--ema-decay", "1.5"],
+        "decay",
+    );
+    assert_usage_error(
+        &["train", "--average", "swa", "--ema-decay", "0.9"],
+        "--ema-decay",
+    );
+    assert_usage_error(
+        &["train", "--ema-decay", "0.9"],
+        "--ema-decay needs --average",
+    );
+    assert_usage_error(&["train", "--average-start", "5"], "--average-start");
+    assert_usage_error(
+        &["train", "--average", "swa", "--average-every", "0"],
+        "--average-every 0",
+    );
+    assert_usage_error(&["train", "--average-start", "-1"], "-1");
+    // Without --average, --eval-averaged is ASGD's alone.
+    assert_usage_error(
+        &["train", "--optimizer", "sgd", "--eval-averaged"],
+        "--eval-averaged does not apply",
+    );
+    assert_usage_error(
+        &["train", "--scheduler", "SWALR", "--sched-args", "swa_lr=-1"],
+        "swa_lr",
+    );
+    assert_usage_error(
+        &[
+            "train",
+            "--scheduler",
+            "SWALR",
+            "--sched-args",
+            "swa_lr=0.1,anneal_strategy=exp",
+        ],
+        "anneal_strategy",
+    );
+}

@@ -755,3 +755,119 @@ fn infinite_clip_norm_trains_exactly_as_no_clipping() {
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("--clip-grad-norm -1"), "{err}");
 }
+
+/// `--average swa|ema`: the count and the average are in the checkpoint with the optimizer's
+/// state, and SWALR's after a SequentialLR milestone; both resume bit for bit.
+#[test]
+fn averaged_runs_resume_bitwise() {
+    let common = [
+        "train",
+        "--optimizer",
+        "sgd",
+        "--lr",
+        "0.05",
+        "--momentum",
+        "0.9",
+        "--batch-size",
+        "32",
+        "--eval-every",
+        "25",
+        "--seed",
+        "4",
+        "--quiet",
+        "--eval-averaged",
+    ];
+    let mut swa = common.to_vec();
+    swa.extend([
+        "--average",
+        "swa",
+        "--average-start",
+        "30",
+        "--average-every",
+        "7",
+        "--scheduler",
+        "SequentialLR",
+        "--sched-args",
+        "schedulers=[CosineAnnealingLR(T_max=40),SWALR(swa_lr=0.01,anneal_epochs=10)],milestones=[30]",
+        "--sched-interval",
+        "step",
+    ]);
+    resumes_bitwise("swa", &swa);
+    let mut ema = common.to_vec();
+    ema.extend(["--average", "ema", "--ema-decay", "0.9"]);
+    resumes_bitwise("ema", &ema);
+}
+
+/// With `--eval-averaged`, evaluations, `best.safetensors` and the reported metrics are of
+/// the average. An EMA of decay 0 and an SWA that starts at the last step are the iterate
+/// itself, bit for bit; a real average is not.
+#[test]
+fn eval_averaged_evaluates_the_weight_average() {
+    let run = |tag: &str, extra: &[&str]| {
+        let d = tmpdir(tag);
+        let summary = d.join("train.json");
+        let mut a = vec![
+            "train",
+            "--optimizer",
+            "sgd",
+            "--lr",
+            "0.1",
+            "--momentum",
+            "0.9",
+            "--iters",
+            "300",
+            "--eval-every",
+            "100",
+            "--seed",
+            "2",
+            "--checkpoint-dir",
+            s(&d),
+            "--summary-json",
+            s(&summary),
+            "--quiet",
+        ];
+        a.extend_from_slice(extra);
+        ok(&a);
+        let ev = d.join("best.json");
+        ok(&[
+            "eval",
+            "--checkpoint",
+            s(&d.join("best.safetensors")),
+            "--summary-json",
+            s(&ev),
+        ]);
+        (json(&summary), json(&ev))
+    };
+    let (plain, _) = run("wavg-off", &[]);
+    for (tag, extra) in [
+        ("wavg-ema0", &["--average", "ema", "--ema-decay", "0"][..]),
+        (
+            "wavg-swa-last",
+            &["--average", "swa", "--average-start", "299"],
+        ),
+    ] {
+        let mut e = extra.to_vec();
+        e.push("--eval-averaged");
+        let (same, _) = run(tag, &e);
+        for k in ["test_loss", "test_accuracy", "val_loss", "best_val_loss"] {
+            assert_eq!(plain[k], same[k], "{tag} {k}");
+        }
+    }
+    for (tag, extra) in [
+        (
+            "wavg-swa",
+            &["--average", "swa", "--average-start", "100"][..],
+        ),
+        ("wavg-ema", &["--average", "ema", "--ema-decay", "0.95"]),
+    ] {
+        let mut e = extra.to_vec();
+        e.extend(["--eval-averaged", "--restore-best"]);
+        let (avg, best) = run(tag, &e);
+        assert_eq!(avg["test_loss"], best["loss"], "{tag}");
+        assert_eq!(avg["test_accuracy"], best["accuracy"], "{tag}");
+        assert_ne!(avg["test_loss"], plain["test_loss"], "{tag}");
+        // Without --eval-averaged the average is kept but the iterate is evaluated.
+        let (iterate, _) = run(&format!("{tag}-kept"), extra);
+        assert_eq!(iterate["test_loss"], plain["test_loss"], "{tag}");
+    }
+}

@@ -11,6 +11,7 @@ mod adam;
 #[cfg(target_arch = "x86_64")]
 mod adam_avx2;
 mod adam_slices;
+mod average;
 mod dispatch;
 mod elementwise;
 mod ops;
@@ -18,6 +19,7 @@ mod sgd;
 
 pub use adam::{step_fused, FusedRule};
 pub use adam_slices::{adam_step, AdamParams};
+pub use average::average_update;
 pub(crate) use dispatch::{chunk_len, with_simd};
 pub use dispatch::{simd_level, SimdLevel, PAR_THRESHOLD};
 pub use elementwise::step_elementwise;
