@@ -215,7 +215,7 @@ impl Stepper for AveragedStepper {
     ) -> CoreResult<f32> {
         let loss = self.inner.step(params, grad, eval)?;
         self.steps += 1;
-        if self.steps > self.start && (self.steps - self.start) % self.every == 0 {
+        if self.steps > self.start && (self.steps - self.start).is_multiple_of(self.every) {
             if self.fast {
                 descent_kernels::fused::average_update(&mut self.wa, &mut self.average, params)?;
             } else {
