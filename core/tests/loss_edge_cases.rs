@@ -800,6 +800,7 @@ fn triplet_with_distance_edges() {
     }
     nan_rows(pw);
     nan_rows(cos);
+    #[allow(clippy::needless_borrows_for_generic_args)] // A reference is a distance too.
     nan_rows(&cos);
     // Zero vectors under the cosine: cos = 0, distance 1, finite gradients.
     let l = TripletMarginWithDistanceLoss::new(cos, 1.0, false, Reduction::Sum);
