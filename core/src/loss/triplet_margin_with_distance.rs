@@ -57,7 +57,8 @@ pub trait Distance<T: Float> {
 
     /// **Adds** `scale · ∂d/∂x` to `gx` and `scale · ∂d/∂y` to `gy` (all four slices of the
     /// same length); `d` is [`distance`](Self::distance)`(x, y)`, passed so that it need not
-    /// be recomputed. Called only with `scale != 0`.
+    /// be recomputed. The loss does not call it for terms without gradient (a row at or
+    /// below the hinge, the distance that the swap's `min` does not take).
     fn grad(&self, x: &[T], y: &[T], d: T, scale: T, gx: &mut [T], gy: &mut [T]);
 }
 
@@ -245,6 +246,10 @@ impl<T: Float> Distance<T> for CosineDistance<T> {
 /// non-empty `anchor` or `dim` not dividing its length (`anchor`), `positive` / `negative` /
 /// `out` / gradient lengths (PyTorch broadcasts inputs of equal rank, e.g. one positive row
 /// for every anchor; here the three have the same length). NaN propagates.
+///
+/// With the default distance, name the scalar type: `TripletMarginWithDistanceLoss::<f32> {
+/// swap: true, ..Default::default() }` (a struct expression does not fall back on a default
+/// type parameter).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct TripletMarginWithDistanceLoss<T, D = PairwiseDistance<T>> {
     /// The distance (default [`PairwiseDistance::default`]).
