@@ -6,6 +6,9 @@ use descent_core::loss::{
     MultiLabelMarginLoss, MultiLabelSoftMarginLoss, MultiMarginLoss, NLLLoss, PoissonNLLLoss,
     Reduction, SmoothL1Loss, SoftMarginLoss, TripletMarginLoss,
 };
+use descent_core::loss::{
+    CosineDistance, Distance, PairwiseDistance, TripletMarginWithDistanceLoss,
+};
 use descent_core::Error;
 
 const Z: [f64; 8] = [0.5, -1.0, 2.0, 0.0, 1.5, 1.5, -3.0, 0.25]; // [2, 4]
@@ -754,4 +757,89 @@ fn triplet_margin_nan() {
             assert!(g[2..].iter().all(|v| v.is_finite()), "{swap}");
         }
     }
+}
+
+/// `TripletMarginWithDistanceLoss`: empty input (`Sum` 0, `Mean` NaN, `dim = 0` included);
+/// NaN in any input is NaN in that row's loss and its three gradients, for both distances,
+/// with and without swap, and nowhere else; a reference to a distance is a distance.
+#[test]
+fn triplet_with_distance_edges() {
+    let pw = PairwiseDistance::<f64>::default();
+    let cos = CosineDistance::<f64>::default();
+    for dim in [0, 3] {
+        let (mut g1, mut g2, mut g3) = ([0.0; 0], [0.0; 0], [0.0; 0]);
+        let l = TripletMarginWithDistanceLoss::new(pw, 1.0, false, Reduction::Sum);
+        let v = l.forward_backward(&[], &[], &[], dim, &mut [], &mut g1, &mut g2, &mut g3);
+        assert_eq!(v.unwrap(), 0.0);
+        let l = TripletMarginWithDistanceLoss::new(cos, 1.0, true, Reduction::Mean);
+        assert!(l.forward(&[], &[], &[], dim, &mut []).unwrap().is_nan());
+        let l = TripletMarginWithDistanceLoss::new(cos, 1.0, true, Reduction::None);
+        assert_eq!(l.forward(&[], &[], &[], dim, &mut []).unwrap(), 0.0);
+    }
+    fn nan_rows<D: Distance<f64> + Copy>(dist: D) {
+        for swap in [false, true] {
+            for bad in 0..3 {
+                let l = TripletMarginWithDistanceLoss::new(dist, 1.0, swap, Reduction::None);
+                let mut x = [
+                    [0.1, 0.2, 0.1, 0.2],
+                    [0.5, 0.1, 0.5, 0.1],
+                    [0.2, 0.3, 0.2, 0.3],
+                ];
+                x[bad][1] = f64::NAN;
+                let mut out = [0.0; 2];
+                let (mut ga, mut gq, mut gr) = ([0.0; 4], [0.0; 4], [0.0; 4]);
+                l.forward_backward(&x[0], &x[1], &x[2], 2, &mut out, &mut ga, &mut gq, &mut gr)
+                    .unwrap();
+                assert!(out[0].is_nan() && out[1].is_finite(), "{swap} {bad}");
+                for g in [&ga, &gq, &gr] {
+                    assert!(g[..2].iter().all(|v| v.is_nan()), "{swap} {bad} {g:?}");
+                    assert!(g[2..].iter().all(|v| v.is_finite()), "{swap} {bad}");
+                }
+            }
+        }
+    }
+    nan_rows(pw);
+    nan_rows(cos);
+    #[allow(clippy::needless_borrows_for_generic_args)] // A reference is a distance too.
+    nan_rows(&cos);
+    // Zero vectors under the cosine: cos = 0, distance 1, finite gradients.
+    let l = TripletMarginWithDistanceLoss::new(cos, 1.0, false, Reduction::Sum);
+    let (mut ga, mut gq, mut gr) = ([0.0; 2], [0.0; 2], [0.0; 2]);
+    let v = l
+        .forward_backward(
+            &[0.0; 2],
+            &[0.0; 2],
+            &[0.0; 2],
+            2,
+            &mut [],
+            &mut ga,
+            &mut gq,
+            &mut gr,
+        )
+        .unwrap();
+    assert_eq!((v, ga, gq, gr), (1.0, [0.0; 2], [0.0; 2], [0.0; 2]));
+    // Errors name the argument; the margin is checked before the distance.
+    let x = [0.0; 4];
+    let bad =
+        TripletMarginWithDistanceLoss::new(CosineDistance::new(-1.0), 0.0, false, Reduction::Sum);
+    assert!(matches!(
+        bad.forward(&x, &x, &x, 2, &mut []),
+        Err(descent_core::Error::InvalidArgument { name: "margin", .. })
+    ));
+    assert!(matches!(
+        TripletMarginWithDistanceLoss { margin: 1.0, ..bad }.forward(&x, &x, &x, 2, &mut []),
+        Err(descent_core::Error::InvalidArgument { name: "eps", .. })
+    ));
+    let l = TripletMarginWithDistanceLoss::new(pw, 1.0, false, Reduction::Sum);
+    assert!(matches!(
+        l.forward(&x, &x, &x[..2], 2, &mut []),
+        Err(descent_core::Error::ShapeMismatch {
+            what: "negative",
+            ..
+        })
+    ));
+    assert!(matches!(
+        l.forward(&x, &x, &x, 0, &mut []),
+        Err(descent_core::Error::ShapeMismatch { what: "anchor", .. })
+    ));
 }

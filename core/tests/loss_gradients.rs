@@ -16,6 +16,9 @@ use descent_core::loss::{
     MultiLabelMarginLoss, MultiLabelSoftMarginLoss, MultiMarginLoss, NLLLoss, PoissonNLLLoss,
     Reduction, SmoothL1Loss, SoftMarginLoss, TripletMarginLoss,
 };
+use descent_core::loss::{
+    CosineDistance, Distance, PairwiseDistance, TripletMarginWithDistanceLoss,
+};
 use descent_core::regularize::{L1Penalty, L2Penalty};
 use proptest::prelude::*;
 
@@ -748,5 +751,139 @@ proptest! {
         }
         prop_assert!(close(values[0], values[2]));
         prop_assert!(close(values[1] * n as f64, values[2]));
+    }
+}
+
+/// `TripletMarginWithDistanceLoss` with `dist`: every reduction against central differences
+/// for the three inputs, away from the kinks of the hinge and of the swap's min.
+#[allow(clippy::too_many_arguments)]
+fn triplet_distance_check<D: Distance<f64> + Copy>(
+    dist: D,
+    n: usize,
+    d: usize,
+    a: &[f64],
+    q: &[f64],
+    r: &[f64],
+    margin: f64,
+    swap: bool,
+) -> Result<(), TestCaseError> {
+    for ((ra, rq), rr) in a.chunks(d).zip(q.chunks(d)).zip(r.chunks(d)) {
+        let (daq, dar) = (dist.distance(ra, rq), dist.distance(ra, rr));
+        let dqr = dist.distance(rq, rr);
+        let dneg = if swap { dar.min(dqr) } else { dar };
+        prop_assume!((margin + daq - dneg).abs() > 1e-3);
+        prop_assume!(!swap || (dar - dqr).abs() > 1e-3);
+    }
+    let len = n * d;
+    let mut values = [0.0; 3];
+    for (k, &red) in REDUCTIONS.iter().enumerate() {
+        let l = TripletMarginWithDistanceLoss::new(dist, margin, swap, red);
+        let m = if red == Reduction::None { n } else { 0 };
+        let mut out = vec![0.0; m];
+        let (mut ga, mut gq, mut gr) = (vec![0.0; len], vec![0.0; len], vec![0.0; len]);
+        let v = l
+            .forward_backward(a, q, r, d, &mut out, &mut ga, &mut gq, &mut gr)
+            .unwrap();
+        prop_assert_eq!(l.forward(a, q, r, d, &mut vec![0.0; m]).unwrap(), v);
+        if red == Reduction::None {
+            prop_assert!(close(out.iter().sum::<f64>(), v));
+        }
+        values[k] = v;
+        fd_check(&format!("{red:?} anchor"), a, &ga, |x| {
+            l.forward(x, q, r, d, &mut vec![0.0; m]).unwrap()
+        })?;
+        fd_check(&format!("{red:?} positive"), q, &gq, |x| {
+            l.forward(a, x, r, d, &mut vec![0.0; m]).unwrap()
+        })?;
+        fd_check(&format!("{red:?} negative"), r, &gr, |x| {
+            l.forward(a, q, x, d, &mut vec![0.0; m]).unwrap()
+        })?;
+    }
+    prop_assert!(close(values[0], values[2]));
+    prop_assert!(close(values[1] * n as f64, values[2]));
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    #[test]
+    fn triplet_with_distance_pairwise_grad(
+        (n, d, a, q, r) in shape().prop_flat_map(|(n, d)| {
+            (Just(n), Just(d), vecs(n * d, -2.0, 2.0), vecs(n * d, -2.0, 2.0), vecs(n * d, -2.0, 2.0))
+        }),
+        p in prop_oneof![Just(2.0f64), Just(1.0), Just(3.0), Just(1.5)],
+        eps in prop_oneof![Just(1e-6f64), Just(0.0), Just(0.1)],
+        swap in any::<bool>(),
+        margin in prop_oneof![Just(1.0f64), 0.05f64..3.0],
+    ) {
+        // Away from |v_k| = 0 for p = 1 and 1.5, as triplet_margin_grad.
+        let comp = if p == 1.0 { 1e-4 } else if p == 1.5 { 1e-2 } else { 0.0 };
+        for ((ra, rq), rr) in a.chunks(d).zip(q.chunks(d)).zip(r.chunks(d)) {
+            for (x, y) in [(ra, rq), (ra, rr), (rq, rr)] {
+                prop_assume!(x.iter().zip(y).all(|(u, v)| (u - v + eps).abs() > comp));
+            }
+        }
+        triplet_distance_check(PairwiseDistance::new(p, eps), n, d, &a, &q, &r, margin, swap)?;
+        // The default distance is TripletMarginLoss's, to the bit.
+        if p == 2.0 && eps == 1e-6 {
+            let l = TripletMarginWithDistanceLoss::<f64> { margin, swap, ..Default::default() };
+            let t = TripletMarginLoss { margin, swap, ..Default::default() };
+            let len = n * d;
+            let mut g1 = (vec![0.0; len], vec![0.0; len], vec![0.0; len]);
+            let mut g2 = g1.clone();
+            let v1 = l.forward_backward(&a, &q, &r, d, &mut [], &mut g1.0, &mut g1.1, &mut g1.2);
+            let v2 = t.forward_backward(&a, &q, &r, d, &mut [], &mut g2.0, &mut g2.1, &mut g2.2);
+            prop_assert_eq!(v1.unwrap(), v2.unwrap());
+            prop_assert_eq!(g1, g2);
+        }
+    }
+
+    #[test]
+    fn triplet_with_distance_cosine_grad(
+        (n, d, a, q, r) in shape().prop_flat_map(|(n, d)| {
+            (Just(n), Just(d), vecs(n * d, -2.0, 2.0), vecs(n * d, -2.0, 2.0), vecs(n * d, -2.0, 2.0))
+        }),
+        eps in prop_oneof![Just(1e-8f64), Just(0.0)],
+        swap in any::<bool>(),
+        margin in prop_oneof![Just(1.0f64), 0.05f64..3.0],
+    ) {
+        // Norms away from 0, where the cosine's derivatives blow up like 1/||x||.
+        for row in a.chunks(d).chain(q.chunks(d)).chain(r.chunks(d)) {
+            prop_assume!(row.iter().map(|v| v * v).sum::<f64>() > 0.04);
+        }
+        triplet_distance_check(CosineDistance::new(eps), n, d, &a, &q, &r, margin, swap)?;
+    }
+
+    /// Under the clamp (`||x|| < eps`) the cosine's gradient is PyTorch's rather than the
+    /// derivative of the value (the norm's own gradient still flows, see `CosineDistance`), so
+    /// no finite difference sees it: checked against PyTorch's formula, `x` of norm 0.3 under
+    /// `eps = 1` and `y` either side of the clamp.
+    #[test]
+    fn cosine_distance_grad_under_clamp(
+        (x, y) in (2usize..6).prop_flat_map(|d| (vecs(d, -1.0, 1.0), vecs(d, -2.0, 2.0))),
+        scale in -2.0f64..2.0,
+    ) {
+        let nx = x.iter().map(|v| v * v).sum::<f64>().sqrt();
+        let ny = y.iter().map(|v| v * v).sum::<f64>().sqrt();
+        prop_assume!(nx > 0.1 && ny > 0.1 && (ny - 1.0).abs() > 1e-3);
+        // ||x|| = 0.3 < eps = 1: clamped; y either side of the clamp.
+        let x: Vec<f64> = x.iter().map(|v| v * 0.3 / nx).collect();
+        let c = CosineDistance::new(1.0);
+        let (mut gx, mut gy) = (vec![0.0; x.len()], vec![0.0; y.len()]);
+        let dv = c.distance(&x, &y);
+        c.grad(&x, &y, dv, scale, &mut gx, &mut gy);
+        // PyTorch's pass-through: the value is Σ x_k y_k / (n_x n_y) with n_x = max(||x||, eps)
+        // held at eps, but the norm's gradient enters as if n_x were ||x||:
+        // ∂cos/∂x_k = y_k / (n_x n_y) - cos x_k / (n_x ||x||).
+        let (rx, ry) = (0.3, ny);
+        let (nx, ny) = (1.0f64, ny.max(1.0));
+        let cos: f64 = x.iter().zip(&y).map(|(a, b)| (a / nx) * (b / ny)).sum();
+        for k in 0..x.len() {
+            let wx = -scale * (y[k] / (nx * ny) - cos * x[k] / (nx * rx));
+            let wy = -scale * (x[k] / (nx * ny) - cos * y[k] / (ny * ry));
+            prop_assert!((gx[k] - wx).abs() <= 1e-12 * (1.0 + wx.abs()), "{} {}", gx[k], wx);
+            prop_assert!((gy[k] - wy).abs() <= 1e-12 * (1.0 + wy.abs()), "{} {}", gy[k], wy);
+        }
     }
 }

@@ -1,6 +1,6 @@
 //! Helpers shared by the margin losses (`MultiMarginLoss`, `MultiLabelMarginLoss`,
 //! `MultiLabelSoftMarginLoss`, `MarginRankingLoss`, `CosineEmbeddingLoss`,
-//! `TripletMarginLoss`).
+//! `TripletMarginLoss`, `TripletMarginWithDistanceLoss`).
 
 use crate::error::{check_len, Result};
 use crate::{Error, Float};

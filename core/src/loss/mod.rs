@@ -22,9 +22,11 @@
 //! | [`MarginRankingLoss`] | `nn.MarginRankingLoss(margin)` | two score arrays, flat | same length, ±1 |
 //! | [`CosineEmbeddingLoss`] | `nn.CosineEmbeddingLoss(margin)` | two embeddings `[N, D]` | `[N]`, ±1 |
 //! | [`TripletMarginLoss`] | `nn.TripletMarginLoss(margin, p, eps, swap)` | anchor, positive, negative `[N, D]` | none |
+//! | [`TripletMarginWithDistanceLoss`] | `nn.TripletMarginWithDistanceLoss(distance_function, margin, swap)`; distances [`PairwiseDistance`], [`CosineDistance`] or any [`Distance`] | anchor, positive, negative `[N, D]` | none |
 //!
 //! Arrays are flat and row-major. Class-index losses take the number of classes `C` explicitly,
-//! the embedding losses (`CosineEmbeddingLoss`, `TripletMarginLoss`) the row length `D`;
+//! the embedding losses (`CosineEmbeddingLoss`, `TripletMarginLoss`,
+//! `TripletMarginWithDistanceLoss`) the row length `D`;
 //! an unbatched PyTorch input of shape `[C]` is the case `N = 1`. Higher-dimensional
 //! `[N, C, d1, ...]` inputs are not supported (permute them to `[N*d1*..., C]` first).
 //!
@@ -107,7 +109,8 @@
 //!   both terms, and a NaN target does not propagate; at the kink `x = margin` the hinge
 //!   term's subgradient is 0.
 //! * The hinge losses (`MultiMarginLoss`, `MultiLabelMarginLoss`, `MarginRankingLoss`,
-//!   `CosineEmbeddingLoss` with target -1, `TripletMarginLoss`) take PyTorch's subgradient:
+//!   `CosineEmbeddingLoss` with target -1, `TripletMarginLoss`,
+//!   `TripletMarginWithDistanceLoss`) take PyTorch's subgradient:
 //!   a term whose hinge argument is exactly 0 contributes no gradient. A NaN hinge argument
 //!   gives NaN (PyTorch's CPU kernels for the first two drop the term instead). Their `Mean`
 //!   divides by the number of rows `N`, weights or not.
@@ -132,6 +135,7 @@ mod poisson_nll;
 mod smooth_l1;
 mod soft_margin;
 mod triplet_margin;
+mod triplet_margin_with_distance;
 
 pub use bce::BCELoss;
 pub use bce_with_logits::BCEWithLogitsLoss;
@@ -152,6 +156,9 @@ pub use poisson_nll::PoissonNLLLoss;
 pub use smooth_l1::SmoothL1Loss;
 pub use soft_margin::SoftMarginLoss;
 pub use triplet_margin::TripletMarginLoss;
+pub use triplet_margin_with_distance::{
+    CosineDistance, Distance, PairwiseDistance, TripletMarginWithDistanceLoss,
+};
 
 use crate::error::{check_len, Result};
 use crate::sum::{CascadeSum, BLOCK};

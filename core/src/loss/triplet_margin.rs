@@ -1,15 +1,14 @@
 //! Triplet loss, `torch.nn.TripletMarginLoss`.
 
-use super::margin::{hinge, mean_scale, reduce, rows};
-use super::{check_out, Reduction};
-use crate::error::{check_arg, check_len, Result};
-use crate::sum::CascadeSum;
+use super::triplet_margin_with_distance::{PairwiseDistance, TripletMarginWithDistanceLoss};
+use super::Reduction;
+use crate::error::Result;
 use crate::Float;
 
 /// `nn.TripletMarginLoss(margin=1.0, p=2.0, eps=1e-6, swap=False, reduction='mean')` on
 /// anchors `a`, positives `q` and negatives `r` of shape `[N, D]` (row-major):
 ///
-/// `l_n = max(0, d(a_n, q_n) - d_neg + margin)`, `d_neg = d(a_n, r_n)`, or with `swap`
+/// `l_n = max(0, margin + d(a_n, q_n) - d_neg)`, `d_neg = d(a_n, r_n)`, or with `swap`
 /// `min(d(a_n, r_n), d(q_n, r_n))`; `Mean` divides `Σ l_n` by `N`. The distance is PyTorch's
 /// `pairwise_distance`, which adds `eps` to the difference: `d(x, y) = ||x - y + eps||_p`.
 ///
@@ -20,7 +19,8 @@ use crate::Float;
 /// `d/da = s (u_aq - u_ar)`, `d/dq = -s u_aq`, `d/dr = s u_ar`; with `swap` the negative term
 /// goes to whichever of `d(a, r)`, `d(q, r)` is the smaller (half to each on a tie, as
 /// PyTorch's `min` backward), `d(q, r)` adding `-s u_qr` to `d/dq` and `s u_qr` to `d/dr`.
-/// Times `1/N` for `Mean`.
+/// Times `1/N` for `Mean`. Evaluated as [`TripletMarginWithDistanceLoss`] with
+/// [`PairwiseDistance`]`(p, eps)`.
 ///
 /// `margin` must be `> 0` (PyTorch's check) and `p` must be finite and `> 0` (PyTorch also
 /// takes `p <= 0` and `∞`; not supported here): [`Error::InvalidArgument`](crate::Error)
@@ -53,9 +53,6 @@ impl<T: Float> Default for TripletMarginLoss<T> {
     }
 }
 
-/// Gradient buffers for the three inputs.
-type Grads<'g, T> = (&'g mut [T], &'g mut [T], &'g mut [T]);
-
 impl<T: Float> TripletMarginLoss<T> {
     /// `TripletMarginLoss(margin, p, eps, swap, reduction)`; validated when evaluated.
     pub fn new(margin: T, p: T, eps: T, swap: bool, reduction: Reduction) -> Self {
@@ -78,7 +75,8 @@ impl<T: Float> TripletMarginLoss<T> {
         dim: usize,
         out: &mut [T],
     ) -> Result<T> {
-        self.run(anchor, positive, negative, dim, out, None)
+        self.as_with_distance()
+            .forward(anchor, positive, negative, dim, out)
     }
 
     /// [`forward`](Self::forward) plus the gradients of the value with respect to the three
@@ -95,125 +93,25 @@ impl<T: Float> TripletMarginLoss<T> {
         grad_positive: &mut [T],
         grad_negative: &mut [T],
     ) -> Result<T> {
-        let grads = (grad_anchor, grad_positive, grad_negative);
-        self.run(anchor, positive, negative, dim, out, Some(grads))
+        self.as_with_distance().forward_backward(
+            anchor,
+            positive,
+            negative,
+            dim,
+            out,
+            grad_anchor,
+            grad_positive,
+            grad_negative,
+        )
     }
 
-    fn run(
-        &self,
-        anchor: &[T],
-        positive: &[T],
-        negative: &[T],
-        dim: usize,
-        out: &mut [T],
-        mut grad: Option<Grads<'_, T>>,
-    ) -> Result<T> {
-        check_arg(self.margin > T::ZERO, "margin", self.margin.to_f64(), "> 0")?;
-        check_arg(
-            self.p > T::ZERO && self.p.is_finite(),
-            "p",
-            self.p.to_f64(),
-            "finite and > 0",
-        )?;
-        let len = anchor.len();
-        let n = rows("anchor", len, dim)?;
-        check_len("positive", positive.len(), len)?;
-        check_len("negative", negative.len(), len)?;
-        let none = self.reduction == Reduction::None;
-        check_out(none, out, n)?;
-        if let Some((ga, gq, gr)) = &grad {
-            check_len("grad_anchor", ga.len(), len)?;
-            check_len("grad_positive", gq.len(), len)?;
-            check_len("grad_negative", gr.len(), len)?;
-        }
-        let scale = mean_scale::<T>(self.reduction, n);
-        let mut sum = CascadeSum::new();
-        let cols = dim.max(1);
-        for (k, ((a, q), r)) in anchor
-            .chunks_exact(cols)
-            .zip(positive.chunks_exact(cols))
-            .zip(negative.chunks_exact(cols))
-            .enumerate()
-        {
-            let d_aq = self.distance(a, q);
-            let d_ar = self.distance(a, r);
-            // Weights of d(a, r) and d(q, r) in the negative distance.
-            let (d_neg, w_ar, w_qr, d_qr) = if self.swap {
-                let d_qr = self.distance(q, r);
-                if d_ar < d_qr {
-                    (d_ar, T::ONE, T::ZERO, d_qr)
-                } else if d_qr < d_ar {
-                    (d_qr, T::ZERO, T::ONE, d_qr)
-                } else if d_ar == d_qr {
-                    (d_ar, T::HALF, T::HALF, d_qr)
-                } else {
-                    (T::NAN, T::ONE, T::ONE, d_qr)
-                }
-            } else {
-                (d_ar, T::ONE, T::ZERO, T::ZERO)
-            };
-            let (l, s) = hinge(d_aq - d_neg + self.margin);
-            sum.add(l);
-            if none {
-                out[k] = l;
-            }
-            if let Some((ga, gq, gr)) = grad.as_mut() {
-                let span = k * cols..(k + 1) * cols;
-                let (ga, gq, gr) = (&mut ga[span.clone()], &mut gq[span.clone()], &mut gr[span]);
-                let s = s * scale;
-                if s == T::ZERO {
-                    ga.fill(T::ZERO);
-                    gq.fill(T::ZERO);
-                    gr.fill(T::ZERO);
-                    continue;
-                }
-                let (s_ar, s_qr) = (s * w_ar, s * w_qr);
-                for i in 0..cols {
-                    let u_aq = self.unit(a[i] - q[i], d_aq);
-                    let u_ar = self.unit(a[i] - r[i], d_ar);
-                    let mut g_q = -s * u_aq;
-                    let mut g_r = s_ar * u_ar;
-                    if self.swap {
-                        let u_qr = self.unit(q[i] - r[i], d_qr);
-                        g_q -= s_qr * u_qr;
-                        g_r += s_qr * u_qr;
-                    }
-                    ga[i] = s * u_aq - s_ar * u_ar;
-                    gq[i] = g_q;
-                    gr[i] = g_r;
-                }
-            }
-        }
-        Ok(reduce(self.reduction, sum.total(), n))
-    }
-
-    /// `||x - y + eps||_p`.
-    fn distance(&self, x: &[T], y: &[T]) -> T {
-        let v = x.iter().zip(y).map(|(&x, &y)| x - y + self.eps);
-        if self.p == T::TWO {
-            v.fold(T::ZERO, |s, v| s + v * v).sqrt()
-        } else if self.p == T::ONE {
-            v.fold(T::ZERO, |s, v| s + v.abs())
-        } else {
-            v.fold(T::ZERO, |s, v| s + v.abs().powf(self.p))
-                .powf(T::ONE / self.p)
-        }
-    }
-
-    /// `d ||v||_p / d v_k` for the component `diff = x_k - y_k` (`eps` added here) of a
-    /// vector of norm `norm`: 0 where the norm or the component is 0.
-    #[inline]
-    fn unit(&self, diff: T, norm: T) -> T {
-        let v = diff + self.eps;
-        if self.p == T::ONE {
-            v.signum0()
-        } else if norm == T::ZERO || v == T::ZERO {
-            T::ZERO
-        } else if self.p == T::TWO {
-            v / norm
-        } else {
-            v.signum0() * (v.abs() / norm).powf(self.p - T::ONE)
-        }
+    fn as_with_distance(&self) -> TripletMarginWithDistanceLoss<T> {
+        TripletMarginWithDistanceLoss::new(
+            PairwiseDistance::new(self.p, self.eps),
+            self.margin,
+            self.swap,
+            self.reduction,
+        )
     }
 }
 

@@ -7,6 +7,9 @@ use descent_core::loss::{
     MultiLabelMarginLoss, MultiLabelSoftMarginLoss, MultiMarginLoss, NLLLoss, PoissonNLLLoss,
     Reduction, SmoothL1Loss, SoftMarginLoss, TripletMarginLoss,
 };
+use descent_core::loss::{
+    CosineDistance, Distance, PairwiseDistance, TripletMarginWithDistanceLoss,
+};
 use serde_json::Value;
 
 const ATOL: f64 = 1e-5;
@@ -363,6 +366,53 @@ pub fn run(case: &Value) -> Result<(), String> {
             extra_grad(case, "grad_input3", &gn)?;
             v
         }
+        "TripletMarginWithDistanceLoss" => {
+            check_params(params, &["margin", "swap"])?;
+            let d = *input_shape.last().ok_or("empty input_shape")?;
+            let margin = param_f32(params, "margin")?.unwrap_or(1.0);
+            let swap = param_bool(params, "swap")?.unwrap_or(false);
+            let positive = extra_input(case, "input2", input.len())?;
+            let negative = extra_input(case, "input3", input.len())?;
+            let (mut gp, mut gn) = (vec![0.0f32; input.len()], vec![0.0f32; input.len()]);
+            let inputs = (&input[..], &positive[..], &negative[..], d);
+            let grads = (&mut grad[..], &mut gp[..], &mut gn[..]);
+            let v = match field(case, "distance")? {
+                // PyTorch's `distance_function=None`: the default type parameter.
+                Value::Null => triplet_with_distance(
+                    TripletMarginWithDistanceLoss::<f32> {
+                        margin,
+                        swap,
+                        reduction,
+                        ..Default::default()
+                    },
+                    inputs,
+                    &mut out,
+                    grads,
+                )?,
+                Value::Object(desc) => match desc.get("kind").and_then(Value::as_str) {
+                    Some("pairwise") => {
+                        check_params(desc, &["kind", "p", "eps"])?;
+                        let p = param_f32(desc, "p")?.ok_or("pairwise distance without `p`")?;
+                        let eps =
+                            param_f32(desc, "eps")?.ok_or("pairwise distance without `eps`")?;
+                        let dist = PairwiseDistance::new(p, eps);
+                        let l = TripletMarginWithDistanceLoss::new(dist, margin, swap, reduction);
+                        triplet_with_distance(l, inputs, &mut out, grads)?
+                    }
+                    Some("cosine") => {
+                        check_params(desc, &["kind"])?;
+                        let dist = CosineDistance::default();
+                        let l = TripletMarginWithDistanceLoss::new(dist, margin, swap, reduction);
+                        triplet_with_distance(l, inputs, &mut out, grads)?
+                    }
+                    other => return Err(format!("unknown distance kind {other:?}")),
+                },
+                _ => return Err("`distance` is neither null nor an object".into()),
+            };
+            extra_grad(case, "grad_input2", &gp)?;
+            extra_grad(case, "grad_input3", &gn)?;
+            v
+        }
         other => return Err(format!("unknown loss `{other}`")),
     };
 
@@ -419,4 +469,16 @@ fn extra_grad(case: &Value, key: &'static str, got: &[f32]) -> Result<(), String
     let want = floats_field(case, key)?;
     let got: Vec<f64> = got.iter().map(|&x| x as f64).collect();
     close(key, &got, &want, ATOL, RTOL)
+}
+
+/// `forward_backward` of a [`TripletMarginWithDistanceLoss`] on `(anchor, positive, negative,
+/// D)` with the three gradient buffers.
+fn triplet_with_distance<D: Distance<f32>>(
+    loss: TripletMarginWithDistanceLoss<f32, D>,
+    (a, q, r, d): (&[f32], &[f32], &[f32], usize),
+    out: &mut [f32],
+    (ga, gq, gr): (&mut [f32], &mut [f32], &mut [f32]),
+) -> Result<f32, String> {
+    loss.forward_backward(a, q, r, d, out, ga, gq, gr)
+        .map_err(|e| e.to_string())
 }
