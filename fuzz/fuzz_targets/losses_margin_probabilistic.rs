@@ -1,6 +1,7 @@
-//! The eleven newer losses of `descent_core::loss` (BCELoss, PoissonNLLLoss, GaussianNLLLoss,
+//! The twelve newer losses of `descent_core::loss` (BCELoss, PoissonNLLLoss, GaussianNLLLoss,
 //! SoftMarginLoss, HingeEmbeddingLoss, MultiMarginLoss, MultiLabelMarginLoss,
-//! MultiLabelSoftMarginLoss, MarginRankingLoss, CosineEmbeddingLoss, TripletMarginLoss) on
+//! MultiLabelSoftMarginLoss, MarginRankingLoss, CosineEmbeddingLoss, TripletMarginLoss,
+//! TripletMarginWithDistanceLoss with the pairwise or the cosine distance) on
 //! arbitrary shapes (0 rows, 0 classes, D = 0), values (NaN, ±inf, huge, subnormal, values
 //! outside a loss's domain), arguments (p, margin, eps, weights of any length, out-of-range
 //! class indices, negative variances) and buffer lengths, in f32 and f64.
@@ -26,7 +27,8 @@
 //!   than ±1 give exactly 0; rows without any term give exactly 0); bounded finite data and
 //!   arguments (|x| ≤ 32.8) give finite outputs and gradients, except where the docs allow
 //!   otherwise (PoissonNLLLoss with `x + eps <= 0`, GaussianNLLLoss with `eps <= 0`,
-//!   TripletMarginLoss with `p` far from 1, whose `Σ|v|^p` may overflow).
+//!   TripletMarginLoss with `p` far from 1, whose `Σ|v|^p` may overflow, and the cosine
+//!   distance with `eps = 0`, whose zero vectors give 0/0).
 #![no_main]
 
 use arbitrary::Arbitrary;
@@ -57,7 +59,8 @@ struct Input {
     params: [i16; 3],
     /// See the `F_*` bits.
     flags: u8,
-    /// Selects `p` (MultiMarginLoss: 1, 2 or anything; TripletMarginLoss: 2, 1, 0.5, 3 or
+    /// Bit 3: TripletMarginWithDistanceLoss takes the cosine distance. Bits 0-2 select `p`
+    /// (MultiMarginLoss: 1, 2 or anything; the triplet losses: 2, 1, 0.5, 3 or
     /// `params[1]`).
     p_choice: u8,
     /// Bit k: buffer k's length is off by one (see `B_*`); bit 15: one longer, not shorter.
@@ -240,7 +243,7 @@ struct Spec<'a, T> {
     args_finite: bool,
 }
 
-const NAMES: [&str; 11] = [
+const NAMES: [&str; 12] = [
     "BCELoss",
     "PoissonNLLLoss",
     "GaussianNLLLoss",
@@ -252,6 +255,7 @@ const NAMES: [&str; 11] = [
     "MarginRankingLoss",
     "CosineEmbeddingLoss",
     "TripletMarginLoss",
+    "TripletMarginWithDistanceLoss",
 ];
 
 fn run<T: Float>(inp: &Input) {
@@ -672,7 +676,7 @@ fn run<T: Float>(inp: &Input) {
                 args_finite: margin.is_finite(),
             }
         }
-        _ => {
+        10 => {
             let margin = margin_or(1.0);
             let p = T::from_f64(match inp.p_choice % 8 {
                 0..=2 => 2.0,
@@ -707,6 +711,71 @@ fn run<T: Float>(inp: &Input) {
                 divisor: nr,
                 untouched_on_error: false,
                 args_finite: margin.is_finite() && eps.is_finite() && p_tame,
+            }
+        }
+        _ => {
+            let margin = margin_or(1.0);
+            let cosine = inp.p_choice & 8 != 0;
+            let p = T::from_f64(match inp.p_choice % 8 {
+                0..=2 => 2.0,
+                3 | 4 => 1.0,
+                5 => param(inp.params[1]),
+                6 => 0.5,
+                _ => 3.0,
+            });
+            let eps = eps_or(if cosine { 1e-8 } else { 1e-6 });
+            let swap = flag(F_SWAP);
+            push(!(margin > T::ZERO), "margin");
+            if cosine {
+                push(!(eps >= T::ZERO), "eps");
+            } else {
+                push(!(p > T::ZERO && p.is_finite()), "p");
+            }
+            push(not_rows(b0.len(), cols), "anchor");
+            push(b1.len() != b0.len(), "positive");
+            push(b2.len() != b0.len(), "negative");
+            let nr = rows_of(b0.len(), cols);
+            let p_tame = p >= T::from_f64(0.25) && p <= T::from_f64(8.0);
+            let call: Call<T> = if cosine {
+                Box::new(move |red, o, g| {
+                    let l = TripletMarginWithDistanceLoss::new(
+                        CosineDistance::new(eps),
+                        margin,
+                        swap,
+                        red,
+                    );
+                    match g {
+                        None => l.forward(b0, b1, b2, cols, o),
+                        Some([ga, gq, gr]) => l.forward_backward(b0, b1, b2, cols, o, ga, gq, gr),
+                        Some(_) => unreachable!(),
+                    }
+                })
+            } else {
+                Box::new(move |red, o, g| {
+                    let l = TripletMarginWithDistanceLoss::new(
+                        PairwiseDistance::new(p, eps),
+                        margin,
+                        swap,
+                        red,
+                    );
+                    match g {
+                        None => l.forward(b0, b1, b2, cols, o),
+                        Some([ga, gq, gr]) => l.forward_backward(b0, b1, b2, cols, o, ga, gq, gr),
+                        Some(_) => unreachable!(),
+                    }
+                })
+            };
+            Spec {
+                call,
+                bad: Vec::new(),
+                out_len: nr,
+                grad_lens: vec![b0.len(); 3],
+                grad_names: &["grad_anchor", "grad_positive", "grad_negative"],
+                divisor: nr,
+                untouched_on_error: false,
+                args_finite: margin.is_finite()
+                    && eps.is_finite()
+                    && if cosine { eps > T::ZERO } else { p_tame },
             }
         }
     };

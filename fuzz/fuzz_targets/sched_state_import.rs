@@ -13,7 +13,7 @@ use descent_core::Error;
 use libfuzzer_sys::fuzz_target;
 
 /// Keyword names the schedulers know (plus arbitrary strings).
-const KEYS: [&str; 38] = [
+const KEYS: [&str; 40] = [
     "T_max",
     "T_mult",
     "anneal_strategy",
@@ -52,6 +52,8 @@ const KEYS: [&str; 38] = [
     "total_iters",
     "total_steps",
     "T_0",
+    "swa_lr",
+    "anneal_epochs",
 ];
 
 #[derive(Arbitrary, Debug)]
