@@ -22,6 +22,7 @@
 //! | [`MarginRankingLoss`] | `nn.MarginRankingLoss(margin)` | two score arrays, flat | same length, ±1 |
 //! | [`CosineEmbeddingLoss`] | `nn.CosineEmbeddingLoss(margin)` | two embeddings `[N, D]` | `[N]`, ±1 |
 //! | [`TripletMarginLoss`] | `nn.TripletMarginLoss(margin, p, eps, swap)` | anchor, positive, negative `[N, D]` | none |
+//! | [`CTCLoss`] | `nn.CTCLoss(blank, zero_infinity)` | log-probabilities `[T, N, C]`, `input_lengths` `[N]` | [`CTCTargets`]: `[N, S]` padded or concatenated class indices, `target_lengths` `[N]` |
 //!
 //! Arrays are flat and row-major. Class-index losses take the number of classes `C` explicitly,
 //! the embedding losses (`CosineEmbeddingLoss`, `TripletMarginLoss`) the row length `D`;
@@ -116,6 +117,7 @@ mod bce;
 mod bce_with_logits;
 mod cosine_embedding;
 mod cross_entropy;
+mod ctc;
 mod gaussian_nll;
 mod hinge_embedding;
 mod huber;
@@ -137,6 +139,7 @@ pub use bce::BCELoss;
 pub use bce_with_logits::BCEWithLogitsLoss;
 pub use cosine_embedding::CosineEmbeddingLoss;
 pub use cross_entropy::CrossEntropyLoss;
+pub use ctc::{CTCLoss, CTCTargets};
 pub use gaussian_nll::GaussianNLLLoss;
 pub use hinge_embedding::HingeEmbeddingLoss;
 pub use huber::HuberLoss;
