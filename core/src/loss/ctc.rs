@@ -80,6 +80,23 @@ pub enum CTCTargets<'a> {
 /// in `targets`), or equal to `blank` ([`Error::InvalidArgument`] `targets` whose `value` is
 /// its position; PyTorch does not check either); `out` / `grad_input` lengths; `scratch`
 /// shorter than needed ([`Error::BufferTooSmall`] `scratch`).
+///
+/// ```
+/// use descent_core::loss::{CTCLoss, CTCTargets, Reduction};
+/// // T = 3 steps, N = 1, C = 3 classes (blank 0), uniform; target "12": five alignments
+/// // (112, 122, 012, 102, 120) of probability 1/27 each.
+/// let x = [(1.0f64 / 3.0).ln(); 9];
+/// let mut scratch = [0.0; 25];
+/// assert_eq!(CTCLoss::scratch_len(3, 2), 25);
+/// let mut grad = [0.0; 9];
+/// let ctc = CTCLoss::new(0, Reduction::Sum, false);
+/// let targets = CTCTargets::Padded(&[1, 2]);
+/// let loss = ctc.forward_backward(&x, targets, &[3], &[2], 3, &mut scratch, &mut [], &mut grad)?;
+/// assert!((loss - -(5.0f64 / 27.0).ln()).abs() < 1e-12);
+/// // Each time step's gradient row sums to 0 (the logits' gradient).
+/// assert!(grad.chunks(3).all(|row| row.iter().sum::<f64>().abs() < 1e-12));
+/// # Ok::<(), descent_core::Error>(())
+/// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct CTCLoss {
     /// The blank class (default 0), in `0..C`.

@@ -112,6 +112,13 @@
 //!   a term whose hinge argument is exactly 0 contributes no gradient. A NaN hinge argument
 //!   gives NaN (PyTorch's CPU kernels for the first two drop the term instead). Their `Mean`
 //!   divides by the number of rows `N`, weights or not.
+//! * `CTCLoss` takes time-major `[T, N, C]` log-probabilities, [`CTCTargets`] (padded `[N, S]`
+//!   or concatenated), `input_lengths` / `target_lengths` and a caller-provided `scratch`
+//!   ([`CTCLoss::scratch_len`]). Its gradient is PyTorch's, `e^x - γ` (the logits' gradient
+//!   under `log_softmax`), not the partial derivative `-γ` in the log-probabilities. An
+//!   impossible alignment gives `+∞` and a NaN gradient unless `zero_infinity`; `Mean`
+//!   divides each loss by `max(target_length, 1)`, then by `N`. A label equal to `blank` is an
+//!   error (PyTorch does not check).
 
 mod bce;
 mod bce_with_logits;
