@@ -843,3 +843,307 @@ fn triplet_with_distance_edges() {
         Err(descent_core::Error::ShapeMismatch { what: "anchor", .. })
     ));
 }
+
+use descent_core::loss::{CTCLoss, CTCTargets};
+
+/// `ln` of each probability.
+fn lns(p: &[f64]) -> Vec<f64> {
+    p.iter().map(|x| x.ln()).collect()
+}
+
+/// `CTCLoss` with `Reduction::None` on `x` `[T, N, C]`: `(out, grad)`.
+fn ctc_none(
+    x: &[f64],
+    targets: CTCTargets<'_>,
+    il: &[i64],
+    tl: &[i64],
+    c: usize,
+    zi: bool,
+) -> (Vec<f64>, Vec<f64>) {
+    let mut out = vec![0.0; il.len()];
+    let mut g = vec![7.0; x.len()];
+    let mut scratch = vec![0.0; CTCLoss::scratch_len(8, 4)];
+    CTCLoss::new(0, Reduction::None, zi)
+        .forward_backward(x, targets, il, tl, c, &mut scratch, &mut out, &mut g)
+        .unwrap();
+    (out, g)
+}
+
+/// Input length 0: loss 0 for an empty target and +inf otherwise, gradient 0 either way
+/// (PyTorch: nothing to differentiate); empty target: `-Σ_t x[t, blank]`.
+#[test]
+fn ctc_empty_input_and_target() {
+    // T = 2, N = 3, C = 2.
+    let x = lns(&[0.5, 0.5, 0.3, 0.7, 0.9, 0.1, 0.25, 0.75, 0.6, 0.4, 0.8, 0.2]);
+    let (out, g) = ctc_none(
+        &x,
+        CTCTargets::Concatenated(&[1]),
+        &[0, 0, 2],
+        &[0, 1, 0],
+        2,
+        false,
+    );
+    assert_eq!(out[0], 0.0);
+    assert_eq!(out[1], f64::INFINITY);
+    assert!((out[2] - -(0.9f64.ln() + 0.8f64.ln())).abs() < 1e-15);
+    for t in 0..2 {
+        assert_eq!(&g[t * 6..t * 6 + 4], &[0.0; 4]);
+    }
+    // The empty target's gradient: e^x minus the occupation 1 of blank.
+    assert!((g[4] - (0.9 - 1.0)).abs() < 1e-15 && (g[5] - 0.1).abs() < 1e-15);
+    // Mean divides an empty target's loss by max(0, 1) = 1.
+    let mut s = vec![0.0; 16];
+    let v = CTCLoss::default()
+        .forward(
+            &x,
+            CTCTargets::Concatenated(&[]),
+            &[2, 2, 2],
+            &[0, 0, 0],
+            2,
+            &mut s,
+            &mut [],
+        )
+        .unwrap();
+    let want =
+        -(0.5f64.ln() + 0.3f64.ln() + 0.9f64.ln() + 0.25f64.ln() + 0.6f64.ln() + 0.8f64.ln()) / 3.0;
+    assert!((v - want).abs() < 1e-14);
+    // An empty batch: Sum 0, Mean NaN (0/0), None nothing.
+    let l = CTCLoss::new(0, Reduction::Sum, false);
+    assert_eq!(
+        l.forward::<f64>(&[], CTCTargets::Padded(&[]), &[], &[], 2, &mut [], &mut []),
+        Ok(0.0)
+    );
+    let l = CTCLoss::new(0, Reduction::Mean, false);
+    assert!(l
+        .forward::<f64>(
+            &[],
+            CTCTargets::Concatenated(&[]),
+            &[],
+            &[],
+            2,
+            &mut [],
+            &mut []
+        )
+        .unwrap()
+        .is_nan());
+}
+
+/// Impossible alignments: a repeated label without room for its blank, a target longer than
+/// its input. +inf and a NaN gradient for `t < T_n` (0 past it) as PyTorch; 0 and 0 with
+/// `zero_infinity`. The other samples are untouched.
+#[test]
+fn ctc_impossible_alignments() {
+    // T = 3, N = 3, C = 3; sample 2 ("12" in 3 steps) is possible.
+    let x = lns(&[
+        0.2, 0.5, 0.3, 0.3, 0.3, 0.4, 0.1, 0.1, 0.8, 0.5, 0.25, 0.25, 0.6, 0.2, 0.2, 0.3, 0.3, 0.4,
+        0.4, 0.4, 0.2, 0.2, 0.2, 0.6, 0.2, 0.2, 0.6,
+    ]);
+    let targets = [1, 1, 2, 1, 2, 1, 2, 0];
+    let pad = CTCTargets::Padded(&targets[..6]);
+    // Sample 0: "11" in 2 steps; sample 1: "21" in 1 step.
+    let (il, tl) = ([2, 1, 3], [2, 2, 2]);
+    let (out, g) = ctc_none(&x, pad, &il, &tl, 3, false);
+    assert_eq!(&out[..2], &[f64::INFINITY; 2]);
+    assert!(out[2].is_finite());
+    let (out_zi, g_zi) = ctc_none(&x, pad, &il, &tl, 3, true);
+    assert_eq!(&out_zi[..2], &[0.0; 2]);
+    assert_eq!(out_zi[2], out[2]);
+    for t in 0..3 {
+        for k in 0..3 {
+            let (r, rz) = (&g[(t * 3 + k) * 3..][..3], &g_zi[(t * 3 + k) * 3..][..3]);
+            if k == 2 {
+                assert!(r.iter().all(|v| v.is_finite()));
+                assert_eq!(r, rz);
+            } else {
+                assert_eq!(rz, &[0.0; 3]);
+                if (t as i64) < il[k] {
+                    assert!(r.iter().all(|v| v.is_nan()), "{t} {k}");
+                } else {
+                    assert_eq!(r, &[0.0; 3]);
+                }
+            }
+        }
+    }
+    // "11" in 3 steps has exactly one alignment, 1 blank 1.
+    let (out, _) = ctc_none(&x[..9], CTCTargets::Padded(&[1, 1]), &[3], &[2], 3, false);
+    assert!((out[0] - -(0.5f64.ln() + 0.3f64.ln() + 0.1f64.ln())).abs() < 1e-15);
+    // ... and is impossible in 2 (the same data as [T = 3, N = 1] with input length 2).
+    let (out, _) = ctc_none(&x[..9], CTCTargets::Padded(&[1, 1]), &[2], &[2], 3, false);
+    assert_eq!(out[0], f64::INFINITY);
+}
+
+/// NaN in a log-probability: on a class some alignment uses, the sample's loss and its whole
+/// gradient are NaN; on a class none uses, only that entry's gradient; past the input length,
+/// nothing. Other samples are untouched.
+#[test]
+fn ctc_nan_propagation() {
+    // T = 3, N = 2, C = 3; both samples have target "1".
+    let mut x = lns(&[
+        0.2, 0.5, 0.3, 0.3, 0.3, 0.4, 0.1, 0.1, 0.8, 0.5, 0.25, 0.25, 0.6, 0.2, 0.2, 0.3, 0.3, 0.4,
+    ]);
+    let conc = CTCTargets::Concatenated(&[1, 1]);
+    let (clean, g_clean) = ctc_none(&x, conc, &[3, 2], &[1, 1], 3, false);
+    // (t = 1, n = 0, class 1): on the path.
+    x[7] = f64::NAN;
+    // (t = 2, n = 1, class 0): past sample 1's input length.
+    x[15] = f64::NAN;
+    let (out, g) = ctc_none(&x, conc, &[3, 2], &[1, 1], 3, false);
+    assert!(out[0].is_nan());
+    assert_eq!(out[1], clean[1]);
+    for t in 0..3 {
+        assert!(g[t * 6..t * 6 + 3].iter().all(|v| v.is_nan()), "{t}");
+        assert_eq!(
+            &g[t * 6 + 3..t * 6 + 6],
+            &g_clean[t * 6 + 3..t * 6 + 6],
+            "{t}"
+        );
+    }
+    // (t = 0, n = 1, class 2): a class sample 1 never uses.
+    let mut x2 = lns(&[
+        0.2, 0.5, 0.3, 0.3, 0.3, 0.4, 0.1, 0.1, 0.8, 0.5, 0.25, 0.25, 0.6, 0.2, 0.2, 0.3, 0.3, 0.4,
+    ]);
+    x2[5] = f64::NAN;
+    let (out, g) = ctc_none(&x2, conc, &[3, 2], &[1, 1], 3, false);
+    assert_eq!(out, clean);
+    for (i, (&a, &b)) in g.iter().zip(&g_clean).enumerate() {
+        if i == 5 {
+            assert!(a.is_nan());
+        } else {
+            assert_eq!(a, b, "{i}");
+        }
+    }
+}
+
+/// Argument errors, each naming its argument; scratch too short.
+#[test]
+fn ctc_errors() {
+    let x = [0.0f32; 12]; // T = 3, N = 2, C = 2
+    let pad = CTCTargets::Padded(&[1, 1, 1, 1]);
+    let mut s = [0.0f32; 64];
+    let mut g = [0.0f32; 12];
+    let fb =
+        |l: CTCLoss, t: CTCTargets<'_>, il: &[i64], tl: &[i64], s: &mut [f32], g: &mut [f32]| {
+            l.forward_backward(&x, t, il, tl, 2, s, &mut [], g)
+        };
+    let d = CTCLoss::default();
+    for blank in [-1, 2, i64::MAX] {
+        assert!(matches!(
+            fb(
+                CTCLoss::new(blank, Reduction::Sum, false),
+                pad,
+                &[3, 3],
+                &[1, 1],
+                &mut s,
+                &mut g
+            ),
+            Err(Error::InvalidArgument { name: "blank", .. })
+        ));
+    }
+    // Input lengths above T or negative; target lengths negative or above S.
+    for il in [[4, 3], [3, -1]] {
+        assert!(matches!(
+            fb(d, pad, &il, &[1, 1], &mut s, &mut g),
+            Err(Error::InvalidArgument {
+                name: "input_lengths",
+                ..
+            })
+        ));
+    }
+    for tl in [[3, 1], [1, -2]] {
+        assert!(matches!(
+            fb(d, pad, &[3, 3], &tl, &mut s, &mut g),
+            Err(Error::InvalidArgument {
+                name: "target_lengths",
+                ..
+            })
+        ));
+    }
+    // A target longer than the input is not an error: its loss is inf.
+    let mut out = [0.0f32; 2];
+    CTCLoss::new(0, Reduction::None, false)
+        .forward(
+            &x,
+            CTCTargets::Padded(&[1, 1, 1, 1]),
+            &[1, 3],
+            &[2, 1],
+            2,
+            &mut s,
+            &mut out,
+        )
+        .unwrap();
+    assert_eq!(out[0], f32::INFINITY);
+    // Labels equal to blank or out of range (only the used ones are read).
+    assert!(matches!(
+        fb(CTCLoss::new(1, Reduction::Sum, false), CTCTargets::Concatenated(&[0, 1]), &[3, 3], &[1, 1], &mut s, &mut g),
+        Err(Error::InvalidArgument { name: "targets", value, .. }) if value == 1.0
+    ));
+    assert_eq!(
+        fb(
+            d,
+            CTCTargets::Concatenated(&[1, -1]),
+            &[3, 3],
+            &[1, 1],
+            &mut s,
+            &mut g
+        ),
+        Err(Error::ClassOutOfRange {
+            index: 1,
+            class: -1,
+            classes: 2
+        })
+    );
+    assert!(fb(
+        d,
+        CTCTargets::Padded(&[1, 9, 1, 0]),
+        &[3, 3],
+        &[1, 1],
+        &mut s,
+        &mut g
+    )
+    .is_ok());
+    // Shapes.
+    assert!(matches!(
+        fb(d, pad, &[3; 5], &[1; 5], &mut s, &mut g),
+        Err(Error::ShapeMismatch {
+            what: "log_probs",
+            ..
+        })
+    ));
+    assert!(matches!(
+        fb(
+            d,
+            CTCTargets::Concatenated(&[1, 1, 1]),
+            &[3, 3],
+            &[1, 1],
+            &mut s,
+            &mut g
+        ),
+        Err(Error::ShapeMismatch {
+            what: "targets",
+            ..
+        })
+    ));
+    // Scratch: (3 + 2) (2 * 2 + 1) = 25 for forward_backward with a target of 2, 10 for forward.
+    let two = CTCTargets::Padded(&[1, 1, 1, 0]);
+    assert_eq!(
+        fb(d, two, &[3, 3], &[2, 1], &mut s[..24], &mut g),
+        Err(Error::BufferTooSmall {
+            what: "scratch",
+            needed: 25,
+            got: 24
+        })
+    );
+    assert!(fb(d, two, &[3, 3], &[2, 1], &mut s[..25], &mut g).is_ok());
+    assert_eq!(
+        d.forward(&x, two, &[3, 3], &[2, 1], 2, &mut s[..9], &mut []),
+        Err(Error::BufferTooSmall {
+            what: "scratch",
+            needed: 10,
+            got: 9
+        })
+    );
+    assert!(d
+        .forward(&x, two, &[3, 3], &[2, 1], 2, &mut s[..10], &mut [])
+        .is_ok());
+    assert_eq!(CTCLoss::scratch_len(3, 2), 25);
+}

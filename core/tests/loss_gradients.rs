@@ -887,3 +887,325 @@ proptest! {
         }
     }
 }
+
+use descent_core::loss::{CTCLoss, CTCTargets};
+
+/// A CTC batch: `[T, N, C]` values, per-sample labels (never `blank`) and input lengths.
+#[derive(Clone, Debug)]
+struct Ctc {
+    t: usize,
+    c: usize,
+    blank: i64,
+    x: Vec<f64>,
+    labels: Vec<Vec<i64>>,
+    il: Vec<i64>,
+}
+
+impl Ctc {
+    fn n(&self) -> usize {
+        self.labels.len()
+    }
+    fn tl(&self) -> Vec<i64> {
+        self.labels.iter().map(|l| l.len() as i64).collect()
+    }
+    fn concatenated(&self) -> Vec<i64> {
+        self.labels.concat()
+    }
+    /// `[N, S]` padded with `pad`.
+    fn padded(&self, pad: i64) -> Vec<i64> {
+        let s = self.labels.iter().map(Vec::len).max().unwrap_or(0);
+        self.labels
+            .iter()
+            .flat_map(|l| {
+                l.iter()
+                    .copied()
+                    .chain(std::iter::repeat_n(pad, s - l.len()))
+            })
+            .collect()
+    }
+    fn scratch(&self) -> Vec<f64> {
+        let s = self.labels.iter().map(Vec::len).max().unwrap_or(0);
+        vec![0.0; CTCLoss::scratch_len(self.t, s)]
+    }
+    /// `(value, out)` of `forward` at log-probabilities `x`.
+    fn forward(&self, l: &CTCLoss, x: &[f64]) -> (f64, Vec<f64>) {
+        let mut out = vec![
+            0.0;
+            if l.reduction == Reduction::None {
+                self.n()
+            } else {
+                0
+            }
+        ];
+        let t = self.concatenated();
+        let v = l
+            .forward(
+                x,
+                CTCTargets::Concatenated(&t),
+                &self.il,
+                &self.tl(),
+                self.c,
+                &mut self.scratch(),
+                &mut out,
+            )
+            .unwrap();
+        (v, out)
+    }
+    /// `(value, out, grad)` of `forward_backward`, with padded targets.
+    fn forward_backward(&self, l: &CTCLoss, x: &[f64]) -> (f64, Vec<f64>, Vec<f64>) {
+        let mut out = vec![
+            0.0;
+            if l.reduction == Reduction::None {
+                self.n()
+            } else {
+                0
+            }
+        ];
+        let mut g = vec![0.0; x.len()];
+        let t = self.padded(self.blank);
+        let v = l
+            .forward_backward(
+                x,
+                CTCTargets::Padded(&t),
+                &self.il,
+                &self.tl(),
+                self.c,
+                &mut self.scratch(),
+                &mut out,
+                &mut g,
+            )
+            .unwrap();
+        (v, out, g)
+    }
+}
+
+/// Steps a label sequence needs: one per label plus a blank between equal neighbours.
+fn ctc_min_len(l: &[i64]) -> usize {
+    l.len() + l.windows(2).filter(|w| w[0] == w[1]).count()
+}
+
+/// Random CTC batches: T in 1..7, N in 1..4, C in 2..5, any blank, up to 4 labels per sample
+/// (repeats frequent with few classes), input lengths anywhere in `0..=T` when `feasible` is
+/// false, else at least what the labels need (labels shortened to fit T).
+fn ctc_batch(feasible: bool, lo: f64, hi: f64) -> impl Strategy<Value = Ctc> {
+    (1usize..7, 1usize..4, 2usize..5)
+        .prop_flat_map(move |(t, n, c)| {
+            (
+                Just((t, c)),
+                0..c as i64,
+                vecs(t * n * c, lo, hi),
+                prop::collection::vec((prop::collection::vec(0..c as i64 - 1, 0..5), 0..=t), n),
+            )
+        })
+        .prop_map(move |((t, c), blank, x, samples)| {
+            let mut labels = Vec::new();
+            let mut il = Vec::new();
+            for (raw, len) in samples {
+                // 0..C-1 onto the classes other than blank.
+                let mut l: Vec<i64> = raw
+                    .iter()
+                    .map(|&v| if v >= blank { v + 1 } else { v })
+                    .collect();
+                let mut len = len;
+                if feasible {
+                    while ctc_min_len(&l) > t {
+                        l.pop();
+                    }
+                    len = len.max(ctc_min_len(&l));
+                }
+                labels.push(l);
+                il.push(len as i64);
+            }
+            Ctc {
+                t,
+                c,
+                blank,
+                x,
+                labels,
+                il,
+            }
+        })
+}
+
+/// Row-wise `log_softmax` over the last dimension.
+fn log_softmax_rows(z: &[f64], c: usize) -> Vec<f64> {
+    z.chunks(c)
+        .flat_map(|r| {
+            let m = r.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+            let lse = m + r.iter().map(|x| (x - m).exp()).sum::<f64>().ln();
+            r.iter().map(move |x| x - lse)
+        })
+        .collect()
+}
+
+/// `-ln Σ` over the `C^T` paths of sample `k` that collapse to its labels (brute force).
+fn ctc_brute_force(p: &Ctc, k: usize) -> f64 {
+    let (n, c, t) = (p.n(), p.c, p.il[k] as usize);
+    let mut total = 0.0;
+    let mut path = vec![0usize; t];
+    loop {
+        let mut collapsed = Vec::new();
+        let mut prev = None;
+        for &s in &path {
+            if Some(s) != prev && s as i64 != p.blank {
+                collapsed.push(s as i64);
+            }
+            prev = Some(s);
+        }
+        if collapsed == p.labels[k] {
+            let lp: f64 = path
+                .iter()
+                .enumerate()
+                .map(|(i, &s)| p.x[(i * n + k) * c + s])
+                .sum();
+            total += lp.exp();
+        }
+        // Next path (odometer); the empty path is visited once.
+        let mut i = 0;
+        loop {
+            if i == t {
+                return -total.ln();
+            }
+            path[i] += 1;
+            if path[i] < c {
+                break;
+            }
+            path[i] = 0;
+            i += 1;
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    /// Logits -> log_softmax -> CTC: PyTorch's gradient is the logits' gradient. Passing it
+    /// back through log_softmax's Jacobian (`G - softmax Σ_c G`) leaves it unchanged, since
+    /// its rows sum to 0, and it matches central differences of the loss in the logits; with
+    /// `zero_infinity`, impossible samples (whose loss stays 0) included.
+    #[test]
+    fn ctc_grad_through_log_softmax(p in ctc_batch(false, -3.0, 3.0), zi in any::<bool>()) {
+        let mut p = p;
+        if !zi {
+            // Without zero_infinity only feasible lengths keep the loss finite.
+            for (l, il) in p.labels.iter_mut().zip(p.il.iter_mut()) {
+                while ctc_min_len(l) > p.t {
+                    l.pop();
+                }
+                *il = (*il).max(ctc_min_len(l) as i64);
+            }
+        }
+        let (n, c) = (p.n(), p.c);
+        let z = p.x.clone();
+        let lp = log_softmax_rows(&z, c);
+        for red in REDUCTIONS {
+            let l = CTCLoss::new(p.blank, red, zi);
+            let (v, out, g) = p.forward_backward(&l, &lp);
+            prop_assert!(v.is_finite());
+            let (v2, out2) = p.forward(&l, &lp);
+            prop_assert_eq!(v, v2);
+            prop_assert_eq!(&out, &out2);
+            for (i, (row, lrow)) in g.chunks(c).zip(lp.chunks(c)).enumerate() {
+                let (t, k) = (i / n, i % n);
+                if t as i64 >= p.il[k] {
+                    prop_assert!(row.iter().all(|&x| x == 0.0));
+                }
+                let s: f64 = row.iter().sum();
+                prop_assert!(s.abs() < 1e-12, "row {} sums to {}", i, s);
+                // Through log_softmax: G_c - softmax_c Σ G.
+                for (&gc, &x) in row.iter().zip(lrow) {
+                    prop_assert!((gc - (gc - x.exp() * s)).abs() < 1e-12);
+                }
+            }
+            fd_check(&format!("{red:?} logits"), &z, &g, |zp| {
+                p.forward(&l, &log_softmax_rows(zp, c)).0
+            })?;
+        }
+    }
+
+    /// The plain partial derivative in the log-probabilities (not normalized) is
+    /// `grad_input - e^x g_n`, i.e. minus the occupation, for `t < T_n`.
+    #[test]
+    fn ctc_partial_derivative(p in ctc_batch(true, -3.0, 0.5)) {
+        let (n, c) = (p.n(), p.c);
+        let tl = p.tl();
+        for red in REDUCTIONS {
+            let l = CTCLoss::new(p.blank, red, false);
+            let (_, _, g) = p.forward_backward(&l, &p.x);
+            let partial: Vec<f64> = g
+                .iter()
+                .zip(&p.x)
+                .enumerate()
+                .map(|(i, (&gi, &x))| {
+                    let (t, k) = (i / (n * c), i / c % n);
+                    let scale = if red == Reduction::Mean { 1.0 / n as f64 / tl[k].max(1) as f64 } else { 1.0 };
+                    if (t as i64) < p.il[k] { gi - x.exp() * scale } else { gi }
+                })
+                .collect();
+            fd_check(&format!("{red:?} log_probs"), &p.x, &partial, |xp| p.forward(&l, xp).0)?;
+        }
+    }
+
+    /// The recursion against brute force over every path, feasible or not (+inf when no path
+    /// collapses to the target), for T <= 6 and C <= 4; both target layouts agree bit for bit.
+    #[test]
+    fn ctc_brute_force_paths(p in ctc_batch(false, -3.0, 1.0)) {
+        let l = CTCLoss::new(p.blank, Reduction::None, false);
+        let (v, out) = p.forward(&l, &p.x);
+        let (v2, out2, _) = p.forward_backward(&l, &p.x);
+        prop_assert_eq!(v.to_bits(), v2.to_bits());
+        prop_assert_eq!(&out, &out2);
+        for (k, &o) in out.iter().enumerate() {
+            let want = ctc_brute_force(&p, k);
+            if want.is_infinite() {
+                prop_assert_eq!(o, f64::INFINITY, "sample {}", k);
+            } else {
+                prop_assert!((o - want).abs() <= 1e-12 * (1.0 + want.abs()), "sample {}: {} vs {}", k, o, want);
+            }
+        }
+    }
+
+    /// Reductions and zero_infinity: `Sum` = Σ out = the `None` return value, `Mean` =
+    /// `(1/N) Σ out_n / max(L_n, 1)`; `zero_infinity` replaces infinite losses by 0 and their
+    /// gradients by 0 (NaN for `t < T_n` without it), and leaves every other sample alone.
+    #[test]
+    fn ctc_reductions_and_zero_infinity(p in ctc_batch(false, -3.0, 0.0)) {
+        let (n, c) = (p.n(), p.c);
+        let tl = p.tl();
+        for zi in [false, true] {
+            let (none, out, g_none) = p.forward_backward(&CTCLoss::new(p.blank, Reduction::None, zi), &p.x);
+            let (sum, _, g_sum) = p.forward_backward(&CTCLoss::new(p.blank, Reduction::Sum, zi), &p.x);
+            let (mean, _, g_mean) = p.forward_backward(&CTCLoss::new(p.blank, Reduction::Mean, zi), &p.x);
+            let want_sum: f64 = out.iter().sum();
+            let want_mean = out.iter().zip(&tl).map(|(o, &t)| o / t.max(1) as f64).sum::<f64>() / n as f64;
+            prop_assert!(close(none, want_sum) || none == want_sum);
+            prop_assert!(close(sum, want_sum) || sum == want_sum);
+            prop_assert!(close(mean, want_mean) || mean == want_mean);
+            prop_assert_eq!(g_none.iter().map(|x| x.to_bits()).collect::<Vec<_>>(),
+                            g_sum.iter().map(|x| x.to_bits()).collect::<Vec<_>>());
+            let (_, out_raw, g_raw) = p.forward_backward(&CTCLoss::new(p.blank, Reduction::None, false), &p.x);
+            for (i, (&gm, &gs)) in g_mean.iter().zip(&g_sum).enumerate() {
+                let (t, k) = (i / (n * c), i / c % n);
+                let inf = out_raw[k] == f64::INFINITY;
+                let past = t as i64 >= p.il[k];
+                let s = 1.0 / n as f64 / tl[k].max(1) as f64;
+                prop_assert!((gm.is_nan() && gs.is_nan()) || (gm - gs * s).abs() <= 1e-15 * (1.0 + gs.abs()));
+                if zi && inf || past {
+                    prop_assert_eq!(gs, 0.0);
+                } else if inf {
+                    prop_assert!(gs.is_nan());
+                } else {
+                    prop_assert_eq!(gs.to_bits(), g_raw[i].to_bits());
+                }
+            }
+            for (k, (&o, &r)) in out.iter().zip(&out_raw).enumerate() {
+                prop_assert!(!r.is_nan(), "sample {}", k);
+                if zi && r == f64::INFINITY {
+                    prop_assert_eq!(o, 0.0);
+                } else {
+                    prop_assert_eq!(o.to_bits(), r.to_bits());
+                }
+            }
+        }
+    }
+}

@@ -23,6 +23,7 @@
 //! | [`CosineEmbeddingLoss`] | `nn.CosineEmbeddingLoss(margin)` | two embeddings `[N, D]` | `[N]`, ±1 |
 //! | [`TripletMarginLoss`] | `nn.TripletMarginLoss(margin, p, eps, swap)` | anchor, positive, negative `[N, D]` | none |
 //! | [`TripletMarginWithDistanceLoss`] | `nn.TripletMarginWithDistanceLoss(distance_function, margin, swap)`; distances [`PairwiseDistance`], [`CosineDistance`] or any [`Distance`] | anchor, positive, negative `[N, D]` | none |
+//! | [`CTCLoss`] | `nn.CTCLoss(blank, zero_infinity)` | log-probabilities `[T, N, C]`, `input_lengths` `[N]` | [`CTCTargets`]: `[N, S]` padded or concatenated class indices, `target_lengths` `[N]` |
 //!
 //! Arrays are flat and row-major. Class-index losses take the number of classes `C` explicitly,
 //! the embedding losses (`CosineEmbeddingLoss`, `TripletMarginLoss`,
@@ -114,11 +115,19 @@
 //!   a term whose hinge argument is exactly 0 contributes no gradient. A NaN hinge argument
 //!   gives NaN (PyTorch's CPU kernels for the first two drop the term instead). Their `Mean`
 //!   divides by the number of rows `N`, weights or not.
+//! * `CTCLoss` takes time-major `[T, N, C]` log-probabilities, [`CTCTargets`] (padded `[N, S]`
+//!   or concatenated), `input_lengths` / `target_lengths` and a caller-provided `scratch`
+//!   ([`CTCLoss::scratch_len`]). Its gradient is PyTorch's, `e^x - γ` (the logits' gradient
+//!   under `log_softmax`), not the partial derivative `-γ` in the log-probabilities. An
+//!   impossible alignment gives `+∞` and a NaN gradient unless `zero_infinity`; `Mean`
+//!   divides each loss by `max(target_length, 1)`, then by `N`. A label equal to `blank` is an
+//!   error (PyTorch does not check).
 
 mod bce;
 mod bce_with_logits;
 mod cosine_embedding;
 mod cross_entropy;
+mod ctc;
 mod gaussian_nll;
 mod hinge_embedding;
 mod huber;
@@ -141,6 +150,7 @@ pub use bce::BCELoss;
 pub use bce_with_logits::BCEWithLogitsLoss;
 pub use cosine_embedding::CosineEmbeddingLoss;
 pub use cross_entropy::CrossEntropyLoss;
+pub use ctc::{CTCLoss, CTCTargets};
 pub use gaussian_nll::GaussianNLLLoss;
 pub use hinge_embedding::HingeEmbeddingLoss;
 pub use huber::HuberLoss;

@@ -2,10 +2,10 @@
 //! compares `output` and `grad_input` with |a-b| <= 1e-5 + 1e-4*|b|.
 use super::{close, field, floats_field, ints_field};
 use descent_core::loss::{
-    BCELoss, BCEWithLogitsLoss, CosineEmbeddingLoss, CrossEntropyLoss, GaussianNLLLoss,
-    HingeEmbeddingLoss, HuberLoss, KLDivLoss, KLDivReduction, L1Loss, MSELoss, MarginRankingLoss,
-    MultiLabelMarginLoss, MultiLabelSoftMarginLoss, MultiMarginLoss, NLLLoss, PoissonNLLLoss,
-    Reduction, SmoothL1Loss, SoftMarginLoss, TripletMarginLoss,
+    BCELoss, BCEWithLogitsLoss, CTCLoss, CTCTargets, CosineEmbeddingLoss, CrossEntropyLoss,
+    GaussianNLLLoss, HingeEmbeddingLoss, HuberLoss, KLDivLoss, KLDivReduction, L1Loss, MSELoss,
+    MarginRankingLoss, MultiLabelMarginLoss, MultiLabelSoftMarginLoss, MultiMarginLoss, NLLLoss,
+    PoissonNLLLoss, Reduction, SmoothL1Loss, SoftMarginLoss, TripletMarginLoss,
 };
 use descent_core::loss::{
     CosineDistance, Distance, PairwiseDistance, TripletMarginWithDistanceLoss,
@@ -412,6 +412,45 @@ pub fn run(case: &Value) -> Result<(), String> {
             extra_grad(case, "grad_input2", &gp)?;
             extra_grad(case, "grad_input3", &gn)?;
             v
+        }
+        "CTCLoss" => {
+            check_params(params, &["blank", "zero_infinity"])?;
+            if target_kind != "class_index" {
+                return Err(format!(
+                    "{loss} needs class_index targets, got `{target_kind}`"
+                ));
+            }
+            let (time, c) = match input_shape[..] {
+                [t, _, c] => (t, c),
+                _ => return Err(format!("{loss} needs input_shape [T, N, C]")),
+            };
+            let blank = match params.get("blank") {
+                None => 0,
+                Some(v) => v.as_i64().ok_or("`blank` is not an integer")?,
+            };
+            let zi = param_bool(params, "zero_infinity")?.unwrap_or(false);
+            let t = ints_field(case, "target")?;
+            let il = ints_field(case, "input_lengths")?;
+            let tl = ints_field(case, "target_lengths")?;
+            let targets = match target_shape.len() {
+                2 => CTCTargets::Padded(&t),
+                1 => CTCTargets::Concatenated(&t),
+                _ => return Err(format!("{loss}: target_shape {target_shape:?}")),
+            };
+            let s_max = tl.iter().copied().max().unwrap_or(0).max(0) as usize;
+            let mut scratch = vec![0.0f32; CTCLoss::scratch_len(time, s_max)];
+            CTCLoss::new(blank, reduction, zi)
+                .forward_backward(
+                    &input,
+                    targets,
+                    &il,
+                    &tl,
+                    c,
+                    &mut scratch,
+                    &mut out,
+                    &mut grad,
+                )
+                .map_err(|e| e.to_string())?
         }
         other => return Err(format!("unknown loss `{other}`")),
     };
