@@ -16,50 +16,10 @@ use descent_core::Error;
 use libfuzzer_sys::fuzz_target;
 
 const TOKENS: [&str; 44] = [
-    "lambda e:",
-    "lambda epoch:",
-    "e",
-    "epoch",
-    "0.5",
-    "1",
-    "2",
-    "10",
-    "0.95",
-    "1e308",
-    ".5",
-    "1_0",
-    "-0.0",
-    "+",
-    "-",
-    "*",
-    "/",
-    "//",
-    "%",
-    "**",
-    "(",
-    ")",
-    ",",
-    "<",
-    "<=",
-    "==",
-    "!=",
-    "and",
-    "or",
-    "not",
-    "if",
-    "else",
-    "min(",
-    "max(",
-    "math.cos(",
-    "math.exp(",
-    "math.log(",
-    "sqrt(",
-    "abs(",
-    "int(",
-    "math.floor(",
-    "math.pi",
-    "True",
-    " ",
+    "lambda e:", "lambda epoch:", "e", "epoch", "0.5", "1", "2", "10", "0.95", "1e308", ".5",
+    "1_0", "-0.0", "+", "-", "*", "/", "//", "%", "**", "(", ")", ",", "<", "<=", "==", "!=",
+    "and", "or", "not", "if", "else", "min(", "max(", "math.cos(", "math.exp(", "math.log(",
+    "sqrt(", "abs(", "int(", "math.floor(", "math.pi", "True", " ",
 ];
 
 #[derive(Arbitrary, Debug)]
@@ -97,11 +57,7 @@ fuzz_target!(|input: Input| {
     };
     for &e in input.epochs.iter().take(16) {
         let (a, b) = (f.eval(e), f.eval(e));
-        assert_eq!(
-            a.to_bits(),
-            b.to_bits(),
-            "eval not deterministic: {src:?} at {e}"
-        );
+        assert_eq!(a.to_bits(), b.to_bits(), "eval not deterministic: {src:?} at {e}");
     }
     let name = if input.multiplicative {
         "MultiplicativeLR"
@@ -109,13 +65,7 @@ fuzz_target!(|input: Input| {
         "LambdaLR"
     };
     let params = [("lr_lambda", Value::Str(&src))];
-    let mut s = match Scheduler::from_spec(
-        input.lr0,
-        &Spec {
-            name,
-            params: &params,
-        },
-    ) {
+    let mut s = match Scheduler::from_spec(input.lr0, &Spec { name, params: &params }) {
         Ok(s) => s,
         Err(Error::InvalidArgument { name, .. }) => {
             assert!(name == "lr" || name == "lr_lambda", "error names {name}");
@@ -126,10 +76,7 @@ fuzz_target!(|input: Input| {
     let mut buf = [0u8; MAX_STATE_BYTES];
     for _ in 0..input.steps % 64 {
         let lr = s.lr();
-        assert!(
-            lr.is_finite() && lr >= 0.0,
-            "{name} reports lr {lr}: {src:?}"
-        );
+        assert!(lr.is_finite() && lr >= 0.0, "{name} reports lr {lr}: {src:?}");
         let n = s.save(&mut buf).expect("save fits MAX_STATE_BYTES");
         let mut restored = Scheduler::load(&buf[..n]).expect("a saved scheduler loads");
         assert_eq!(restored, s);
@@ -139,9 +86,7 @@ fuzz_target!(|input: Input| {
                 restored.step().expect("the restored copy steps too");
                 assert_eq!(restored, s, "restored copy diverged: {src:?}");
             }
-            Err(Error::InvalidArgument {
-                name: "lr_lambda", ..
-            }) => {
+            Err(Error::InvalidArgument { name: "lr_lambda", .. }) => {
                 assert_eq!(s, before, "a failed step changed the state");
                 break;
             }
