@@ -9,6 +9,10 @@
 //! `rmsprop_centered_momentum` compare the other element-wise rules the same way (`core` /
 //! `fused`).
 //!
+//! Groups `average_swa` and `average_ema` compare `WeightAverage::update` (`core`) with
+//! `fused::average_update` (`fused`): read the average and the parameters, write the average
+//! (12 bytes per parameter).
+//!
 //! `slices` is `fused::adam_step` on plain buffers; `stream` moves the same bytes with no
 //! arithmetic (`peak::move_chunk`, AVX2 where available), split over the pool like the fused
 //! update.
@@ -18,10 +22,11 @@
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use descent_core::optim::{
-    AdadeltaConfig, AdafactorConfig, AdamConfig, AdamaxConfig, AsgdConfig, NAdamConfig, Optim,
-    Optimizer, RAdamConfig, RmsPropConfig, RpropConfig, SgdConfig, Shapes, TensorShape,
+    AdadeltaConfig, AdafactorConfig, AdamConfig, AdamaxConfig, AsgdConfig, Averaging, NAdamConfig,
+    Optim, Optimizer, RAdamConfig, RmsPropConfig, RpropConfig, SgdConfig, Shapes, TensorShape,
+    WeightAverage,
 };
-use descent_kernels::fused::{adam_step, step_fused, AdamParams, FusedRule};
+use descent_kernels::fused::{adam_step, average_update, step_fused, AdamParams, FusedRule};
 use descent_kernels::peak::move_chunk;
 use rayon::prelude::*;
 use std::hint::black_box;
@@ -178,5 +183,33 @@ fn adafactor(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, bench, others, adafactor);
+/// The parameters' running average (`--average`): descent-core's `WeightAverage::update`
+/// against descent-kernels' `average_update`, past the first (copying) update.
+fn average(c: &mut Criterion) {
+    for (name, rule) in [
+        ("average_swa", Averaging::Swa),
+        ("average_ema", Averaging::Ema { decay: 0.999 }),
+    ] {
+        let mut g = c.benchmark_group(name);
+        g.measurement_time(secs())
+            .warm_up_time(Duration::from_millis(300))
+            .sample_size(10);
+        for n in [100_000usize, 1_000_000, 10_000_000] {
+            g.throughput(Throughput::Bytes(12 * n as u64));
+            let p: Vec<f32> = (0..n).map(|i| ((i % 113) as f32 - 56.0) * 1e-3).collect();
+            let mut a = p.clone();
+            let mut core = WeightAverage::with_n_averaged(rule, 1).unwrap();
+            g.bench_with_input(BenchmarkId::new("core", n), &n, |b, _| {
+                b.iter(|| core.update(black_box(&mut a), black_box(&p)).unwrap())
+            });
+            let mut fast = WeightAverage::with_n_averaged(rule, 1).unwrap();
+            g.bench_with_input(BenchmarkId::new("fused", n), &n, |b, _| {
+                b.iter(|| average_update(&mut fast, black_box(&mut a), black_box(&p)).unwrap())
+            });
+        }
+        g.finish();
+    }
+}
+
+criterion_group!(benches, bench, others, adafactor, average);
 criterion_main!(benches);
