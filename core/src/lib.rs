@@ -7,7 +7,9 @@
 //!
 //! * No allocation is required: everything that needs scratch space takes a caller-provided
 //!   buffer and has a function that says how large it must be. The `alloc` feature adds owned
-//!   convenience types; `std` (default) adds `std::error::Error` impls.
+//!   convenience types; `std` (default) adds `std::error::Error` impls and takes
+//!   [`Float::mul_add`] from the standard library (a hardware FMA where the target has one;
+//!   libm's software FMA without `std`, with the same results).
 //! * Generic over `f32` and `f64` through one trait, [`Float`].
 //! * Dense math goes through the [`Ops`] trait; [`Reference`] is the scalar implementation and
 //!   `descent-kernels` provides the fast one.

@@ -5,6 +5,8 @@
 //! The element formulas are descent-core's own (e.g. [`AdamStep`](descent_core::optim::AdamStep)),
 //! so a fused step is bitwise equal to the core optimizer's step: vectorizing element-wise
 //! arithmetic does not change any rounding, and no FMA contraction is introduced.
+//! [`average_update`] does the same for descent-core's running average of the parameters
+//! (`WeightAverage`, SWA or EMA).
 
 mod adafactor;
 mod adam;
