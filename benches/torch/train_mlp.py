@@ -86,6 +86,13 @@ def main():
                    help="its keyword arguments, k=v,... (numbers), as descent's --loss-args")
     p.add_argument("--sampling", default="shuffle", choices=["shuffle", "sequential"],
                    help="mini-batch order: a new permutation each epoch, or the file order")
+    p.add_argument("--average", choices=["swa", "ema"],
+                   help="keep torch.optim.swa_utils.AveragedModel's average (as descent's "
+                        "--average), updated after each step past --average-start")
+    p.add_argument("--ema-decay", type=float, default=0.999)
+    p.add_argument("--average-start", type=int, default=0)
+    p.add_argument("--eval-averaged", action="store_true",
+                   help="evaluate the average (once it holds an iterate) instead of the model")
     a = p.parse_args()
 
     torch.set_num_threads(a.threads)
@@ -125,9 +132,17 @@ def main():
     # independent shuffle.)
     g = torch.Generator().manual_seed(int(torch.empty((), dtype=torch.int64).random_().item()))
 
+    avg = None
+    if a.average == "swa":
+        avg = torch.optim.swa_utils.AveragedModel(model)
+    elif a.average == "ema":
+        avg = torch.optim.swa_utils.AveragedModel(
+            model, multi_avg_fn=torch.optim.swa_utils.get_ema_multi_avg_fn(a.ema_decay))
+
     def metrics(x, y):
+        net = avg if a.eval_averaged and avg is not None and avg.n_averaged > 0 else model
         with torch.no_grad():
-            out = model(x)
+            out = net(x)
             return loss_fn(out, y).item(), (out.argmax(1) == y).float().mean().item()
 
     # What `descent train` evaluates at each point: a fixed prefix of the training set and the
@@ -156,6 +171,8 @@ def main():
         loss.backward()
         opt.step()
         it += 1
+        if avg is not None and it > a.average_start:
+            avg.update_parameters(model)
         train_seconds += time.perf_counter() - t0
         if it % a.eval_every == 0 or it == a.iters:
             trl, tra, tl, ta = evaluate()
