@@ -6,7 +6,8 @@
 //! `t + 1`. [`ReduceLROnPlateau`] is stepped with the epoch's metric instead. Construction does
 //! what PyTorch's constructor does (its initial step), so `lr()` right after `new` is the lr for
 //! step 0. Where PyTorch uses a chainable (recursive) form — `StepLR`, `MultiStepLR`,
-//! `ExponentialLR`, `CosineAnnealingLR`, `PolynomialLR`, `LinearLR`, `ConstantLR` — the same
+//! `ExponentialLR`, `CosineAnnealingLR`, `PolynomialLR`, `LinearLR`, `ConstantLR`, and
+//! `torch.optim.swa_utils`' [`SWALR`] — the same
 //! recursion is computed in the same operation order; `cos` and `pow` are evaluated in
 //! double-double and rounded once (nearly always the correctly rounded value, as CPython's glibc
 //! gives), so every case of the golden file is reproduced bit for bit.
