@@ -436,6 +436,10 @@ impl AdafactorConfig {
                     },
                 );
                 let scale = T::from_f64(-alpha / clip(norm_of::<T>(un), root_n, self.d));
+                // `u` is computed again here rather than kept from the norm pass: keeping it
+                // would need a parameter-sized buffer (descent-core allocates nothing, and
+                // PyTorch's `state` has none), and storing and re-reading it moves 8 bytes per
+                // element where recomputing costs one division and one square root.
                 tree_mut(
                     fork,
                     p,
