@@ -23,7 +23,11 @@ pub fn average_update(wa: &mut WeightAverage, average: &mut [f32], params: &[f32
     // One light pass (12 bytes and one or two operations per element): the pool's hand-over
     // costs more than it saves below `SERIAL_BELOW` elements (2 threads, Zen 3: SWA at 10^5
     // parameters 25-29 GiB/s split in two against 44-45 on the calling thread).
-    let c = if n < SERIAL_BELOW { n.max(1) } else { chunk_len(n) };
+    let c = if n < SERIAL_BELOW {
+        n.max(1)
+    } else {
+        chunk_len(n)
+    };
     in_chunks(level, wa, c, average, params);
     wa.advance();
     Ok(())
