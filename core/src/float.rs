@@ -75,6 +75,10 @@ pub trait Float:
     fn abs(self) -> Self;
     /// Hyperbolic tangent.
     fn tanh(self) -> Self;
+    /// The error function `erf x = (2/√π) ∫₀ˣ e^{−t²} dt` (libm's `erff` / `erf`).
+    fn erf(self) -> Self;
+    /// `e^x − 1`, accurate near 0 (libm's `expm1f` / `expm1`).
+    fn exp_m1(self) -> Self;
     /// Cosine.
     fn cos(self) -> Self;
     /// Sine.
@@ -113,7 +117,7 @@ pub trait Float:
 
 macro_rules! impl_float {
     ($t:ty, $exp:path, $ln:path, $ln1p:path, $sqrt:path, $tanh:path, $cos:path, $sin:path,
-     $pow:path, $floor:path, $fma:path) => {
+     $pow:path, $floor:path, $fma:path, $erf:path, $expm1:path) => {
         impl Float for $t {
             const ZERO: Self = 0.0;
             const ONE: Self = 1.0;
@@ -168,6 +172,14 @@ macro_rules! impl_float {
             #[inline(always)]
             fn tanh(self) -> Self {
                 $tanh(self)
+            }
+            #[inline(always)]
+            fn erf(self) -> Self {
+                $erf(self)
+            }
+            #[inline(always)]
+            fn exp_m1(self) -> Self {
+                $expm1(self)
             }
             #[inline(always)]
             fn cos(self) -> Self {
@@ -245,7 +257,9 @@ impl_float!(
     libm::sinf,
     libm::powf,
     libm::floorf,
-    fma_f32
+    fma_f32,
+    libm::erff,
+    libm::expm1f
 );
 impl_float!(
     f64,
@@ -258,7 +272,9 @@ impl_float!(
     libm::sin,
     libm::pow,
     libm::floor,
-    fma_f64
+    fma_f64,
+    libm::erf,
+    libm::expm1
 );
 
 /// Fused multiply-add, rounded once. With the `std` feature, the standard library's

@@ -2,7 +2,8 @@
 //!
 //! Tolerance: |analytic - numeric| <= 1e-6 * (1 + |analytic|), with step h = 1e-6 on losses of
 //! order 1 (central differences have O(h^2) truncation and O(eps/h) rounding error, ~1e-10).
-//! ReLU kinks: inputs are random reals, so a pre-activation lands within h of 0 with
+//! Every activation (GELU, tanh-GELU and SiLU through their stored pre-activations).
+//! ReLU / LeakyReLU / ELU kinks: inputs are random reals, so a pre-activation lands within h of 0 with
 //! negligible probability; cases where one does are detected and re-drawn by checking that the
 //! one-sided differences agree.
 
@@ -14,12 +15,7 @@ const H: f64 = 1e-6;
 const TOL: f64 = 1e-6;
 
 fn acts() -> impl Strategy<Value = Activation> {
-    prop_oneof![
-        Just(Activation::Relu),
-        Just(Activation::Tanh),
-        Just(Activation::Sigmoid),
-        Just(Activation::Identity)
-    ]
+    prop::sample::select(Activation::ALL.to_vec())
 }
 
 /// (dims, activation, bias, batch) with 0..=3 hidden layers, widths 1..=5, batch 1..=4.

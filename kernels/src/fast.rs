@@ -44,6 +44,22 @@ impl Ops<f32> for Fast {
         fused::act_backward(act, y, grad);
     }
 
+    fn bias_act_keep(
+        &self,
+        rows: usize,
+        cols: usize,
+        z: &mut [f32],
+        y: &mut [f32],
+        bias: Option<&[f32]>,
+        act: Activation,
+    ) {
+        fused::bias_act_keep(rows, cols, z, y, bias, act);
+    }
+
+    fn act_backward_input(&self, act: Activation, z: &[f32], grad: &mut [f32]) {
+        fused::act_backward_input(act, z, grad);
+    }
+
     fn softmax_xent(
         &self,
         rows: usize,

@@ -141,7 +141,10 @@ pub struct TrainArgs {
     /// Hidden layer widths of the MLP, comma separated (e.g. 512,512).
     #[arg(long, value_delimiter = ',', default_value = "128")]
     pub hidden: Vec<usize>,
-    /// Hidden activation: relu, tanh, sigmoid or identity.
+    /// Hidden activation, as PyTorch's modules: relu, tanh, sigmoid, identity, gelu
+    /// (nn.GELU(), x·Φ(x) with erf), gelu_tanh (nn.GELU(approximate='tanh')), silu (nn.SiLU(),
+    /// x·σ(x)), leaky_relu (nn.LeakyReLU(), slope 0.01) or elu (nn.ELU(), alpha 1); PyTorch's
+    /// default parameters only.
     #[arg(long, default_value = "relu")]
     pub activation: String,
     /// Dense-operation implementation.

@@ -171,7 +171,7 @@ pub fn build_net(args: &TrainArgs, data: &Splits) -> Result<Box<dyn Net>> {
     let (inputs, outputs) = (data.features, data.train.targets.width());
     let act = Activation::from_name(&args.activation).ok_or_else(|| {
         Error::usage(format!(
-            "--activation {}: expected relu, tanh, sigmoid or identity",
+            "--activation {}: expected relu, tanh, sigmoid, identity, gelu, gelu_tanh, silu, leaky_relu or elu",
             args.activation
         ))
     })?;

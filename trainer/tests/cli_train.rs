@@ -871,3 +871,38 @@ fn eval_averaged_evaluates_the_weight_average() {
         assert_eq!(iterate["test_loss"], plain["test_loss"], "{tag}");
     }
 }
+
+/// `--activation gelu` (the MLP keeps its hidden pre-activations for the backward pass):
+/// a few hundred steps train digits, and `descent eval` on the checkpoint reproduces the test
+/// accuracy (the activation is recorded in it by name).
+#[test]
+fn gelu_trains_digits_and_eval_reproduces_the_accuracy() {
+    let d = tmpdir("gelu");
+    let summary = d.join("train.json");
+    ok(&[
+        "train",
+        "--activation",
+        "gelu",
+        "--hidden",
+        "64",
+        "--iters",
+        "300",
+        "--checkpoint-dir",
+        s(&d),
+        "--summary-json",
+        s(&summary),
+        "--quiet",
+    ]);
+    let t = json(&summary);
+    let acc = t["test_accuracy"].as_f64().unwrap();
+    assert!(acc > 0.85, "test accuracy {acc}");
+    let ev = d.join("eval.json");
+    ok(&[
+        "eval",
+        "--checkpoint",
+        s(&d.join("last.safetensors")),
+        "--summary-json",
+        s(&ev),
+    ]);
+    assert_eq!(json(&ev)["accuracy"], t["test_accuracy"]);
+}

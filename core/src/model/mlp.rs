@@ -33,7 +33,8 @@ pub enum Task {
 /// `dW_l = delta_l^T a_{l-1}`, `db_l = sum_i delta_l[i]`,
 /// `delta_{l-1} = (delta_l W_l) * f'(a_{l-1})`, where `a_0 = x` and `a_l` are the
 /// post-activation outputs (so `f'` is expressed through the output, see
-/// [`Activation::backward`]).
+/// [`Activation::backward`]; for GELU and SiLU, which [`need the input`](Activation::needs_input),
+/// through the stored pre-activations, [`Activation::backward_from_input`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Mlp {
     dims: [usize; MAX_LAYERS + 1],
@@ -209,18 +210,43 @@ impl Mlp {
     /// [`loss_grad_with`](Self::loss_grad_with) need for a batch of `batch`: every layer's
     /// output plus two buffers for back-propagated deltas (which also hold the output
     /// gradient of a custom loss), `batch * (sum_{l>=1} dims[l] + max(2 max_{1<=l<L} dims[l],
-    /// dims[L]))`, saturating at `usize::MAX` (a length no buffer has, so an overflowing batch
-    /// is `BufferTooSmall`).
+    /// dims[L]))`; for an activation that [`needs its input`](Activation::needs_input)
+    /// (GELU, SiLU) also every hidden layer's pre-activation after them,
+    /// `+ batch * sum_{1<=l<L} dims[l]`. Saturates at `usize::MAX` (a length no buffer has, so
+    /// an overflowing batch is `BufferTooSmall`).
     pub fn scratch_len(&self, batch: usize) -> usize {
         let outs: usize = self.dims[1..self.n_dims].iter().sum();
+        let pre = if self.act.needs_input() {
+            self.hidden_sum()
+        } else {
+            0
+        };
+        outs.checked_add(self.delta_len(1))
+            .and_then(|per_row| per_row.checked_add(pre))
+            .and_then(|per_row| batch.checked_mul(per_row))
+            .unwrap_or(usize::MAX)
+    }
+
+    /// `sum_{1<=l<L} dims[l]`, the hidden widths.
+    fn hidden_sum(&self) -> usize {
+        self.dims[1..self.n_dims - 1].iter().sum()
+    }
+
+    /// The delta buffers' length, `batch * max(2 max_{1<=l<L} dims[l], dims[L])`.
+    fn delta_len(&self, batch: usize) -> usize {
         let hidden_max = self.dims[1..self.n_dims - 1]
             .iter()
             .copied()
             .max()
             .unwrap_or(0);
-        outs.checked_add((2 * hidden_max).max(self.outputs()))
-            .and_then(|per_row| batch.checked_mul(per_row))
-            .unwrap_or(usize::MAX)
+        batch * (2 * hidden_max).max(self.outputs())
+    }
+
+    /// Offset in the scratch of the hidden pre-activations (used when the activation
+    /// [`needs its input`](Activation::needs_input)): after the outputs and the deltas.
+    fn pre_offset(&self, batch: usize) -> usize {
+        let outs: usize = self.dims[1..self.n_dims].iter().sum();
+        batch * outs + self.delta_len(batch)
     }
 
     fn check_common<T: Float>(
@@ -257,6 +283,7 @@ impl Mlp {
     ) -> usize {
         let mut in_off = usize::MAX; // usize::MAX: input is `x`
         let mut out_off = 0usize;
+        let pre_base = self.pre_offset(batch);
         for l in 0..self.layers() {
             let (din, dout) = (self.dims[l], self.dims[l + 1]);
             let (w_off, b_off) = self.layer_offsets(l);
@@ -267,6 +294,39 @@ impl Mlp {
             } else {
                 self.act
             };
+            // Hidden layers of an activation that needs its input: the GEMM writes the
+            // pre-activation to its own region (same offsets as the outputs, past
+            // `pre_offset`), and the output is computed from it out of place.
+            if act.needs_input() {
+                let (head, pre) = scratch.split_at_mut(pre_base);
+                let (before, rest) = head.split_at_mut(out_off);
+                let out = &mut rest[..batch * dout];
+                let input: &[T] = if in_off == usize::MAX {
+                    x
+                } else {
+                    &before[in_off..in_off + batch * din]
+                };
+                let z = &mut pre[out_off..out_off + batch * dout];
+                ops.gemm(
+                    false,
+                    true,
+                    batch,
+                    dout,
+                    din,
+                    T::ONE,
+                    input,
+                    din,
+                    w,
+                    din,
+                    T::ZERO,
+                    z,
+                    dout,
+                );
+                ops.bias_act_keep(batch, dout, z, out, bias, act);
+                in_off = out_off;
+                out_off += batch * dout;
+                continue;
+            }
             let (before, rest) = scratch.split_at_mut(out_off);
             let out = &mut rest[..batch * dout];
             let input: &[T] = if in_off == usize::MAX {
@@ -473,7 +533,8 @@ impl Mlp {
             .copied()
             .max()
             .unwrap_or(0);
-        let (acts, deltas) = scratch.split_at_mut(batch * outs);
+        let (acts, rest) = scratch.split_at_mut(batch * outs);
+        let (deltas, pre) = rest.split_at_mut(self.delta_len(batch));
         let (d0, d1) = deltas[..2 * batch * hidden_max].split_at_mut(batch * hidden_max);
         let mut bufs = [d0, d1];
         // Offsets of each layer's output inside `acts`.
@@ -546,7 +607,12 @@ impl Mlp {
                     dst,
                     din,
                 );
-                ops.act_backward(self.act, input, dst);
+                if self.act.needs_input() {
+                    let z = &pre[act_off[l - 1]..act_off[l - 1] + batch * din];
+                    ops.act_backward_input(self.act, z, dst);
+                } else {
+                    ops.act_backward(self.act, input, dst);
+                }
                 cur = Some(next);
             }
         }

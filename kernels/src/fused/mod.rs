@@ -26,5 +26,7 @@ pub(crate) use dispatch::{chunk_len, with_simd};
 pub use dispatch::{simd_level, SimdLevel, PAR_THRESHOLD};
 pub use elementwise::step_elementwise;
 pub use ops::{
-    act_backward, bias_act, col_sums, exp_f32, sigmoid_f32, softmax_rows, softmax_xent, tanh_f32,
+    act_backward, act_backward_input, bias_act, bias_act_keep, col_sums, erf_f32, exp_f32,
+    expm1_f32, gelu_f32, gelu_grad_f32, gelu_tanh_f32, gelu_tanh_grad_f32, sigmoid_f32, silu_f32,
+    silu_grad_f32, softmax_rows, softmax_xent, tanh_f32,
 };

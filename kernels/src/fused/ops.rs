@@ -19,13 +19,7 @@ pub fn exp_f32(x: f32) -> f32 {
     let x = x.clamp(-87.336_55, 88.376_26);
     let n = (x * LOG2E + 0.5).floor();
     let r = x - n * LN2_HI - n * LN2_LO;
-    let p = 1.987_569_1e-4f32;
-    let p = p * r + 1.398_199_9e-3;
-    let p = p * r + 8.333_452e-3;
-    let p = p * r + 4.166_579_6e-2;
-    let p = p * r + 1.666_666_5e-1;
-    let p = p * r + 0.5;
-    let e = p * r * r + r + 1.0;
+    let e = exp_poly(r) * r * r + r + 1.0;
     // n is an integer in [-126, 127]: 2^n is a normal power of two with exponent field
     // n + 127. Adding 1.5 * 2^23 puts n (exactly) in the low mantissa bits, so the field is
     // computed with integer vector ops; a float-to-int `as` cast (saturating, NaN to 0) would
@@ -33,6 +27,145 @@ pub fn exp_f32(x: f32) -> f32 {
     const SHIFTER: f32 = 12_582_912.0; // 1.5 * 2^23, bits 0x4B40_0000
     let field = (n + SHIFTER).to_bits().wrapping_sub(0x4B40_0000 - 127);
     e * f32::from_bits(field << 23)
+}
+
+/// The polynomial `P(r)` with `e^r ≈ 1 + r + r² P(r)` for `|r| <= ln2/2` (Cephes' `expf`).
+#[inline(always)]
+fn exp_poly(r: f32) -> f32 {
+    let p = 1.987_569_1e-4f32;
+    let p = p * r + 1.398_199_9e-3;
+    let p = p * r + 8.333_452e-3;
+    let p = p * r + 4.166_579_6e-2;
+    let p = p * r + 1.666_666_5e-1;
+    p * r + 0.5
+}
+
+/// `e^x − 1` for f32 without a libm call, so loops over it vectorize: for `|x| < ln2/2` the
+/// polynomial of [`exp_f32`] without its `1` (`x + x² P(x)`, no cancellation near 0), above
+/// `exp_f32(x) − 1`. Both computed and one selected, without branches. Within 3.5 ulp of the
+/// exact value for `x ≥ −87` (every 61st f32; -1 below, within 1.2e-38); NaN preserved.
+#[inline(always)]
+pub fn expm1_f32(x: f32) -> f32 {
+    let small = exp_poly(x) * x * x + x;
+    let large = exp_f32(x) - 1.0;
+    // NaN fails the comparison and takes `large`, which is NaN.
+    if x.abs() < 0.346_573_6 {
+        small
+    } else {
+        large
+    }
+}
+
+/// `erf x` for f32 without a libm call, so loops over it vectorize: the rational
+/// approximation `x P(x²) / Q(x²)` (numerator degree 13, denominator degree 8, the
+/// coefficients of Eigen's and XLA's `erf` for f32) on `x` clamped to `[−4, 4]`, and ±1 for
+/// `|x| ≥ 3.95` (where erf is ±1 in f32). Within 8 ulp of the exact value over all of f32 (every 61st f32; worst seen 7.5, near ±1, about 4e-7 absolute); odd, NaN preserved, `±∞ → ±1`.
+#[inline(always)]
+pub fn erf_f32(x: f32) -> f32 {
+    let x = x.clamp(-4.0, 4.0);
+    let x2 = x * x;
+    let p = -2.726_142_3e-10f32;
+    let p = p * x2 + 2.770_681_4e-8;
+    let p = p * x2 - 2.101_024e-6;
+    let p = p * x2 - 5.692_506_4e-5;
+    let p = p * x2 - 7.349_906_3e-4;
+    let p = p * x2 - 2.954_6e-3;
+    let p = p * x2 - 1.609_603_3e-2;
+    let q = -1.456_607_2e-5f32;
+    let q = q * x2 - 2.133_740_6e-4;
+    let q = q * x2 - 1.682_827e-3;
+    let q = q * x2 - 7.373_329e-3;
+    let q = q * x2 - 1.426_473_9e-2;
+    // x (p / q), not (x p) / q: for subnormal x the product would round first and the
+    // division by |q| ~ 0.014 magnify that error 70 times. Past 3.95 erf rounds to ±1 in f32
+    // (the rational form gives 1 − 2⁻²³ there).
+    let r = x * (p / q);
+    if x.abs() >= 3.95 {
+        1.0f32.copysign(x)
+    } else {
+        r
+    }
+}
+
+/// `1/√2`
+const FRAC_1_SQRT_2: f32 = std::f32::consts::FRAC_1_SQRT_2;
+/// `1/√(2π)`
+const FRAC_1_SQRT_2PI: f32 = 0.398_942_3;
+/// `√(2/π)`, the tanh-GELU's β.
+const GELU_BETA: f32 = 0.797_884_6;
+/// The tanh-GELU's κ.
+const GELU_KAPPA: f32 = 0.044_715;
+
+/// GELU (erf form) for f32, vectorizable: `x · 0.5 · (1 + erf_f32(x/√2))`, PyTorch's formula
+/// with [`erf_f32`]. Absolute error below `3e-7 (1 + |x|)` against the exact value (worst seen
+/// `2.1e-7 (1 + |x|)` on `[−20, 20]`) (it inherits
+/// erf's absolute error near ±1, so where `x Φ(x)` is small for `x < −3` the relative error
+/// grows, as in any f32 evaluation of this formula, PyTorch's included).
+#[inline(always)]
+pub fn gelu_f32(x: f32) -> f32 {
+    x * 0.5 * (1.0 + erf_f32(x * FRAC_1_SQRT_2))
+}
+
+/// The derivative of [`gelu_f32`]: `Φ(x) + x φ(x)`, `Φ(x) = 0.5 (1 + erf_f32(x/√2))`,
+/// `φ(x) = e^{−x²/2}/√(2π)` with [`exp_f32`] (`x` clamped to ±16 in the `x φ(x)` term, where
+/// it is below 1e-50, so `±∞` give 1 and ~1e-37 rather than NaN). Within `3e-7 (1 + |x|)`
+/// of the exact value.
+#[inline(always)]
+pub fn gelu_grad_f32(x: f32) -> f32 {
+    let cdf = 0.5 * (1.0 + erf_f32(x * FRAC_1_SQRT_2));
+    let xc = x.clamp(-16.0, 16.0);
+    cdf + xc * FRAC_1_SQRT_2PI * exp_f32(-0.5 * xc * xc)
+}
+
+/// Tanh-GELU for f32, vectorizable: `0.5 x (1 + tanh_f32(√(2/π)(x + 0.044715 x³)))`.
+#[inline(always)]
+pub fn gelu_tanh_f32(x: f32) -> f32 {
+    let inner = GELU_BETA * (x + GELU_KAPPA * (x * x * x));
+    0.5 * x * (1.0 + tanh_f32(inner))
+}
+
+/// The derivative of [`gelu_tanh_f32`], PyTorch's formula with [`tanh_f32`]:
+/// `(1 + t)/2 + (x/2)(1 − t²) β (1 + 3κx²)`, `t = tanh(β(x + κx³))`.
+#[inline(always)]
+pub fn gelu_tanh_grad_f32(x: f32) -> f32 {
+    let x_sq = x * x;
+    let t = tanh_f32(GELU_BETA * (x + GELU_KAPPA * (x_sq * x)));
+    let right_derivative = 0.5 * x * (1.0 - t * t);
+    let inner_derivative = GELU_BETA * (1.0 + 3.0 * GELU_KAPPA * x_sq);
+    0.5 * (1.0 + t) + right_derivative * inner_derivative
+}
+
+/// SiLU for f32, vectorizable: `x · sigmoid_f32(x)`.
+#[inline(always)]
+pub fn silu_f32(x: f32) -> f32 {
+    x * sigmoid_f32(x)
+}
+
+/// The derivative of [`silu_f32`]: `s (1 + x (1 − s))`, `s = sigmoid_f32(x)`.
+#[inline(always)]
+pub fn silu_grad_f32(x: f32) -> f32 {
+    let s = sigmoid_f32(x);
+    s * (1.0 + x * (1.0 - s))
+}
+
+/// LeakyReLU (slope 0.01) as [`Activation::apply`]: `x` for `x > 0`, else `0.01 x` (exact).
+#[inline(always)]
+fn leaky_relu_f32(x: f32) -> f32 {
+    if x > 0.0 {
+        x
+    } else {
+        x * 0.01
+    }
+}
+
+/// ELU (α = 1): `x` for `x > 0` (or NaN), else [`expm1_f32`]`(x)`.
+#[inline(always)]
+fn elu_f32(x: f32) -> f32 {
+    if x > 0.0 || x.is_nan() {
+        x
+    } else {
+        expm1_f32(x)
+    }
 }
 
 /// `tanh x` for f32 without a libm call, so loops over it vectorize. For `|x| < 0.625` an odd
@@ -79,8 +212,9 @@ fn mat_len(func: &str, rows: usize, cols: usize) -> usize {
 }
 
 /// In place for a `rows x cols` matrix: `y[i][j] <- f(y[i][j] + bias[j])` (no bias when
-/// `None`). ReLU and identity are exact (equal to [`Activation::apply`]); tanh and sigmoid
-/// use [`tanh_f32`] and [`sigmoid_f32`] (within 1.5 and 2.5 ulp, vectorized) instead of libm.
+/// `None`). ReLU, LeakyReLU and identity are exact (equal to [`Activation::apply`]); tanh,
+/// sigmoid, GELU (both), SiLU and ELU use [`tanh_f32`], [`sigmoid_f32`], [`gelu_f32`],
+/// [`gelu_tanh_f32`], [`silu_f32`] and [`expm1_f32`] (vectorized) instead of libm.
 /// Panics if `y` has fewer than `rows * cols` elements or `bias` fewer than `cols`.
 pub fn bias_act(rows: usize, cols: usize, y: &mut [f32], bias: Option<&[f32]>, act: Activation) {
     if rows == 0 || cols == 0 {
@@ -127,14 +261,145 @@ pub fn bias_act(rows: usize, cols: usize, y: &mut [f32], bias: Option<&[f32]>, a
                     (None, Activation::Sigmoid) => {
                         row.iter_mut().for_each(|v| *v = sigmoid_f32(*v))
                     }
+                    (b, Activation::Gelu) => map_row(row, b, gelu_f32),
+                    (b, Activation::GeluTanh) => map_row(row, b, gelu_tanh_f32),
+                    (b, Activation::Silu) => map_row(row, b, silu_f32),
+                    (b, Activation::LeakyRelu) => map_row(row, b, leaky_relu_f32),
+                    (b, Activation::Elu) => map_row(row, b, elu_f32),
                 }
             }
         },
     )
 }
 
+/// `row[j] <- f(row[j] + bias[j])` (no bias when `None`), inlined into the caller's SIMD
+/// context.
+#[inline(always)]
+fn map_row(row: &mut [f32], bias: Option<&[f32]>, f: impl Fn(f32) -> f32) {
+    match bias {
+        Some(b) => {
+            for (v, &bj) in row.iter_mut().zip(b) {
+                *v = f(*v + bj);
+            }
+        }
+        None => row.iter_mut().for_each(|v| *v = f(*v)),
+    }
+}
+
+/// The activation with this module's vectorizable functions (exact for identity, ReLU and
+/// LeakyReLU; see each function's accuracy).
+#[inline(always)]
+fn apply_fast(act: Activation, x: f32) -> f32 {
+    match act {
+        Activation::Identity => x,
+        Activation::Relu => {
+            if x > 0.0 || x.is_nan() {
+                x
+            } else {
+                0.0
+            }
+        }
+        Activation::Tanh => tanh_f32(x),
+        Activation::Sigmoid => sigmoid_f32(x),
+        Activation::Gelu => gelu_f32(x),
+        Activation::GeluTanh => gelu_tanh_f32(x),
+        Activation::Silu => silu_f32(x),
+        Activation::LeakyRelu => leaky_relu_f32(x),
+        Activation::Elu => elu_f32(x),
+    }
+}
+
+/// Out of place, keeping the pre-activation, for a `rows x cols` matrix:
+/// `z[i][j] <- z[i][j] + bias[j]` (no bias when `None`), then `y[i][j] <- f(z[i][j])`, with
+/// the same vectorizable functions as [`bias_act`] (so `y` equals what [`bias_act`] gives).
+/// Panics if `z` or `y` has fewer than `rows * cols` elements or `bias` fewer than `cols`.
+pub fn bias_act_keep(
+    rows: usize,
+    cols: usize,
+    z: &mut [f32],
+    y: &mut [f32],
+    bias: Option<&[f32]>,
+    act: Activation,
+) {
+    if rows == 0 || cols == 0 {
+        return;
+    }
+    let n = mat_len("bias_act_keep", rows, cols);
+    let (z, y) = (&mut z[..n], &mut y[..n]);
+    let bias = bias.map(|b| &b[..cols]);
+    macro_rules! run {
+        ($f:expr) => {
+            for (zr, yr) in z.chunks_exact_mut(cols).zip(y.chunks_exact_mut(cols)) {
+                if let Some(b) = bias {
+                    zr.iter_mut().zip(b).for_each(|(v, &bj)| *v += bj);
+                }
+                yr.iter_mut().zip(&*zr).for_each(|(o, &v)| *o = $f(v));
+            }
+        };
+    }
+    with_simd(
+        simd_level(),
+        #[inline(always)]
+        || match act {
+            Activation::Gelu => run!(gelu_f32),
+            Activation::GeluTanh => run!(gelu_tanh_f32),
+            Activation::Silu => run!(silu_f32),
+            other => run!(|v| apply_fast(other, v)),
+        },
+    )
+}
+
+/// `grad[i] <- grad[i] * f'(z[i])` from the input `z` ([`Activation::backward_from_input`];
+/// ReLU as torch's `threshold_backward`), with [`gelu_grad_f32`], [`gelu_tanh_grad_f32`],
+/// [`silu_grad_f32`], and `1 − t²`, `s(1 − s)`, `e^x` through this module's `tanh`, sigmoid
+/// and exp. Panics if the lengths differ.
+pub fn act_backward_input(act: Activation, z: &[f32], grad: &mut [f32]) {
+    assert_eq!(
+        z.len(),
+        grad.len(),
+        "act_backward_input: z and grad lengths differ"
+    );
+    macro_rules! run {
+        ($f:expr) => {
+            for (g, &x) in grad.iter_mut().zip(z) {
+                *g *= $f(x);
+            }
+        };
+    }
+    with_simd(
+        simd_level(),
+        #[inline(always)]
+        || match act {
+            Activation::Identity => {}
+            Activation::Relu => {
+                for (g, &x) in grad.iter_mut().zip(z) {
+                    *g = if x <= 0.0 { 0.0 } else { *g };
+                }
+            }
+            Activation::Tanh => run!(|x| {
+                let t = tanh_f32(x);
+                1.0 - t * t
+            }),
+            Activation::Sigmoid => run!(|x| {
+                let s = sigmoid_f32(x);
+                s * (1.0 - s)
+            }),
+            Activation::Gelu => run!(gelu_grad_f32),
+            Activation::GeluTanh => run!(gelu_tanh_grad_f32),
+            Activation::Silu => run!(silu_grad_f32),
+            Activation::LeakyRelu => run!(|x: f32| if x > 0.0 { 1.0 } else { 0.01 }),
+            Activation::Elu => run!(|x: f32| if x > 0.0 || x.is_nan() {
+                1.0
+            } else {
+                exp_f32(x)
+            }),
+        },
+    )
+}
+
 /// `grad[i] <- grad[i] * f'(x_i)` expressed through the output `y[i] = f(x_i)`
-/// ([`Activation::backward`]).
+/// ([`Activation::backward`]; NaN for GELU and SiLU, which need the input: see
+/// [`act_backward_input`]).
 /// Panics if the lengths differ.
 pub fn act_backward(act: Activation, y: &[f32], grad: &mut [f32]) {
     assert_eq!(
@@ -163,6 +428,24 @@ pub fn act_backward(act: Activation, y: &[f32], grad: &mut [f32]) {
                 for (g, &yv) in grad.iter_mut().zip(y) {
                     *g *= yv * (1.0 - yv);
                 }
+            }
+            Activation::LeakyRelu => {
+                for (g, &yv) in grad.iter_mut().zip(y) {
+                    *g *= if yv > 0.0 { 1.0 } else { 0.01 };
+                }
+            }
+            Activation::Elu => {
+                for (g, &yv) in grad.iter_mut().zip(y) {
+                    *g *= if yv > 0.0 || yv.is_nan() {
+                        1.0
+                    } else {
+                        yv + 1.0
+                    };
+                }
+            }
+            // Not defined through the output (as `Activation::derivative_from_output`: NaN).
+            Activation::Gelu | Activation::GeluTanh | Activation::Silu => {
+                grad.iter_mut().for_each(|g| *g = f32::NAN);
             }
         },
     )
@@ -402,6 +685,97 @@ mod tests {
         assert_eq!(tanh_f32(f32::INFINITY), 1.0);
         assert_eq!(tanh_f32(f32::NEG_INFINITY), -1.0);
         assert!(tanh_f32(f32::NAN).is_nan());
+    }
+
+    #[test]
+    fn erf_is_within_8_ulp() {
+        let worst = sweep(erf_f32, <f64 as descent_core::Float>::erf, |_| false);
+        eprintln!("erf_f32: worst {worst} ulp");
+        assert!(worst <= 8.0, "worst {worst} ulp");
+        assert_eq!(erf_f32(f32::INFINITY), 1.0);
+        assert_eq!(erf_f32(f32::NEG_INFINITY), -1.0);
+        assert_eq!(erf_f32(0.0), 0.0);
+        assert!(erf_f32(f32::NAN).is_nan());
+    }
+
+    #[test]
+    fn expm1_is_within_3_5_ulp_above_minus_87() {
+        let worst = sweep(expm1_f32, f64::exp_m1, |x| !(-87.0..=88.0).contains(&x));
+        eprintln!("expm1_f32: worst {worst} ulp");
+        assert!(worst <= 3.5, "worst {worst} ulp");
+        assert_eq!(expm1_f32(0.0), 0.0);
+        assert_eq!(expm1_f32(f32::NEG_INFINITY), -1.0);
+        assert!(expm1_f32(f32::NAN).is_nan());
+    }
+
+    /// GELU, tanh-GELU and SiLU (and their derivatives) against the f64 formulas: within
+    /// `k` ulp of the exact value or an absolute `3e-7 (1 + |x|)` (erf's absolute error near
+    /// ±1, and cancellation in `1 + erf` / `1 + tanh`, which PyTorch's f32 formula shares).
+    /// Returns the worst ulp distance where the absolute bound does not hold.
+    fn check_activation(f: fn(f32) -> f32, exact: fn(f64) -> f64, lo: f32, hi: f32) -> f64 {
+        let mut worst = 0.0f64;
+        let mut worst_abs = 0.0f64;
+        let mut x = lo;
+        while x < hi {
+            let (got, want) = (f(x) as f64, exact(x as f64));
+            let abs = (got - want).abs() / (1.0 + (x as f64).abs());
+            worst_abs = worst_abs.max(abs);
+            if abs > 3e-7 {
+                worst = worst.max(ulps(got as f32, want));
+            }
+            x += 0.000_37;
+        }
+        eprintln!("worst absolute {worst_abs:e} / (1 + |x|)");
+        worst
+    }
+
+    fn gelu64(x: f64) -> f64 {
+        0.5 * x * (1.0 + <f64 as descent_core::Float>::erf(x * std::f64::consts::FRAC_1_SQRT_2))
+    }
+    fn gelu64_grad(x: f64) -> f64 {
+        0.5 * (1.0 + <f64 as descent_core::Float>::erf(x * std::f64::consts::FRAC_1_SQRT_2))
+            + x * (-0.5 * x * x).exp() / (2.0 * std::f64::consts::PI).sqrt()
+    }
+    fn gelu_tanh64(x: f64) -> f64 {
+        let b = (2.0 / std::f64::consts::PI).sqrt();
+        0.5 * x * (1.0 + (b * (x + 0.044715 * x * x * x)).tanh())
+    }
+    fn gelu_tanh64_grad(x: f64) -> f64 {
+        let b = (2.0 / std::f64::consts::PI).sqrt();
+        let t = (b * (x + 0.044715 * x * x * x)).tanh();
+        0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * b * (1.0 + 3.0 * 0.044715 * x * x)
+    }
+    fn silu64(x: f64) -> f64 {
+        x / (1.0 + (-x).exp())
+    }
+    fn silu64_grad(x: f64) -> f64 {
+        let s = 1.0 / (1.0 + (-x).exp());
+        s * (1.0 + x * (1.0 - s))
+    }
+
+    #[test]
+    fn gelu_silu_and_derivatives_are_accurate() {
+        type Case = (&'static str, fn(f32) -> f32, fn(f64) -> f64);
+        let cases: [Case; 6] = [
+            ("gelu", gelu_f32, gelu64),
+            ("gelu'", gelu_grad_f32, gelu64_grad),
+            ("gelu_tanh", gelu_tanh_f32, gelu_tanh64),
+            ("gelu_tanh'", gelu_tanh_grad_f32, gelu_tanh64_grad),
+            ("silu", silu_f32, silu64),
+            ("silu'", silu_grad_f32, silu64_grad),
+        ];
+        for (name, f, exact) in cases {
+            let worst = check_activation(f, exact, -20.0, 20.0);
+            eprintln!("{name}: worst {worst} ulp outside the absolute bound");
+            assert!(worst <= 8.0, "{name}: worst {worst} ulp");
+        }
+        // Away from 0 and the tails, plain ulp bounds.
+        assert_eq!(gelu_f32(0.0), 0.0);
+        assert_eq!(gelu_grad_f32(0.0), 0.5);
+        assert_eq!(gelu_grad_f32(f32::INFINITY), 1.0);
+        assert!(gelu_grad_f32(f32::NEG_INFINITY).abs() < 1e-36);
+        assert_eq!(gelu_f32(f32::INFINITY), f32::INFINITY);
+        assert!(gelu_f32(f32::NAN).is_nan() && silu_f32(f32::NAN).is_nan());
     }
 
     #[test]
