@@ -86,6 +86,10 @@ def main():
                    help="its keyword arguments, k=v,... (numbers), as descent's --loss-args")
     p.add_argument("--sampling", default="shuffle", choices=["shuffle", "sequential"],
                    help="mini-batch order: a new permutation each epoch, or the file order")
+    p.add_argument("--activation", default="relu",
+                   choices=["relu", "tanh", "sigmoid", "gelu", "gelu_tanh", "silu", "leaky_relu",
+                            "elu"],
+                   help="hidden activation, as descent's --activation")
     p.add_argument("--average", choices=["swa", "ema"],
                    help="keep torch.optim.swa_utils.AveragedModel's average (as descent's "
                         "--average), updated after each step past --average-start")
@@ -103,7 +107,11 @@ def main():
     for i in range(len(dims) - 1):
         layers.append(torch.nn.Linear(dims[i], dims[i + 1]))
         if i + 2 < len(dims):
-            layers.append(torch.nn.ReLU())
+            layers.append({
+                "relu": torch.nn.ReLU, "tanh": torch.nn.Tanh, "sigmoid": torch.nn.Sigmoid,
+                "gelu": torch.nn.GELU, "gelu_tanh": lambda: torch.nn.GELU(approximate="tanh"),
+                "silu": torch.nn.SiLU, "leaky_relu": torch.nn.LeakyReLU, "elu": torch.nn.ELU,
+            }[a.activation]())
     model = torch.nn.Sequential(*layers)
     if a.init:
         linears = [m for m in model if isinstance(m, torch.nn.Linear)]
