@@ -297,44 +297,21 @@ impl Mlp {
             // Hidden layers of an activation that needs its input: the GEMM writes the
             // pre-activation to its own region (same offsets as the outputs, past
             // `pre_offset`), and the output is computed from it out of place.
-            if act.needs_input() {
-                let (head, pre) = scratch.split_at_mut(pre_base);
-                let (before, rest) = head.split_at_mut(out_off);
-                let out = &mut rest[..batch * dout];
-                let input: &[T] = if in_off == usize::MAX {
-                    x
-                } else {
-                    &before[in_off..in_off + batch * din]
-                };
-                let z = &mut pre[out_off..out_off + batch * dout];
-                ops.gemm(
-                    false,
-                    true,
-                    batch,
-                    dout,
-                    din,
-                    T::ONE,
-                    input,
-                    din,
-                    w,
-                    din,
-                    T::ZERO,
-                    z,
-                    dout,
-                );
-                ops.bias_act_keep(batch, dout, z, out, bias, act);
-                in_off = out_off;
-                out_off += batch * dout;
-                continue;
-            }
-            let (before, rest) = scratch.split_at_mut(out_off);
+            let keep = act.needs_input();
+            let (head, pre) = scratch.split_at_mut(if keep { pre_base } else { scratch.len() });
+            let (before, rest) = head.split_at_mut(out_off);
             let out = &mut rest[..batch * dout];
             let input: &[T] = if in_off == usize::MAX {
                 x
             } else {
                 &before[in_off..in_off + batch * din]
             };
-            // out = input (batch x din) * W^T (din x dout)
+            let mut z = if keep {
+                Some(&mut pre[out_off..out_off + batch * dout])
+            } else {
+                None
+            };
+            // z (or out) = input (batch x din) * W^T (din x dout)
             ops.gemm(
                 false,
                 true,
@@ -347,11 +324,15 @@ impl Mlp {
                 w,
                 din,
                 T::ZERO,
-                out,
+                z.as_deref_mut().unwrap_or(&mut *out),
                 dout,
             );
-            if bias.is_some() || act != Activation::Identity {
-                ops.bias_act(batch, dout, out, bias, act);
+            match z {
+                Some(z) => ops.bias_act_keep(batch, dout, z, out, bias, act),
+                None if bias.is_some() || act != Activation::Identity => {
+                    ops.bias_act(batch, dout, out, bias, act)
+                }
+                None => {}
             }
             in_off = out_off;
             out_off += batch * dout;
