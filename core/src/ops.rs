@@ -359,12 +359,22 @@ pub trait Ops<T: Float> {
         bias: Option<&[T]>,
         act: Activation,
     ) {
+        if cols == 0 {
+            return;
+        }
         let n = rows * cols;
-        for (i, (zv, yv)) in z[..n].iter_mut().zip(&mut y[..n]).enumerate() {
+        for (zr, yr) in z[..n]
+            .chunks_exact_mut(cols)
+            .zip(y[..n].chunks_exact_mut(cols))
+        {
             if let Some(b) = bias {
-                *zv += b[i % cols];
+                zr.iter_mut()
+                    .zip(&b[..cols])
+                    .for_each(|(zv, &bj)| *zv += bj);
             }
-            *yv = act.apply(*zv);
+            for (yv, &zv) in yr.iter_mut().zip(zr.iter()) {
+                *yv = act.apply(zv);
+            }
         }
     }
 

@@ -676,46 +676,11 @@ fn run<T: Float>(inp: &Input) {
                 args_finite: margin.is_finite(),
             }
         }
-        10 => {
-            let margin = margin_or(1.0);
-            let p = T::from_f64(match inp.p_choice % 8 {
-                0..=2 => 2.0,
-                3 | 4 => 1.0,
-                5 => param(inp.params[1]),
-                6 => 0.5,
-                _ => 3.0,
-            });
-            let eps = eps_or(1e-6);
-            let swap = flag(F_SWAP);
-            push(!(margin > T::ZERO), "margin");
-            push(!(p > T::ZERO && p.is_finite()), "p");
-            push(not_rows(b0.len(), cols), "anchor");
-            push(b1.len() != b0.len(), "positive");
-            push(b2.len() != b0.len(), "negative");
-            let nr = rows_of(b0.len(), cols);
-            // Σ|v|^p and its 1/p-th power stay finite for D ≤ 8, |v| ≤ 98.4 in f32.
-            let p_tame = p >= T::from_f64(0.25) && p <= T::from_f64(8.0);
-            Spec {
-                call: Box::new(move |red, o, g| {
-                    let l = TripletMarginLoss::new(margin, p, eps, swap, red);
-                    match g {
-                        None => l.forward(b0, b1, b2, cols, o),
-                        Some([ga, gq, gr]) => l.forward_backward(b0, b1, b2, cols, o, ga, gq, gr),
-                        Some(_) => unreachable!(),
-                    }
-                }),
-                bad: Vec::new(),
-                out_len: nr,
-                grad_lens: vec![b0.len(); 3],
-                grad_names: &["grad_anchor", "grad_positive", "grad_negative"],
-                divisor: nr,
-                untouched_on_error: false,
-                args_finite: margin.is_finite() && eps.is_finite() && p_tame,
-            }
-        }
         _ => {
+            // 10: TripletMarginLoss; 11: TripletMarginWithDistanceLoss, pairwise or cosine.
+            let with_distance = kind == 11;
+            let cosine = with_distance && inp.p_choice & 8 != 0;
             let margin = margin_or(1.0);
-            let cosine = inp.p_choice & 8 != 0;
             let p = T::from_f64(match inp.p_choice % 8 {
                 0..=2 => 2.0,
                 3 | 4 => 1.0,
@@ -735,35 +700,37 @@ fn run<T: Float>(inp: &Input) {
             push(b1.len() != b0.len(), "positive");
             push(b2.len() != b0.len(), "negative");
             let nr = rows_of(b0.len(), cols);
+            // Σ|v|^p and its 1/p-th power stay finite for D ≤ 8, |v| ≤ 98.4 in f32.
             let p_tame = p >= T::from_f64(0.25) && p <= T::from_f64(8.0);
-            let call: Call<T> = if cosine {
-                Box::new(move |red, o, g| {
-                    let l = TripletMarginWithDistanceLoss::new(
-                        CosineDistance::new(eps),
-                        margin,
-                        swap,
-                        red,
-                    );
-                    match g {
-                        None => l.forward(b0, b1, b2, cols, o),
-                        Some([ga, gq, gr]) => l.forward_backward(b0, b1, b2, cols, o, ga, gq, gr),
-                        Some(_) => unreachable!(),
-                    }
-                })
-            } else {
-                Box::new(move |red, o, g| {
-                    let l = TripletMarginWithDistanceLoss::new(
-                        PairwiseDistance::new(p, eps),
-                        margin,
-                        swap,
-                        red,
-                    );
-                    match g {
-                        None => l.forward(b0, b1, b2, cols, o),
-                        Some([ga, gq, gr]) => l.forward_backward(b0, b1, b2, cols, o, ga, gq, gr),
-                        Some(_) => unreachable!(),
-                    }
-                })
+            // The three losses share their call shape; `$make` builds one for a reduction.
+            macro_rules! triplet_call {
+                ($make:expr) => {
+                    Box::new(move |red, o, g| {
+                        let l = ($make)(red);
+                        match g {
+                            None => l.forward(b0, b1, b2, cols, o),
+                            Some([ga, gq, gr]) => {
+                                l.forward_backward(b0, b1, b2, cols, o, ga, gq, gr)
+                            }
+                            Some(_) => unreachable!(),
+                        }
+                    })
+                };
+            }
+            let call: Call<T> = match (with_distance, cosine) {
+                (false, _) => triplet_call!(|red| TripletMarginLoss::new(margin, p, eps, swap, red)),
+                (true, true) => triplet_call!(|red| TripletMarginWithDistanceLoss::new(
+                    CosineDistance::new(eps),
+                    margin,
+                    swap,
+                    red
+                )),
+                (true, false) => triplet_call!(|red| TripletMarginWithDistanceLoss::new(
+                    PairwiseDistance::new(p, eps),
+                    margin,
+                    swap,
+                    red
+                )),
             };
             Spec {
                 call,
