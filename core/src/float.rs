@@ -99,6 +99,10 @@ pub trait Float:
     fn is_finite(self) -> bool;
     /// Fused multiply-add `self * a + b` (one rounding).
     fn mul_add(self, a: Self, b: Self) -> Self;
+    /// The nearest `bfloat16` value (8 significant bits, `f32`'s exponent range), as PyTorch's
+    /// `x.to(torch.bfloat16)`: round to nearest, ties to even, overflow to ±∞, NaN stays NaN.
+    /// An `f64` is rounded to `f32` first, as PyTorch converts it (so it can round twice).
+    fn round_bf16(self) -> Self;
     /// Sign: 1 for x > 0, -1 for x < 0, 0 for 0, NaN for NaN (PyTorch's `sign`).
     fn signum0(self) -> Self {
         if self > Self::ZERO {
@@ -117,7 +121,7 @@ pub trait Float:
 
 macro_rules! impl_float {
     ($t:ty, $exp:path, $ln:path, $ln1p:path, $sqrt:path, $tanh:path, $cos:path, $sin:path,
-     $pow:path, $floor:path, $fma:path, $erf:path, $expm1:path) => {
+     $pow:path, $floor:path, $fma:path, $erf:path, $expm1:path, $bf16:path) => {
         impl Float for $t {
             const ZERO: Self = 0.0;
             const ONE: Self = 1.0;
@@ -232,6 +236,10 @@ macro_rules! impl_float {
             fn mul_add(self, a: Self, b: Self) -> Self {
                 $fma(self, a, b)
             }
+            #[inline(always)]
+            fn round_bf16(self) -> Self {
+                $bf16(self)
+            }
             #[inline]
             fn write_le(self, out: &mut [u8]) {
                 out.copy_from_slice(&self.to_le_bytes());
@@ -259,7 +267,8 @@ impl_float!(
     libm::floorf,
     fma_f32,
     libm::erff,
-    libm::expm1f
+    libm::expm1f,
+    bf16_f32
 );
 impl_float!(
     f64,
@@ -274,8 +283,28 @@ impl_float!(
     libm::floor,
     fma_f64,
     libm::erf,
-    libm::expm1
+    libm::expm1,
+    bf16_f64
 );
+
+/// `x` rounded to `bfloat16` (kept in an `f32`): the upper 16 bits of the bit pattern after
+/// adding `0x7fff` plus the lowest kept bit (round to nearest even; a carry into the exponent
+/// is the next binade, or ∞ past the largest finite value), as c10's `round_to_nearest_even`.
+#[inline(always)]
+fn bf16_f32(x: f32) -> f32 {
+    if x.is_nan() {
+        return x;
+    }
+    let b = x.to_bits();
+    f32::from_bits(b.wrapping_add(0x7fff + ((b >> 16) & 1)) & 0xffff_0000)
+}
+
+/// [`bf16_f32`] of `x` rounded to `f32` (PyTorch converts a double to `bfloat16` through
+/// `float`).
+#[inline(always)]
+fn bf16_f64(x: f64) -> f64 {
+    bf16_f32(x as f32) as f64
+}
 
 /// Fused multiply-add, rounded once. With the `std` feature, the standard library's
 /// (`llvm.fma`: one instruction, vectorized by descent-kernels' loops compiled for AVX2 / AVX-512,
@@ -309,6 +338,70 @@ fn fma_f64(x: f64, y: f64, z: f64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `round_bf16` against the definition: the nearer of the two `bfloat16` neighbours
+    /// (distances in f64, exact), the even one on a tie; ±∞ past the largest finite value.
+    #[test]
+    fn round_bf16_is_round_to_nearest_even() {
+        let max_bf16 = f32::from_bits(0x7f7f_0000) as f64;
+        let mut s = 0x2545_f491_4f6c_dd1du64;
+        for i in 0..200_000u32 {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            // Random patterns, and every tie / near-tie pattern of a few binades.
+            let b = if i % 2 == 0 {
+                s as u32
+            } else {
+                (s as u32 & 0xffff_0000) | [0x8000, 0x7fff, 0x8001, 0][(i as usize / 2) % 4]
+            };
+            let x = f32::from_bits(b);
+            let r = x.round_bf16();
+            if x.is_nan() {
+                assert!(r.is_nan());
+                continue;
+            }
+            let lo = f32::from_bits(b & 0xffff_0000) as f64;
+            let hi_bits = (b & 0xffff_0000).wrapping_add(0x1_0000);
+            let xf = x as f64;
+            let want = if x.is_infinite() {
+                xf
+            } else {
+                // Away from zero by one bf16 ulp (0x7f80_0000 is ∞: the overflow case).
+                let hi = if hi_bits & 0x7fff_ffff == 0x7f80_0000 {
+                    2f64.powi(128).copysign(xf) // one ulp past the largest finite
+                } else {
+                    f32::from_bits(hi_bits) as f64
+                };
+                let (dl, dh) = ((xf - lo).abs(), (hi - xf).abs());
+                let even_lo = (b >> 16) & 1 == 0;
+                let pick = if dl < dh || (dl == dh && even_lo) {
+                    lo
+                } else {
+                    hi
+                };
+                if pick.abs() > max_bf16 {
+                    f64::INFINITY.copysign(xf)
+                } else {
+                    pick
+                }
+            };
+            assert_eq!(r as f64, want, "x = {x:e} ({b:#010x})");
+            assert_eq!(r.to_bits() & 0xffff, 0);
+        }
+        assert_eq!(1.0f32.round_bf16(), 1.0);
+        assert_eq!((1.0f32 + 2f32.powi(-8)).round_bf16(), 1.0); // tie to even
+        assert_eq!(
+            (1.0f32 + 3.0 * 2f32.powi(-8)).round_bf16(),
+            1.0 + 2f32.powi(-6)
+        );
+        assert_eq!(f32::MAX.round_bf16(), f32::INFINITY);
+        assert_eq!((-0.0f32).round_bf16().to_bits(), (-0.0f32).to_bits());
+        // f64 goes through f32 first, as PyTorch: 1 + 2^-8 + 2^-30 rounds to the f32 tie
+        // 1 + 2^-8 and then to 1 (directly it would be 1 + 2^-7).
+        assert_eq!((1.0f64 + 2f64.powi(-8) + 2f64.powi(-30)).round_bf16(), 1.0);
+        assert!(f64::NAN.round_bf16().is_nan());
+    }
 
     #[test]
     fn basic_identities() {

@@ -353,3 +353,102 @@ fn act_backward_non_finite_matches_reference() {
         }
     }
 }
+
+mod muon {
+    use super::*;
+    use descent_core::optim::{AdjustLr, Muon, MuonConfig, NsPrecision, Shapes, TensorShape};
+
+    /// Sides: 1, primes, non-multiples of the register tiles, and above SGEMM's no-pack and
+    /// parallel thresholds.
+    fn side() -> impl Strategy<Value = usize> {
+        prop_oneof![
+            Just(1usize),
+            Just(2),
+            Just(7),
+            Just(13),
+            1usize..40,
+            60usize..200
+        ]
+    }
+
+    /// Two steps from the same parameters and gradients through the scalar reference
+    /// products and through SGEMM, on 1-3 threads. The products accumulate in another order
+    /// and the iteration amplifies that (its polynomial has slope a = 3.4445 at 0), so the
+    /// parameters agree to a fraction `tol` of the two steps' scale `2 · adjusted lr` (entries
+    /// of O are at most about 1) plus 4 ulp of the parameter: `tol` = 2^-8 with bfloat16
+    /// (one rounding step; measured up to 2^-11.4, on the [100, 784] weight) and 1e-5
+    /// natively (measured up to 1.5e-7).
+    fn fast_matches_reference(shapes: &[TensorShape], bf16: bool, threads: usize, seed: u64) {
+        let n: usize = shapes.iter().map(|s| s.numel()).sum();
+        let prec = if bf16 {
+            NsPrecision::Bf16
+        } else {
+            NsPrecision::Native
+        };
+        let cfg = MuonConfig::default()
+            .lr(0.02)
+            .ns_precision(prec)
+            .adjust_lr_fn(AdjustLr::MatchRmsAdamW)
+            .shapes(Shapes::new(shapes).unwrap());
+        let mut a = Muon::<f32, Vec<f32>>::owned(cfg, n).unwrap();
+        let mut b = Muon::<f32, Vec<f32>>::owned(cfg, n).unwrap();
+        let p0 = vals(seed, n, 1.0);
+        let (mut pa, mut pb) = (p0.clone(), p0.clone());
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        for s in 0..2 {
+            let g = vals(seed.wrapping_add(s + 1), n, 0.5);
+            a.step(&mut pa, &g).unwrap();
+            pool.install(|| step_fused(&mut b, &mut pb, &g)).unwrap();
+            // The momentum buffer is element-wise: bitwise.
+            assert!(a
+                .state()
+                .iter()
+                .zip(b.state())
+                .all(|(x, y)| x.to_bits() == y.to_bits()));
+        }
+        let tol = if bf16 { 2f64.powi(-8) } else { 1e-5 };
+        let mut at = 0;
+        for s in shapes {
+            let TensorShape::Matrix(r, c) = *s else {
+                unreachable!()
+            };
+            let len = r * c;
+            let adj = AdjustLr::MatchRmsAdamW.apply(0.02, r, c);
+            // Two steps of at most adj · |O| ≤ adj · √min(r, c) each (‖O‖₂ ≲ 1.2).
+            let scale = 2.0 * adj;
+            for e in at..at + len {
+                let d = (pa[e] as f64 - pb[e] as f64).abs();
+                assert!(
+                    d <= tol * scale + 4.0 * f32::EPSILON as f64 * (pa[e] as f64).abs(),
+                    "[{r}, {c}] element {}: reference {} fast {} (|d| = {d:e}, bound {:e})",
+                    e - at,
+                    pa[e],
+                    pb[e],
+                    tol * scale
+                );
+            }
+            at += len;
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(24))]
+
+        #[test]
+        fn fused_muon_matches_core(dims in proptest::collection::vec((side(), side()), 1..4), bf16 in any::<bool>(), threads in 1usize..4, seed in any::<u64>()) {
+            let shapes: Vec<TensorShape> = dims.iter().map(|&(r, c)| TensorShape::Matrix(r, c)).collect();
+            fast_matches_reference(&shapes, bf16, threads, seed);
+        }
+    }
+
+    /// The MLP-sized matrices of the trainer's default Fashion-MNIST model.
+    #[test]
+    fn fused_muon_matches_core_on_mlp_weights() {
+        let shapes = [TensorShape::Matrix(100, 784), TensorShape::Matrix(10, 100)];
+        fast_matches_reference(&shapes, true, 2, 7);
+        fast_matches_reference(&shapes, false, 2, 8);
+    }
+}

@@ -6,12 +6,14 @@
 //! [`groups`](Group) and a state buffer `S` (`&mut [T]` supplied by the caller, or `Vec<T>`
 //! with the `alloc` feature). Aliases name them the PyTorch way: [`Sgd`], [`Adam`], [`AdamW`],
 //! [`Adagrad`], [`RmsProp`], [`Adadelta`], [`Adamax`], [`NAdam`], [`RAdam`], [`Rprop`],
-//! [`Asgd`], [`Adafactor`]. All implement the object-safe [`Optimizer`] trait.
+//! [`Asgd`], [`Adafactor`], [`Muon`]. All implement the object-safe [`Optimizer`] trait.
 //!
 //! All but SGD, Adam, AdamW and Adafactor are [`ElementwiseRule`]s ([`elementwise`]): a step's
 //! constants per group, and a per-chunk [`ElementStep`] that descent-kernels runs in parallel
 //! chunks with wider vectors, bitwise equal to [`Rule::update`] (SGD and the Adam pair have
-//! fused kernels of their own; Adafactor's per-tensor norms make it not element-wise).
+//! fused kernels of their own; Adafactor's per-tensor norms make it not element-wise, and
+//! Muon's update is a matrix function of each weight's momentum, computed with products
+//! through [`Ops`](crate::Ops) in scratch memory after its state, [`Rule::scratch_len`]).
 //!
 //! * The update of each optimizer follows PyTorch's single-tensor (`foreach=False`) code, with
 //!   the same order of floating-point operations: element-wise work in `T`, scalar
@@ -57,6 +59,7 @@ pub mod elementwise;
 pub mod fork;
 mod group;
 mod lbfgs;
+mod muon;
 mod nadam;
 mod newton;
 mod radam;
@@ -81,6 +84,7 @@ pub use elementwise::{ElementStep, ElementwiseRule};
 pub use fork::{Fork, Sequential};
 pub use group::{Group, GroupSpec, MAX_GROUPS};
 pub use lbfgs::{Lbfgs, LbfgsConfig, LineSearch};
+pub use muon::{AdjustLr, Muon, MuonConfig, NsPrecision};
 pub use nadam::{NAdam, NAdamConfig, NAdamStep};
 pub use newton::NewtonLeastSquares;
 pub use radam::{RAdam, RAdamConfig, RAdamStep};
@@ -126,6 +130,8 @@ pub enum OptimizerKind {
     Asgd = 13,
     /// `torch.optim.Adafactor`
     Adafactor = 14,
+    /// `torch.optim.Muon`
+    Muon = 15,
 }
 
 impl OptimizerKind {
@@ -147,6 +153,7 @@ impl OptimizerKind {
             12 => Rprop,
             13 => Asgd,
             14 => Adafactor,
+            15 => Muon,
             _ => return None,
         })
     }
@@ -169,6 +176,7 @@ impl OptimizerKind {
             Rprop => "Rprop",
             Asgd => "ASGD",
             Adafactor => "Adafactor",
+            Muon => "Muon",
         }
     }
 }

@@ -45,6 +45,12 @@ pub trait Rule: Copy + core::fmt::Debug {
     fn set_momentum(&mut self, momentum: f64) -> Result<()> {
         super::no_momentum(momentum)
     }
+    /// Elements of working memory a step needs after the state (Muon's Newton–Schulz
+    /// matrices): part of the caller's buffer ([`Optim::state_len`] counts it), but not of the
+    /// state ([`Optim::state`], the exported bytes). Default: none.
+    fn scratch_len(&self, _n: usize) -> usize {
+        0
+    }
     /// Check the rule's own view of the parameter layout against the `n` parameters and their
     /// resolved groups (Adafactor's tensor shapes: they must cover the vector and not cross a
     /// group boundary). Called on construction, before any state is allocated. Default: OK.
@@ -61,7 +67,8 @@ pub trait Rule: Copy + core::fmt::Debug {
         state.fill(T::ZERO);
     }
     /// Apply step number `t` (1-based) to every group. Lengths are already validated:
-    /// `params.len() == grads.len() == n`, `state.len() == state_len(n)`.
+    /// `params.len() == grads.len() == n`, `state.len() == state_len(n) + scratch_len(n)`
+    /// (the scratch, if any, after the state; its contents on entry are unspecified).
     fn update<T: Float>(
         &self,
         t: u64,
@@ -85,9 +92,17 @@ pub struct Optim<T, R, S> {
 }
 
 impl<T: Float, R: Rule, S: AsRef<[T]> + AsMut<[T]>> Optim<T, R, S> {
-    /// Number of state elements the caller must provide for `n_params` parameters.
+    /// Number of elements the caller must provide for `n_params` parameters: the rule's state
+    /// and its scratch ([`Rule::state_len`] + [`Rule::scratch_len`]).
     pub fn state_len(config: &R, n_params: usize) -> usize {
-        config.state_len(n_params)
+        config
+            .state_len(n_params)
+            .saturating_add(config.scratch_len(n_params))
+    }
+
+    /// The elements of the buffer a step uses: state, then scratch.
+    fn used_len(&self) -> usize {
+        Self::state_len(&self.rule, self.n)
     }
 
     /// One group covering `n_params` parameters, state in `state`
@@ -103,7 +118,7 @@ impl<T: Float, R: Rule, S: AsRef<[T]> + AsMut<[T]>> Optim<T, R, S> {
         let n = groups.n_params();
         config.validate_layout(n, groups.as_slice())?;
         let len = config.state_len(n);
-        check_min_len("state", state.as_ref().len(), len)?;
+        check_min_len("state", state.as_ref().len(), Self::state_len(&config, n))?;
         config.init_state(&mut state.as_mut()[..len], n);
         Ok(Self {
             rule: config,
@@ -147,7 +162,7 @@ impl<T: Float, R: Rule, S: AsRef<[T]> + AsMut<[T]>> Optim<T, R, S> {
         check_len("params", params.len(), self.n)?;
         check_len("grads", grads.len(), self.n)?;
         let t = self.steps + 1;
-        let len = self.rule.state_len(self.n);
+        let len = self.used_len();
         let state = &mut self.state.as_mut()[..len];
         kernel(&self.rule, t, self.groups.as_slice(), params, grads, state);
         self.steps = t;
@@ -168,7 +183,7 @@ impl<T: Float, R: Rule> Optim<T, R, alloc::vec::Vec<T>> {
         let resolved = Groups::new(groups, config.base_lr(), config.base_weight_decay())?;
         let n = resolved.n_params();
         config.validate_layout(n, resolved.as_slice())?;
-        let len = config.state_len(n);
+        let len = Self::state_len(&config, n);
         Self::with_groups(config, groups, alloc::vec![T::ZERO; len])
     }
 }
@@ -184,7 +199,7 @@ impl<T: Float, R: Rule, S: AsRef<[T]> + AsMut<[T]>> Optimizer<T> for Optim<T, R,
         check_len("params", params.len(), self.n)?;
         check_len("grads", grads.len(), self.n)?;
         let t = self.steps + 1;
-        let len = self.rule.state_len(self.n);
+        let len = self.used_len();
         let state = &mut self.state.as_mut()[..len];
         self.rule
             .update(t, self.groups.as_slice(), params, grads, state);

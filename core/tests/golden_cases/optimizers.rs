@@ -48,6 +48,15 @@ impl<'a> Hp<'a> {
             Some(v) => Err(format!("`{key}` is not a 2-list: {v}")),
         }
     }
+    /// A string hyperparameter (`adjust_lr_fn`; JSON `null` is `None`).
+    fn s(&mut self, key: &'static str) -> Result<Option<String>, String> {
+        self.used.push(key);
+        match self.map.get(key) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s.clone())),
+            Some(v) => Err(format!("hyperparameter `{key}` is not a string: {v}")),
+        }
+    }
     fn finish(self) -> Result<(), String> {
         for k in self.map.keys() {
             if !self.used.contains(&k.as_str()) {
@@ -250,6 +259,44 @@ fn build(
             };
             Box::new(Adafactor::owned(c, dim).map_err(e)?)
         }
+        "Muon" => {
+            let d = MuonConfig::default();
+            h.used.push("ns_coefficients");
+            let ns_coefficients = match hp.get("ns_coefficients") {
+                None => d.ns_coefficients,
+                Some(Value::Array(a)) if a.len() == 3 => {
+                    let f = |i: usize| {
+                        a[i].as_f64()
+                            .ok_or(format!("ns_coefficients[{i}] is not a number"))
+                    };
+                    (f(0)?, f(1)?, f(2)?)
+                }
+                Some(v) => return Err(format!("`ns_coefficients` is not a 3-list: {v}")),
+            };
+            let adjust_lr_fn = match h.s("adjust_lr_fn")? {
+                None => d.adjust_lr_fn,
+                Some(n) => AdjustLr::from_name(&n).ok_or(format!("adjust_lr_fn `{n}`"))?,
+            };
+            let ns_precision = match h.s("ns_precision")?.as_deref() {
+                None => d.ns_precision,
+                Some("native") => NsPrecision::Native,
+                Some("bf16") => NsPrecision::Bf16,
+                Some(n) => return Err(format!("ns_precision `{n}`: expected native or bf16")),
+            };
+            let c = MuonConfig {
+                lr: h.f("lr", d.lr)?,
+                weight_decay: h.f("weight_decay", d.weight_decay)?,
+                momentum: h.f("momentum", d.momentum)?,
+                nesterov: h.b("nesterov", d.nesterov)?,
+                ns_coefficients,
+                eps: h.f("eps", d.eps)?,
+                ns_steps: h.f("ns_steps", d.ns_steps as f64)? as u32,
+                adjust_lr_fn,
+                ns_precision,
+                shapes: shapes(case)?,
+            };
+            Box::new(Muon::owned(c, dim).map_err(e)?)
+        }
         other => return Err(format!("unknown optimizer `{other}`")),
     };
     h.finish()?;
@@ -293,6 +340,12 @@ pub fn run(case: &Value) -> Result<(), String> {
     if averaged.as_ref().is_some_and(|a| a.len() != dim * steps) {
         return Err("`averaged` length does not match dim / steps".into());
     }
+    // `optimizers_muon.json`: a case's own tolerance (PyTorch's bfloat16 iteration).
+    let tol = |key: &str, default: f64| match case.get(key) {
+        None => Ok(default),
+        Some(v) => v.as_f64().ok_or(format!("`{key}` is not a number")),
+    };
+    let (atol, rtol) = (tol("atol", ATOL)?, tol("rtol", RTOL)?);
     let mut opt = build(name, hp, dim, case)?;
     if averaged.is_some() && opt.averaged().is_none() {
         return Err(format!(
@@ -329,8 +382,8 @@ pub fn run(case: &Value) -> Result<(), String> {
             &format!("theta after step {}", t + 1),
             &got,
             &thetas[t * dim..(t + 1) * dim],
-            ATOL,
-            RTOL,
+            atol,
+            rtol,
         )?;
         if let (Some(want), Some(ax)) = (&averaged, opt.averaged()) {
             let got: Vec<f64> = ax.iter().map(|&x| x as f64).collect();

@@ -6,7 +6,9 @@
 //! so a fused step is bitwise equal to the core optimizer's step: vectorizing element-wise
 //! arithmetic does not change any rounding, and no FMA contraction is introduced.
 //! [`average_update`] does the same for descent-core's running average of the parameters
-//! (`WeightAverage`, SWA or EMA).
+//! (`WeightAverage`, SWA or EMA). Muon's [`FusedRule`] runs descent-core's update with its
+//! Newton–Schulz products on [`sgemm`](crate::sgemm) (equal to the core step to rounding:
+//! the products accumulate in another order).
 
 mod adafactor;
 mod adam;
@@ -16,6 +18,7 @@ mod adam_slices;
 mod average;
 mod dispatch;
 mod elementwise;
+mod muon;
 mod ops;
 mod sgd;
 
