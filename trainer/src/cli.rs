@@ -163,21 +163,24 @@ pub struct TrainArgs {
 
     // ---- optimizer (PyTorch names) ----
     /// Optimizer: sgd, adam, adamw, adagrad, rmsprop, adadelta, adamax, nadam, radam, rprop,
-    /// asgd, adafactor, lbfgs, random-search (default: adam for classification; sgd with --lr 0.05 for regression).
+    /// asgd, adafactor, muon (Muon on the weights, AdamW on the biases: --aux-lr,
+    /// --aux-weight-decay, --betas), lbfgs, random-search (default: adam for classification;
+    /// sgd with --lr 0.05 for regression).
     #[arg(long)]
     pub optimizer: Option<String>,
     /// Learning rate (default: the optimizer's PyTorch default).
     #[arg(long)]
     pub lr: Option<f64>,
-    /// SGD / RMSprop momentum.
+    /// SGD / RMSprop / Muon momentum.
     #[arg(long)]
     pub momentum: Option<f64>,
     /// SGD dampening.
     #[arg(long)]
     pub dampening: Option<f64>,
-    /// SGD Nesterov momentum.
-    #[arg(long)]
-    pub nesterov: bool,
+    /// Nesterov momentum: SGD (default false; `--nesterov` alone is true), Muon (default
+    /// true; `--nesterov false` turns it off).
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    pub nesterov: Option<bool>,
     /// Weight decay (L2 penalty folded into the gradient; decoupled for AdamW).
     #[arg(long)]
     pub weight_decay: Option<f64>,
@@ -225,6 +228,28 @@ pub struct TrainArgs {
     /// Adafactor clipping threshold of the update's RMS (default 1).
     #[arg(long)]
     pub d: Option<f64>,
+    /// Muon: the Newton–Schulz coefficients `a,b,c` (default 3.4445,-4.7750,2.0315).
+    #[arg(long, value_delimiter = ',', num_args = 1..=3, allow_hyphen_values = true)]
+    pub ns_coefficients: Option<Vec<f64>>,
+    /// Muon: Newton–Schulz iterations (default 5; below 100).
+    #[arg(long)]
+    pub ns_steps: Option<u32>,
+    /// Muon: the lr adjustment for a weight's shape, `original` (lr·√max(1, out/in), the
+    /// default), `match_rms_adamw` (lr·0.2·√max(out, in)) or `spectral_unclamped`
+    /// (lr·√(out/in)).
+    #[arg(long)]
+    pub adjust_lr_fn: Option<String>,
+    /// Muon: the Newton–Schulz arithmetic, `bf16` (PyTorch's bfloat16, the default) or
+    /// `native` (f32 throughout; not a PyTorch option).
+    #[arg(long, value_name = "bf16|native")]
+    pub ns_precision: Option<String>,
+    /// Muon: AdamW's learning rate for the biases (default 1e-3); a schedule scales it with
+    /// Muon's.
+    #[arg(long)]
+    pub aux_lr: Option<f64>,
+    /// Muon: AdamW's weight decay for the biases (default 0.01).
+    #[arg(long)]
+    pub aux_weight_decay: Option<f64>,
     /// ASGD decay term lambd (default 1e-4).
     #[arg(long)]
     pub lambd: Option<f64>,

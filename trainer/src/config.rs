@@ -54,6 +54,8 @@ fn scalar(file: &str, key: &str, v: &toml::Value) -> Result<String> {
     Ok(match v {
         toml::Value::String(s) => s.clone(),
         toml::Value::Integer(i) => i.to_string(),
+        // A flag that takes a boolean value (`nesterov = false`); other flags' parsers refuse it.
+        toml::Value::Boolean(b) => b.to_string(),
         toml::Value::Float(f) => {
             if f.is_infinite() {
                 if *f > 0.0 { "inf" } else { "-inf" }.to_string()
@@ -63,7 +65,7 @@ fn scalar(file: &str, key: &str, v: &toml::Value) -> Result<String> {
         }
         other => {
             return Err(Error::usage(format!(
-                "{file}: key `{key}` has a {} value, expected a string or number",
+                "{file}: key `{key}` has a {} value, expected a string, number or boolean",
                 other.type_str()
             )))
         }

@@ -23,6 +23,7 @@ pub mod eval;
 pub mod loader;
 pub mod loss;
 pub mod metrics;
+pub mod muon;
 pub mod optimizer;
 pub mod plot;
 pub mod schedule;

@@ -10,12 +10,14 @@ use crate::cli::{Eps, TrainArgs};
 use crate::error::{Error, Result};
 use descent_core::optim::{
     AdadeltaConfig, AdafactorConfig, AdagradConfig, AdamConfig, AdamWConfig, AdamaxConfig,
-    AsgdConfig, Group, Lbfgs, LbfgsConfig, LineSearch, NAdamConfig, Optim, Optimizer,
-    OptimizerKind, RAdamConfig, RandomSearch, RandomSearchConfig, RmsPropConfig, RpropConfig, Rule,
-    SgdConfig, Shapes, TensorShape,
+    AdjustLr, AsgdConfig, Group, Lbfgs, LbfgsConfig, LineSearch, MuonConfig, NAdamConfig,
+    NsPrecision, Optim, Optimizer, OptimizerKind, RAdamConfig, RandomSearch, RandomSearchConfig,
+    RmsPropConfig, RpropConfig, Rule, SgdConfig, Shapes, TensorShape,
 };
 use descent_core::Result as CoreResult;
 use descent_kernels::fused::{step_fused, FusedRule};
+
+use crate::muon::MuonStepper;
 
 /// Names accepted by `--optimizer`.
 pub const NAMES: &[&str] = &[
@@ -31,6 +33,7 @@ pub const NAMES: &[&str] = &[
     "rprop",
     "asgd",
     "adafactor",
+    "muon",
     "lbfgs",
     "random-search",
 ];
@@ -241,7 +244,7 @@ fn given_flags(a: &TrainArgs) -> Vec<(&'static str, bool)> {
     vec![
         ("momentum", a.momentum.is_some()),
         ("dampening", a.dampening.is_some()),
-        ("nesterov", a.nesterov),
+        ("nesterov", a.nesterov.is_some()),
         ("betas", a.betas.is_some()),
         ("eps", a.eps.is_some()),
         ("amsgrad", a.amsgrad),
@@ -288,6 +291,18 @@ fn allowed(name: &str) -> &'static [&'static str] {
         "rprop" => &["etas", "step-sizes"],
         "asgd" => &["lambd", "alpha", "t0", "eval-averaged"],
         "adafactor" => &["beta2-decay", "eps", "d"],
+        "muon" => &[
+            "momentum",
+            "nesterov",
+            "eps",
+            "ns-coefficients",
+            "ns-steps",
+            "adjust-lr-fn",
+            "ns-precision",
+            "aux-lr",
+            "aux-weight-decay",
+            "betas",
+        ],
         "lbfgs" => &[
             "max-iter",
             "max-eval",
@@ -424,15 +439,16 @@ fn build_shaped(args: &TrainArgs, n: usize, tensors: &[TensorShape]) -> Result<B
     }
     let ok = allowed(&name);
     let first_order = !matches!(name.as_str(), "lbfgs" | "random-search");
-    // Rprop has no weight decay (PyTorch's has none either).
+    // Rprop has no weight decay (PyTorch's has none either), Muon no maximize.
     let decays = first_order && name != "rprop";
+    let maximizes = first_order && name != "muon";
     for (flag, on) in given_flags(args) {
-        let common = (decays && flag == "weight-decay") || (first_order && flag == "maximize");
+        let common = (decays && flag == "weight-decay") || (maximizes && flag == "maximize");
         if on && !common && !ok.contains(&flag) {
-            let shared = if decays {
-                "lr, weight-decay, maximize"
-            } else {
-                "lr, maximize"
+            let shared = match (decays, maximizes) {
+                (true, true) => "lr, weight-decay, maximize",
+                (true, false) => "lr, weight-decay",
+                _ => "lr, maximize",
             };
             return Err(Error::usage(format!(
                 "--{flag} does not apply to --optimizer {name} (its flags: {shared}, {})",
@@ -468,7 +484,7 @@ fn build_shaped(args: &TrainArgs, n: usize, tensors: &[TensorShape]) -> Result<B
             c.validate().map_err(core)?;
             c.validate_layout(n, &[Group { start: 0, len: n, lr: c.lr, weight_decay: 0.0 }])
                 .map_err(core)?;
-            let state = zeroed(c.state_len(n), &ctx, "state", n)?;
+            let state = zeroed(Optim::<f32, _, Vec<f32>>::state_len(&c, n), &ctx, "state", n)?;
             Optim::new(c, n, state).map_err(core)?
         }};
     }
@@ -478,7 +494,7 @@ fn build_shaped(args: &TrainArgs, n: usize, tensors: &[TensorShape]) -> Result<B
             make!(SgdConfig {
                 momentum: args.momentum.unwrap_or(d.momentum),
                 dampening: args.dampening.unwrap_or(d.dampening),
-                nesterov: args.nesterov,
+                nesterov: args.nesterov.unwrap_or(false),
                 ..d
             })
         }
@@ -580,6 +596,7 @@ fn build_shaped(args: &TrainArgs, n: usize, tensors: &[TensorShape]) -> Result<B
                 ..d
             })
         }
+        "muon" => build_muon(args, n, tensors, &ctx)?,
         "lbfgs" => {
             let d = LbfgsConfig::default();
             let line_search_fn = match args.line_search_fn.as_deref() {
@@ -637,6 +654,105 @@ fn build_shaped(args: &TrainArgs, n: usize, tensors: &[TensorShape]) -> Result<B
             })
         }
     })
+}
+
+/// `--optimizer muon`: Muon on the matrices of `tensors`, AdamW on the vectors (see
+/// [`MuonStepper`]); with no tensors and no parameters, the probe that validates the flags.
+fn build_muon(
+    args: &TrainArgs,
+    n: usize,
+    tensors: &[TensorShape],
+    ctx: &str,
+) -> Result<BoxedOptimizer> {
+    let core = |e| Error::core(ctx.to_string(), e);
+    if tensors.is_empty() && n > 0 {
+        return Err(Error::usage(format!(
+            "{ctx}: Muon needs the model's layer shapes (its weights are matrices)"
+        )));
+    }
+    let d = MuonConfig::default();
+    let ns_coefficients = match args.ns_coefficients.as_deref() {
+        None => d.ns_coefficients,
+        Some([a, b, c]) => (*a, *b, *c),
+        Some(v) => {
+            return Err(Error::usage(format!(
+                "--ns-coefficients {}: expected three values, a,b,c",
+                v.iter().map(f64::to_string).collect::<Vec<_>>().join(",")
+            )))
+        }
+    };
+    let adjust_lr_fn = match args.adjust_lr_fn.as_deref() {
+        None => d.adjust_lr_fn,
+        Some(s) => AdjustLr::from_name(s).ok_or_else(|| {
+            Error::usage(format!(
+                "--adjust-lr-fn {s}: expected original, match_rms_adamw or spectral_unclamped"
+            ))
+        })?,
+    };
+    let ns_precision = match args.ns_precision.as_deref() {
+        None => d.ns_precision,
+        Some("bf16") => NsPrecision::Bf16,
+        Some("native") => NsPrecision::Native,
+        Some(s) => {
+            return Err(Error::usage(format!(
+                "--ns-precision {s}: expected bf16 or native"
+            )))
+        }
+    };
+    let mats: Vec<TensorShape> = tensors
+        .iter()
+        .copied()
+        .filter(|t| matches!(t, TensorShape::Matrix(..)))
+        .collect();
+    let c = MuonConfig {
+        lr: args.lr.unwrap_or(d.lr),
+        weight_decay: args.weight_decay.unwrap_or(d.weight_decay),
+        momentum: args.momentum.unwrap_or(d.momentum),
+        nesterov: args.nesterov.unwrap_or(d.nesterov),
+        ns_coefficients,
+        eps: eps(args, d.eps)?,
+        ns_steps: args.ns_steps.unwrap_or(d.ns_steps),
+        adjust_lr_fn,
+        ns_precision,
+        shapes: Shapes::new(&mats).map_err(core)?,
+    };
+    c.validate().map_err(core)?;
+    let nw: usize = mats.iter().map(|t| t.numel()).sum();
+    let nv = tensors.iter().map(|t| t.numel()).sum::<usize>() - nw;
+    let state = zeroed(
+        Optim::<f32, _, Vec<f32>>::state_len(&c, nw),
+        ctx,
+        "state",
+        nw,
+    )?;
+    let muon = Optim::new(c, nw, state).map_err(core)?;
+    let muon: Box<dyn Optimizer<f32> + Send> = if args.ops == OpsKind::Fast {
+        Box::new(Fused(muon))
+    } else {
+        Box::new(muon)
+    };
+    let da = AdamWConfig::default();
+    let a = AdamWConfig {
+        lr: args.aux_lr.unwrap_or(da.lr),
+        weight_decay: args.aux_weight_decay.unwrap_or(da.weight_decay),
+        betas: betas(args, da.betas)?,
+        ..da
+    };
+    let aux_ctx = format!("{ctx} (AdamW on the biases)");
+    let aux_core = |e| Error::core(aux_ctx.clone(), e);
+    a.validate().map_err(aux_core)?;
+    let aux: Option<Box<dyn Optimizer<f32> + Send>> = if nv > 0 {
+        let state = zeroed(a.state_len(nv), &aux_ctx, "state", nv)?;
+        let o = Optim::new(a, nv, state).map_err(aux_core)?;
+        Some(if args.ops == OpsKind::Fast {
+            Box::new(Fused(o))
+        } else {
+            Box::new(o)
+        })
+    } else {
+        None
+    };
+    Ok(Box::new(MuonStepper::new(muon, aux, tensors, c.lr, a.lr)?))
 }
 
 #[cfg(test)]
@@ -698,7 +814,19 @@ mod tests {
             if *n == "adadelta" {
                 a.lr = Some(1.0);
             }
-            let mut o = build(&a, 10).unwrap();
+            // Muon needs matrices: one [2, 4] weight and its bias, 10 parameters.
+            let layers = [LayerShape {
+                fan_in: 4,
+                fan_out: 2,
+            }];
+            let make = |a: &TrainArgs| {
+                if *n == "muon" {
+                    build_for(a, &layers)
+                } else {
+                    build(a, 10)
+                }
+            };
+            let mut o = make(&a).unwrap();
             let mut p = vec![0f32; 10];
             let mut g = vec![0f32; 10];
             let first = o.step(&mut p, &mut g, &mut quad).unwrap();
@@ -708,7 +836,7 @@ mod tests {
             }
             assert!(last < first, "{n}: {first} -> {last}");
             let state = o.export().unwrap();
-            let mut fresh = build(&a, 10).unwrap();
+            let mut fresh = make(&a).unwrap();
             fresh.import(&state).unwrap();
             assert_eq!(fresh.export().unwrap(), state, "{n}");
         }
@@ -716,9 +844,10 @@ mod tests {
 
     #[test]
     fn fused_steps_bitwise_like_core() {
+        // Muon's products accumulate in another order through SGEMM (`muon_fast_is_close`).
         for name in NAMES
             .iter()
-            .filter(|n| !matches!(**n, "lbfgs" | "random-search"))
+            .filter(|n| !matches!(**n, "lbfgs" | "random-search" | "muon"))
         {
             let wd: &[&str] = if *name == "rprop" {
                 &[]
@@ -751,6 +880,136 @@ mod tests {
             assert_eq!(bits(&pa), bits(&pb), "{name}");
             assert_eq!(a.export().unwrap(), b.export().unwrap());
         }
+    }
+
+    /// `--optimizer muon` on two layers: the weights take core Muon's step and the biases
+    /// core AdamW's, each on its own gathered vector; the schedule's lr scales AdamW's too;
+    /// the state round-trips and a damaged one changes nothing.
+    #[test]
+    fn muon_steps_weights_with_muon_and_biases_with_adamw() {
+        use descent_core::optim::{AdamW, Muon};
+        let layers = [
+            LayerShape {
+                fan_in: 5,
+                fan_out: 3,
+            },
+            LayerShape {
+                fan_in: 3,
+                fan_out: 2,
+            },
+        ];
+        let mut a = args(&[
+            "--optimizer",
+            "muon",
+            "--lr",
+            "0.02",
+            "--aux-lr",
+            "0.004",
+            "--ops",
+            "reference",
+        ]);
+        let mut o = build_for(&a, &layers).unwrap();
+        assert_eq!(o.torch_name(), "Muon");
+        let n = crate::checkpoint::n_params(&layers); // 15 + 3 + 6 + 2 = 26
+        let w = [0..15, 18..24];
+        let b = [15..18, 24..26];
+        let mut p: Vec<f32> = (0..n).map(|i| (i as f32 * 0.7).sin()).collect();
+        let p0 = p.clone();
+        let gfix: Vec<f32> = (0..n).map(|i| (i as f32 * 0.3).cos()).collect();
+        let mut g = vec![0f32; n];
+        let mut f = |_: &[f32], gr: &mut [f32]| {
+            gr.copy_from_slice(&gfix);
+            1.0
+        };
+        o.step(&mut p, &mut g, &mut f).unwrap();
+        let pick = |v: &[f32], rs: &[std::ops::Range<usize>]| -> Vec<f32> {
+            rs.iter().flat_map(|r| v[r.clone()].to_vec()).collect()
+        };
+        let shapes = Shapes::new(&[TensorShape::Matrix(3, 5), TensorShape::Matrix(2, 3)]).unwrap();
+        let mut m = Muon::<f32, Vec<f32>>::owned(MuonConfig::default().lr(0.02).shapes(shapes), 21)
+            .unwrap();
+        let mut wp = pick(&p0, &w);
+        m.step(&mut wp, &pick(&gfix, &w)).unwrap();
+        assert_eq!(pick(&p, &w), wp);
+        let mut adamw = AdamW::<f32, Vec<f32>>::owned(AdamWConfig::default().lr(0.004), 5).unwrap();
+        let mut bp = pick(&p0, &b);
+        adamw.step(&mut bp, &pick(&gfix, &b)).unwrap();
+        assert_eq!(pick(&p, &b), bp);
+        // A schedule halving Muon's lr halves AdamW's.
+        o.set_lr(0.01).unwrap();
+        assert_eq!(o.lr(), 0.01);
+        let state = o.export().unwrap();
+        let mut fresh = build_for(&a, &layers).unwrap();
+        fresh.import(&state).unwrap();
+        assert_eq!(fresh.export().unwrap(), state);
+        // A damaged AdamW part is refused and leaves the Muon part as it was.
+        let before = fresh.export().unwrap();
+        let mut bad = state.clone();
+        let last = bad.len() - 1;
+        bad[last] ^= 1;
+        assert!(fresh.import(&bad).is_err());
+        assert_eq!(fresh.export().unwrap(), before);
+        assert!(fresh.import(&state[..10]).is_err());
+        // The AdamW part's lr travels in the state: 0.004 halved.
+        let mut adamw2 = AdamW::<f32, Vec<f32>>::owned(AdamWConfig::default(), 5).unwrap();
+        let m_len = u64::from_le_bytes(state[8..16].try_into().unwrap()) as usize;
+        adamw2.import_state(&state[16 + m_len..]).unwrap();
+        assert_eq!(adamw2.lr(0).unwrap(), 0.002);
+        // Muon without maximize; a bad --adjust-lr-fn, --ns-precision, --ns-coefficients.
+        a.maximize = true;
+        assert!(build_for(&a, &layers).is_err());
+        a.maximize = false;
+        for (flag, v) in [
+            ("--adjust-lr-fn", "rms"),
+            ("--ns-precision", "fp8"),
+            ("--ns-coefficients", "1,2"),
+            ("--ns-steps", "100"),
+        ] {
+            let bad = args(&["--optimizer", "muon", flag, v]);
+            let Err(e) = build_for(&bad, &layers) else {
+                panic!("{flag} {v} accepted")
+            };
+            assert_eq!(e.exit_code(), 2, "{e}");
+        }
+        assert!(build(&args(&["--optimizer", "muon"]), 0).is_ok());
+        assert!(build(&args(&["--optimizer", "muon"]), 7).is_err());
+    }
+
+    /// Fast (SGEMM) and reference Muon steps agree to the bfloat16 iteration's rounding.
+    #[test]
+    fn muon_fast_is_close() {
+        let layers = [LayerShape {
+            fan_in: 40,
+            fan_out: 24,
+        }];
+        let fast = args(&["--optimizer", "muon", "--lr", "0.02"]);
+        let mut reference = fast.clone();
+        reference.ops = OpsKind::Reference;
+        let (mut a, mut b) = (
+            build_for(&fast, &layers).unwrap(),
+            build_for(&reference, &layers).unwrap(),
+        );
+        let n = 40 * 24 + 24;
+        let mut pa: Vec<f32> = (0..n).map(|i| (i as f32 * 0.37).sin()).collect();
+        let mut pb = pa.clone();
+        let (mut ga, mut gb) = (vec![0f32; n], vec![0f32; n]);
+        for t in 0..3 {
+            let mut f = |_: &[f32], g: &mut [f32]| {
+                for (i, gi) in g.iter_mut().enumerate() {
+                    *gi = ((i * 7 + t) as f32 * 0.11).cos();
+                }
+                1.0
+            };
+            a.step(&mut pa, &mut ga, &mut f).unwrap();
+            b.step(&mut pb, &mut gb, &mut f).unwrap();
+        }
+        let d = pa
+            .iter()
+            .zip(&pb)
+            .map(|(x, y)| (x - y).abs())
+            .fold(0f32, f32::max);
+        assert!(d <= 3.0 * 0.02 * 2f32.powi(-8), "max difference {d}");
+        assert_eq!(a.export().unwrap().len(), b.export().unwrap().len());
     }
 
     #[test]

@@ -527,7 +527,7 @@ mod tests {
     fn bad_params_are_rejected() {
         assert!(parse_param("lr").is_err());
         assert!(parse_param("learning-rate=0.1").is_err());
-        assert!(parse_param("nesterov=true").is_err());
+        assert!(parse_param("amsgrad=true").is_err());
         assert!(parse_param("lr=log:0:1").is_err());
         assert!(parse_param("lr=uniform:1:0").is_err());
         assert!(parse_param("lr=").is_err());

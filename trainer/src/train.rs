@@ -391,6 +391,9 @@ fn effective_args(args: &TrainArgs, data: &Splits) -> Result<TrainArgs> {
         a.lr = Some(crate::optimizer::build(&a, 0)?.lr());
     }
     a.optimizer = a.optimizer.map(|o| o.to_ascii_lowercase());
+    // `--nesterov` as it takes effect (Muon's default is true, SGD's false; checkpoints
+    // written while it was a switch record `false` when it was not given).
+    a.nesterov = Some(a.nesterov.unwrap_or(a.optimizer.as_deref() == Some("muon")));
     a.scheduler = a.scheduler.map(|o| o.to_ascii_lowercase());
     a.average = a.average.map(|o| o.to_ascii_lowercase());
     a.sched_args = a

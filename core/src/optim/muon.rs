@@ -92,7 +92,7 @@ pub enum NsPrecision {
 ///
 /// Every parameter must belong to a matrix, as PyTorch's Muon accepts only 2-D parameters:
 /// [`shapes`](Self::shapes) lists them back to back, covering the parameters, no matrix
-/// crossing a group boundary. Biases and other vectors go to another optimizer (PyTorch's
+/// crossing a group boundary (no shapes: no parameters). Biases and other vectors go to another optimizer (PyTorch's
 /// documentation pairs Muon with AdamW). State: the momentum buffer, one element per
 /// parameter.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -197,7 +197,7 @@ impl Rule for MuonConfig {
     }
     fn validate_layout(&self, n: usize, groups: &[Group]) -> Result<()> {
         check_arg(
-            !self.shapes.is_empty(),
+            !self.shapes.is_empty() || n == 0,
             "shapes",
             0.0,
             "the parameters' matrices (Muon updates 2-D parameters only)",
