@@ -13,6 +13,12 @@
 //! `fused::average_update` (`fused`): read the average and the parameters, write the average
 //! (12 bytes per parameter).
 //!
+//! Group `muon` times a Muon step on an MLP's weight matrices (`[out, in]`, the biases go to
+//! AdamW): descent-core's scalar products (`core`, the 784-100-10 weights only) against
+//! SGEMM's (`fused`), in PyTorch's bfloat16 iteration and natively. Its throughput counts
+//! the Newton–Schulz flops (per iteration on an `m x k` matrix, `m <= k`: `4 m² k + 2 m³`),
+//! so criterion's "elem/s" is flop/s.
+//!
 //! `slices` is `fused::adam_step` on plain buffers; `stream` moves the same bytes with no
 //! arithmetic (`peak::move_chunk`, AVX2 where available), split over the pool like the fused
 //! update.
@@ -22,9 +28,9 @@
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use descent_core::optim::{
-    AdadeltaConfig, AdafactorConfig, AdamConfig, AdamaxConfig, AsgdConfig, Averaging, NAdamConfig,
-    Optim, Optimizer, RAdamConfig, RmsPropConfig, RpropConfig, SgdConfig, Shapes, TensorShape,
-    WeightAverage,
+    AdadeltaConfig, AdafactorConfig, AdamConfig, AdamaxConfig, AsgdConfig, Averaging, MuonConfig,
+    NAdamConfig, NsPrecision, Optim, Optimizer, RAdamConfig, RmsPropConfig, RpropConfig, SgdConfig,
+    Shapes, TensorShape, WeightAverage,
 };
 use descent_kernels::fused::{adam_step, average_update, step_fused, AdamParams, FusedRule};
 use descent_kernels::peak::move_chunk;
@@ -211,5 +217,52 @@ fn average(c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, bench, others, adafactor, average);
+/// Muon on the weights of the 784-100-10 and 784-512-512-10 MLPs (see the module docs).
+fn muon(c: &mut Criterion) {
+    let mut g = c.benchmark_group("muon");
+    g.measurement_time(secs())
+        .warm_up_time(Duration::from_millis(300))
+        .sample_size(10);
+    for (name, layers) in [
+        ("784-100-10", &[(784usize, 100usize), (100, 10)][..]),
+        ("784-512-512-10", &[(784, 512), (512, 512), (512, 10)][..]),
+    ] {
+        let shapes: Vec<TensorShape> = layers
+            .iter()
+            .map(|&(i, o)| TensorShape::Matrix(o, i))
+            .collect();
+        let n: usize = shapes.iter().map(|s| s.numel()).sum();
+        let cfg = MuonConfig::default().shapes(Shapes::new(&shapes).unwrap());
+        let flops: usize = layers
+            .iter()
+            .map(|&(i, o)| {
+                let (m, k) = (i.min(o), i.max(o));
+                cfg.ns_steps as usize * (4 * m * m * k + 2 * m * m * m)
+            })
+            .sum();
+        g.throughput(Throughput::Elements(flops as u64));
+        let grads: Vec<f32> = (0..n).map(|i| ((i % 113) as f32 - 56.0) * 1e-3).collect();
+        let mut p = vec![0.1f32; n];
+        for (prec, tag) in [(NsPrecision::Bf16, "bf16"), (NsPrecision::Native, "native")] {
+            let cfg = cfg.ns_precision(prec);
+            if name == "784-100-10" {
+                let mut core = Optim::<f32, _, Vec<f32>>::owned(cfg, n).unwrap();
+                g.bench_with_input(BenchmarkId::new(format!("core_{tag}"), name), &n, |b, _| {
+                    b.iter(|| core.step(black_box(&mut p), black_box(&grads)).unwrap())
+                });
+            }
+            let mut fused = Optim::<f32, _, Vec<f32>>::owned(cfg, n).unwrap();
+            g.bench_with_input(
+                BenchmarkId::new(format!("fused_{tag}"), name),
+                &n,
+                |b, _| {
+                    b.iter(|| step_fused(&mut fused, black_box(&mut p), black_box(&grads)).unwrap())
+                },
+            );
+        }
+    }
+    g.finish();
+}
+
+criterion_group!(benches, bench, others, adafactor, average, muon);
 criterion_main!(benches);
