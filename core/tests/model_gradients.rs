@@ -2,10 +2,14 @@
 //!
 //! Tolerance: |analytic - numeric| <= 1e-6 * (1 + |analytic|), with step h = 1e-6 on losses of
 //! order 1 (central differences have O(h^2) truncation and O(eps/h) rounding error, ~1e-10).
-//! Every activation (GELU, tanh-GELU and SiLU through their stored pre-activations).
-//! ReLU / LeakyReLU / ELU kinks: inputs are random reals, so a pre-activation lands within h of 0 with
-//! negligible probability; cases where one does are detected and re-drawn by checking that the
-//! one-sided differences agree.
+//! Every activation with PyTorch's defaults ([`Activation::ALL`]) and with other parameters
+//! (positive and negative LeakyReLU slopes and ELU alphas, CELU alphas 0.5 and 2 (a negative
+//! one makes the negative branch grow exponentially, and deep random nets overflow), a
+//! Softplus with a low threshold, a shifted Hardtanh); the ones that need the input through
+//! their stored pre-activations. Kinks (ReLU, LeakyReLU, ELU, ReLU6, Hardtanh, Hardswish, Hardsigmoid,
+//! Softplus' threshold): inputs are random reals, so a pre-activation lands within h of a kink
+//! with negligible probability; cases where one does are detected and re-drawn by checking
+//! that the one-sided differences agree.
 
 use descent_core::loss::{CrossEntropyLoss, HuberLoss, MSELoss, Reduction};
 use descent_core::{Activation, Mlp, Reference, Task};
@@ -15,7 +19,28 @@ const H: f64 = 1e-6;
 const TOL: f64 = 1e-6;
 
 fn acts() -> impl Strategy<Value = Activation> {
-    prop::sample::select(Activation::ALL.to_vec())
+    let mut all = Activation::ALL.to_vec();
+    all.extend([
+        Activation::LeakyRelu {
+            negative_slope: 0.2,
+        },
+        Activation::LeakyRelu {
+            negative_slope: -0.3,
+        },
+        Activation::Elu { alpha: 0.5 },
+        Activation::Elu { alpha: -0.5 },
+        Activation::Celu { alpha: 0.5 },
+        Activation::Celu { alpha: 2.0 },
+        Activation::Softplus {
+            beta: 2.0,
+            threshold: 1.0,
+        },
+        Activation::Hardtanh {
+            min_val: -0.5,
+            max_val: 2.0,
+        },
+    ]);
+    prop::sample::select(all)
 }
 
 /// (dims, activation, bias, batch) with 0..=3 hidden layers, widths 1..=5, batch 1..=4.

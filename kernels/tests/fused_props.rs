@@ -93,7 +93,7 @@ proptest! {
     /// Model ops: relative tolerance 1e-5 (the fused softmax uses a polynomial exp with
     /// relative error < 2e-7 per element; sums of up to 64 terms).
     #[test]
-    fn ops_match_reference(rows in 0usize..20, cols in 1usize..40, act in prop::sample::select(Activation::ALL.to_vec()), seed in any::<u64>()) {
+    fn ops_match_reference(rows in 0usize..20, cols in 1usize..40, act in prop::sample::select(activations()), seed in any::<u64>()) {
         let x = vals(seed, rows * cols, 4.0);
         let bias = vals(seed ^ 3, cols, 1.0);
         let (mut a, mut b) = (x.clone(), x.clone());
@@ -104,9 +104,9 @@ proptest! {
             for (u, v) in a.iter().zip(&b) {
                 prop_assert!((u - v).abs() <= 4.0 * f32::EPSILON * u.abs(), "{} vs {}", u, v);
             }
-        } else if matches!(act, Activation::Gelu | Activation::GeluTanh | Activation::Silu | Activation::Elu) {
-            // Fast's erf / tanh / sigmoid / expm1 (within 3e-7 (1 + |x|) for GELU, a few ulp
-            // for the others) against libm; x + bias is below 5 in magnitude here.
+        } else if matches!(act, Activation::Gelu | Activation::GeluTanh | Activation::Silu | Activation::Elu { .. } | Activation::Selu | Activation::Celu { .. } | Activation::Softplus { .. } | Activation::Mish) {
+            // Fast's erf / tanh / sigmoid / expm1 / exp (within 3e-7 (1 + |x|) for GELU, a
+            // few ulp for the others) against libm; x + bias is below 5 in magnitude here.
             for (u, v) in a.iter().zip(&b) {
                 prop_assert!((u - v).abs() <= 4.0 * f32::EPSILON * u.abs() + 2e-6, "{:?}: {} vs {}", act, u, v);
             }
@@ -162,7 +162,7 @@ proptest! {
     /// A whole MLP loss + gradient on Fast vs Reference: relative 1e-4 (SGEMM accumulates in
     /// a different order).
     #[test]
-    fn mlp_gradient_fast_vs_reference(batch in 1usize..40, hidden in 1usize..50, act in prop::sample::select(Activation::ALL.to_vec()), seed in any::<u64>()) {
+    fn mlp_gradient_fast_vs_reference(batch in 1usize..40, hidden in 1usize..50, act in prop::sample::select(activations()), seed in any::<u64>()) {
         let m = Mlp::new(&[17, hidden, 5], act, true, Task::Classification).unwrap();
         let mut p = vec![0f32; m.num_params()];
         m.init(&mut p, seed).unwrap();
@@ -306,6 +306,34 @@ mod adafactor {
     }
 }
 
+/// Every activation with PyTorch's defaults ([`Activation::ALL`]) and with other parameters:
+/// LeakyReLU and ELU with positive and negative ones (a negative one needs the input),
+/// CELU with a small and a negative alpha, Softplus with a low threshold, a shifted Hardtanh.
+fn activations() -> Vec<Activation> {
+    let mut v = Activation::ALL.to_vec();
+    v.extend([
+        Activation::LeakyRelu {
+            negative_slope: 0.2,
+        },
+        Activation::LeakyRelu {
+            negative_slope: -0.3,
+        },
+        Activation::Elu { alpha: 0.5 },
+        Activation::Elu { alpha: -0.5 },
+        Activation::Celu { alpha: 0.5 },
+        Activation::Celu { alpha: -2.0 },
+        Activation::Softplus {
+            beta: 2.0,
+            threshold: 5.0,
+        },
+        Activation::Hardtanh {
+            min_val: -0.5,
+            max_val: 2.0,
+        },
+    ]);
+    v
+}
+
 /// Activation backward on non-finite values: Fast and Reference agree element by element
 /// (NaN where the other is NaN), and ReLU follows torch's `threshold_backward`.
 #[test]
@@ -326,15 +354,25 @@ fn act_backward_non_finite_matches_reference() {
             g.push(b);
         }
     }
-    for act in [
-        Activation::Relu,
-        Activation::Tanh,
-        Activation::Sigmoid,
-        Activation::Identity,
-        Activation::LeakyRelu,
-        Activation::Elu,
-    ] {
+    for act in activations() {
         let (mut ga, mut gb) = (g.clone(), g.clone());
+        if act.needs_input() {
+            // Through the input instead: finite x with non-finite g (Fast's vectorized
+            // functions clamp infinite x where the libm formulas give NaN).
+            Reference.act_backward_input(act, &y, &mut ga);
+            Fast.act_backward_input(act, &y, &mut gb);
+            for i in (0..y.len()).filter(|&i| y[i].is_finite()) {
+                let close = ga[i] == gb[i]
+                    || (ga[i].is_nan() && gb[i].is_nan())
+                    || (ga[i] - gb[i]).abs() <= 1e-6 * (1.0 + ga[i].abs());
+                assert!(
+                    close,
+                    "{act:?} x {} g {}: {} vs {}",
+                    y[i], g[i], ga[i], gb[i]
+                );
+            }
+            continue;
+        }
         Reference.act_backward(act, &y, &mut ga);
         Fast.act_backward(act, &y, &mut gb);
         for i in 0..y.len() {

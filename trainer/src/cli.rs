@@ -143,8 +143,12 @@ pub struct TrainArgs {
     pub hidden: Vec<usize>,
     /// Hidden activation, as PyTorch's modules: relu, tanh, sigmoid, identity, gelu
     /// (nn.GELU(), x·Φ(x) with erf), gelu_tanh (nn.GELU(approximate='tanh')), silu (nn.SiLU(),
-    /// x·σ(x)), leaky_relu (nn.LeakyReLU(), slope 0.01) or elu (nn.ELU(), alpha 1); PyTorch's
-    /// default parameters only.
+    /// x·σ(x)), leaky_relu (nn.LeakyReLU, negative_slope=0.01), elu (nn.ELU, alpha=1), selu
+    /// (nn.SELU()), celu (nn.CELU, alpha=1, nonzero), softplus (nn.Softplus, beta=1, nonzero,
+    /// threshold=20), mish (nn.Mish()), hardswish, hardsigmoid, relu6, hardtanh (nn.Hardtanh,
+    /// min_val=-1, max_val=1). Parameters other than the defaults as NAME:KEY=VALUE,... with
+    /// PyTorch's names, e.g. leaky_relu:negative_slope=0.2, elu:alpha=0.5,
+    /// softplus:beta=2,threshold=10.
     #[arg(long, default_value = "relu")]
     pub activation: String,
     /// Dense-operation implementation.

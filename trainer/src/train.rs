@@ -377,8 +377,9 @@ const RESUME_MAY_CHANGE: &[&str] = &[
 
 /// The run's settings as they take effect, recorded in its checkpoints and compared on
 /// `--resume`: the data-dependent defaults filled in (optimizer, its `lr`, model family), the
-/// case-insensitive optimizer and scheduler names lower-cased, the loss's by its class name,
-/// `--sched-args` and `--loss-args` without whitespace, and a CSV data set as `csv:` and its absolute path, so that equivalent
+/// case-insensitive optimizer and scheduler names lower-cased, the loss's by its class name, an
+/// activation with parameters in its canonical spelling, `--sched-args` and `--loss-args`
+/// without whitespace, and a CSV data set as `csv:` and its absolute path, so that equivalent
 /// spellings of one run compare equal.
 fn effective_args(args: &TrainArgs, data: &Splits) -> Result<TrainArgs> {
     let mut a = if args.optimizer.is_none() {
@@ -402,6 +403,11 @@ fn effective_args(args: &TrainArgs, data: &Splits) -> Result<TrainArgs> {
     a.loss = a
         .loss
         .map(|l| crate::loss::canonical(&l).map_or(l, str::to_string));
+    // An activation with parameters in its canonical spelling (defaults dropped, so
+    // `elu:alpha=1` is `elu`); names without parameters stay as given.
+    if a.activation.contains(':') {
+        a.activation = crate::wire::parse_activation(&a.activation)?.to_string();
+    }
     a.loss_args = a
         .loss_args
         .map(|s| s.chars().filter(|c| !c.is_whitespace()).collect::<String>())

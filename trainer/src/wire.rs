@@ -157,6 +157,13 @@ pub fn load_data(args: &TrainArgs) -> Result<Splits> {
         .map_err(|e| Error::usage(format!("--dataset {}: {e}", args.dataset)))
 }
 
+/// `--activation NAME[:KEY=VALUE,...]`: an activation name with PyTorch's parameter names
+/// ([`Activation`]'s `FromStr`), or a usage error naming the flag and what was expected.
+pub fn parse_activation(spec: &str) -> Result<Activation> {
+    spec.parse()
+        .map_err(|e| Error::usage(format!("--activation {spec}: {e}")))
+}
+
 /// Build the model for `data`: `linear` (one layer, MSE; needs real-valued targets),
 /// `softmax` (one layer, cross-entropy; needs class labels) or `mlp` (`--hidden` widths,
 /// `--activation`, the loss the targets call for).
@@ -169,12 +176,7 @@ pub fn build_net(args: &TrainArgs, data: &Splits) -> Result<Box<dyn Net>> {
         Task::Regression
     };
     let (inputs, outputs) = (data.features, data.train.targets.width());
-    let act = Activation::from_name(&args.activation).ok_or_else(|| {
-        Error::usage(format!(
-            "--activation {}: expected relu, tanh, sigmoid, identity, gelu, gelu_tanh, silu, leaky_relu or elu",
-            args.activation
-        ))
-    })?;
+    let act = parse_activation(&args.activation)?;
     let mut dims = vec![inputs];
     match kind {
         ModelKind::Linear if classify => {

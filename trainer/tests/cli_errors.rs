@@ -151,6 +151,44 @@ fn invalid_values() {
     assert_usage_error(&["train", "--metrics", "m.txt"], "m.txt");
     assert_usage_error(&["train", "--plot", "p.gif"], "p.gif");
     assert_usage_error(&["train", "--resume"], "--checkpoint-dir");
+    // --activation: an unknown name, a parameter it lacks, a value that is no number or out
+    // of range: one line naming the flag and what was expected.
+    assert_usage_error(
+        &["train", "--activation", "relu7"],
+        "--activation relu7: expected relu",
+    );
+    assert_usage_error(
+        &["train", "--activation", "elu:beta=2"],
+        "--activation elu:beta=2: elu takes the parameter alpha",
+    );
+    assert_usage_error(
+        &["train", "--activation", "selu:alpha=2"],
+        "selu takes no parameters",
+    );
+    assert_usage_error(
+        &["train", "--activation", "leaky_relu:negative_slope=steep"],
+        "negative_slope: expected a number",
+    );
+    assert_usage_error(
+        &["train", "--activation", "celu:alpha=0"],
+        "--activation celu:alpha=0: alpha = 0: expected nonzero",
+    );
+    assert_usage_error(
+        &["train", "--activation", "softplus:beta=0"],
+        "beta = 0: expected nonzero",
+    );
+    assert_usage_error(
+        &["train", "--activation", "hardtanh:min_val=2"],
+        "max_val = 1: expected >= min_val",
+    );
+    assert_usage_error(
+        &["train", "--activation", "elu:alpha=inf"],
+        "alpha = inf: expected a finite number",
+    );
+    assert_usage_error(
+        &["train", "--activation", "elu:0.5"],
+        "expected name:key=value",
+    );
     // Sizes whose buffers cannot exist (more than isize::MAX bytes, so refused on any machine
     // without touching memory) panicked with a capacity overflow.
     assert_usage_error(

@@ -33,8 +33,10 @@ pub enum Task {
 /// `dW_l = delta_l^T a_{l-1}`, `db_l = sum_i delta_l[i]`,
 /// `delta_{l-1} = (delta_l W_l) * f'(a_{l-1})`, where `a_0 = x` and `a_l` are the
 /// post-activation outputs (so `f'` is expressed through the output, see
-/// [`Activation::backward`]; for GELU and SiLU, which [`need the input`](Activation::needs_input),
-/// through the stored pre-activations, [`Activation::backward_from_input`]).
+/// [`Activation::backward`]; for the activations which
+/// [`need the input`](Activation::needs_input), GELU, SiLU, Softplus, Mish, Hardswish,
+/// Hardsigmoid among them, through the stored pre-activations,
+/// [`Activation::backward_from_input`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Mlp {
     dims: [usize; MAX_LAYERS + 1],
@@ -47,8 +49,10 @@ pub struct Mlp {
 impl Mlp {
     /// A network with layer widths `dims = [in, hidden..., out]` (at least 2, at most
     /// `MAX_LAYERS + 1` entries, all >= 1; `out >= 2` for classification), activation `act`
-    /// between layers, biases when `bias`, trained for `task`.
+    /// between layers (its parameters [valid](Activation::validate)), biases when `bias`,
+    /// trained for `task`.
     pub fn new(dims: &[usize], act: Activation, bias: bool, task: Task) -> Result<Self> {
+        act.validate()?;
         check_arg(
             dims.len() >= 2 && dims.len() <= MAX_LAYERS + 1,
             "dims.len()",
@@ -211,9 +215,9 @@ impl Mlp {
     /// output plus two buffers for back-propagated deltas (which also hold the output
     /// gradient of a custom loss), `batch * (sum_{l>=1} dims[l] + max(2 max_{1<=l<L} dims[l],
     /// dims[L]))`; for an activation that [`needs its input`](Activation::needs_input)
-    /// (GELU, SiLU) also every hidden layer's pre-activation after them,
-    /// `+ batch * sum_{1<=l<L} dims[l]`. Saturates at `usize::MAX` (a length no buffer has, so
-    /// an overflowing batch is `BufferTooSmall`).
+    /// (GELU, SiLU, Softplus, Mish, Hardswish, Hardsigmoid, ...) also every hidden layer's
+    /// pre-activation after them, `+ batch * sum_{1<=l<L} dims[l]`. Saturates at `usize::MAX`
+    /// (a length no buffer has, so an overflowing batch is `BufferTooSmall`).
     pub fn scratch_len(&self, batch: usize) -> usize {
         let outs: usize = self.dims[1..self.n_dims].iter().sum();
         let pre = if self.act.needs_input() {

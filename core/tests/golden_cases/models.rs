@@ -19,7 +19,9 @@ pub fn run(case: &Value) -> Result<(), String> {
     let act_name = field(case, "activation")?
         .as_str()
         .ok_or("`activation` not a string")?;
-    let act = Activation::from_name(act_name).ok_or(format!("unknown activation {act_name}"))?;
+    let act: Activation = act_name
+        .parse()
+        .map_err(|e| format!("activation {act_name}: {e}"))?;
     let loss = field(case, "loss")?.as_str().ok_or("`loss` not a string")?;
     let (bias, task) = match (kind, loss) {
         ("linear", "MSELoss") => (true, Task::Regression),

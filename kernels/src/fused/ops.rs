@@ -148,23 +148,133 @@ pub fn silu_grad_f32(x: f32) -> f32 {
     s * (1.0 + x * (1.0 - s))
 }
 
-/// LeakyReLU (slope 0.01) as [`Activation::apply`]: `x` for `x > 0`, else `0.01 x` (exact).
+/// LeakyReLU as [`Activation::apply`]: `x` for `x > 0`, else `slope · x` (exact).
 #[inline(always)]
-fn leaky_relu_f32(x: f32) -> f32 {
+fn leaky_relu_f32(x: f32, slope: f32) -> f32 {
     if x > 0.0 {
         x
     } else {
-        x * 0.01
+        x * slope
     }
 }
 
-/// ELU (α = 1): `x` for `x > 0` (or NaN), else [`expm1_f32`]`(x)`.
+/// The ELU family's coefficients in f32, as descent-core computes them (PyTorch's
+/// `get_elu_coefs`): `(negcoef, poscoef, negiptcoef) = (α · scale, scale, input_scale)`;
+/// `None` for the other activations.
 #[inline(always)]
-fn elu_f32(x: f32) -> f32 {
-    if x > 0.0 || x.is_nan() {
+fn elu_coefs(act: Activation) -> Option<(f32, f32, f32)> {
+    let (alpha, scale, input_scale) = match act {
+        Activation::Elu { alpha } => (alpha, 1.0, 1.0),
+        Activation::Selu => (
+            descent_core::ops::SELU_ALPHA,
+            descent_core::ops::SELU_SCALE,
+            1.0,
+        ),
+        Activation::Celu { alpha } => (alpha, 1.0, 1.0 / alpha),
+        _ => return None,
+    };
+    let scale = scale as f32;
+    Some((alpha as f32 * scale, scale, input_scale as f32))
+}
+
+/// ELU / SELU / CELU: `x` · poscoef for `x > 0` (or NaN), else
+/// [`expm1_f32`]`(x · negiptcoef) · negcoef` (see [`elu_coefs`]).
+#[inline(always)]
+fn elu_f32(x: f32, (neg, pos, nip): (f32, f32, f32)) -> f32 {
+    if x <= 0.0 {
+        expm1_f32(x * nip) * neg
+    } else {
+        x * pos
+    }
+}
+
+/// The derivative of [`elu_f32`] from the input: `negiptcoef · negcoef · e^{x · negiptcoef}`
+/// ([`exp_f32`]) for `x <= 0`, else poscoef.
+#[inline(always)]
+fn elu_grad_f32(x: f32, (neg, pos, nip): (f32, f32, f32)) -> f32 {
+    if x <= 0.0 {
+        nip * neg * exp_f32(x * nip)
+    } else {
+        pos
+    }
+}
+
+/// `ln(1 + e^t)` for f32 in the overflow-free form `max(t, 0) + ln_1p(e^{−|t|})`, with
+/// [`exp_f32`] (std's `ln_1p`, a libm call, so loops over it do not vectorize).
+#[inline(always)]
+fn softplus_core_f32(t: f32) -> f32 {
+    t.max(0.0) + exp_f32(-t.abs()).ln_1p()
+}
+
+/// Softplus as [`Activation::apply`]: `x` where `βx > threshold`, else
+/// `ln(1 + e^{βx})/β` (through [`softplus_core_f32`]).
+#[inline(always)]
+fn softplus_f32(x: f32, beta: f32, threshold: f32) -> f32 {
+    let bx = x * beta;
+    if bx > threshold {
         x
     } else {
-        expm1_f32(x)
+        softplus_core_f32(bx) / beta
+    }
+}
+
+/// The derivative of [`softplus_f32`]: `σ(βx)` ([`sigmoid_f32`]), 1 where `βx > threshold`.
+#[inline(always)]
+fn softplus_grad_f32(x: f32, beta: f32, threshold: f32) -> f32 {
+    let bx = x * beta;
+    if bx > threshold {
+        1.0
+    } else {
+        sigmoid_f32(bx)
+    }
+}
+
+/// Mish: `x · tanh(ln(1 + e^x))` with [`softplus_core_f32`] and [`tanh_f32`].
+#[inline(always)]
+fn mish_f32(x: f32) -> f32 {
+    x * tanh_f32(softplus_core_f32(x))
+}
+
+/// The derivative of [`mish_f32`]: `t + x σ(x) (1 − t²)`, `t = tanh(softplus(x))`.
+#[inline(always)]
+fn mish_grad_f32(x: f32) -> f32 {
+    let t = tanh_f32(softplus_core_f32(x));
+    t + x * sigmoid_f32(x) * (1.0 - t * t)
+}
+
+/// `min(max(x, lo), hi)`, NaN-propagating, as descent-core's (and PyTorch's) clamps.
+#[inline(always)]
+fn clamp_f32(x: f32, lo: f32, hi: f32) -> f32 {
+    let t = if x < lo { lo } else { x };
+    if hi < t {
+        hi
+    } else {
+        t
+    }
+}
+
+/// Hardswish: `x · min(max(x + 3, 0), 6) / 6` (exact, the same operations as descent-core).
+#[inline(always)]
+fn hardswish_f32(x: f32) -> f32 {
+    x * clamp_f32(x + 3.0, 0.0, 6.0) / 6.0
+}
+
+/// Hardsigmoid: `min(max(x + 3, 0), 6) / 6` (exact).
+#[inline(always)]
+fn hardsigmoid_f32(x: f32) -> f32 {
+    clamp_f32(x + 3.0, 0.0, 6.0) / 6.0
+}
+
+/// PyTorch's `hardsigmoid_backward` slope, `1.0f / 6.0f`.
+const HARDSIGMOID_SLOPE: f32 = 1.0 / 6.0;
+
+/// The bounds `(lo, hi)` of ReLU6 (`(0, 6)`) and Hardtanh (`(min_val, max_val)`).
+#[inline(always)]
+fn window(act: Activation) -> Option<(f32, f32)> {
+    match act {
+        Activation::Relu6 => Some((0.0, 6.0)),
+        Activation::Hardtanh { min_val, max_val } => Some((min_val as f32, max_val as f32)),
+        _ => None,
     }
 }
 
@@ -204,6 +314,83 @@ pub fn sigmoid_f32(x: f32) -> f32 {
     num / (1.0 + e)
 }
 
+/// Evaluate `$body` with `$f` bound to the activation's f32 function from this module (a
+/// closure with its parameters converted to f32 once, outside the loops), one monomorphic
+/// copy of `$body` per activation. Exact (equal to [`Activation::apply`]) for identity,
+/// ReLU, LeakyReLU, Hardswish, Hardsigmoid, ReLU6 and Hardtanh; see each function's accuracy
+/// for the others.
+macro_rules! with_act_fn {
+    ($act:expr, $f:ident => $body:expr) => {
+        match $act {
+            Activation::Identity => {
+                let $f = |x: f32| x;
+                $body
+            }
+            Activation::Relu => {
+                let $f = |x: f32| if x > 0.0 || x.is_nan() { x } else { 0.0 };
+                $body
+            }
+            Activation::Tanh => {
+                let $f = tanh_f32;
+                $body
+            }
+            Activation::Sigmoid => {
+                let $f = sigmoid_f32;
+                $body
+            }
+            Activation::Gelu => {
+                let $f = gelu_f32;
+                $body
+            }
+            Activation::GeluTanh => {
+                let $f = gelu_tanh_f32;
+                $body
+            }
+            Activation::Silu => {
+                let $f = silu_f32;
+                $body
+            }
+            Activation::LeakyRelu { negative_slope } => {
+                let s = negative_slope as f32;
+                let $f = move |x: f32| leaky_relu_f32(x, s);
+                $body
+            }
+            a @ (Activation::Elu { .. } | Activation::Selu | Activation::Celu { .. }) => {
+                // `elu_coefs` is `Some` for these three.
+                let c = elu_coefs(a).unwrap_or((1.0, 1.0, 1.0));
+                let $f = move |x: f32| elu_f32(x, c);
+                $body
+            }
+            Activation::Softplus { beta, threshold } => {
+                let (b, t) = (beta as f32, threshold as f32);
+                let $f = move |x: f32| softplus_f32(x, b, t);
+                $body
+            }
+            Activation::Mish => {
+                let $f = mish_f32;
+                $body
+            }
+            Activation::Hardswish => {
+                let $f = hardswish_f32;
+                $body
+            }
+            Activation::Hardsigmoid => {
+                let $f = hardsigmoid_f32;
+                $body
+            }
+            Activation::Relu6 => {
+                let $f = |x: f32| clamp_f32(x, 0.0, 6.0);
+                $body
+            }
+            Activation::Hardtanh { min_val, max_val } => {
+                let (lo, hi) = (min_val as f32, max_val as f32);
+                let $f = move |x: f32| clamp_f32(x, lo, hi);
+                $body
+            }
+        }
+    };
+}
+
 /// `rows * cols`, the length a `rows x cols` matrix needs; panics naming `func` when that
 /// overflows (a wrapped product would let a too-short slice pass as long enough).
 fn mat_len(func: &str, rows: usize, cols: usize) -> usize {
@@ -212,9 +399,12 @@ fn mat_len(func: &str, rows: usize, cols: usize) -> usize {
 }
 
 /// In place for a `rows x cols` matrix: `y[i][j] <- f(y[i][j] + bias[j])` (no bias when
-/// `None`). ReLU, LeakyReLU and identity are exact (equal to [`Activation::apply`]); tanh,
-/// sigmoid, GELU (both), SiLU and ELU use [`tanh_f32`], [`sigmoid_f32`], [`gelu_f32`],
-/// [`gelu_tanh_f32`], [`silu_f32`] and [`expm1_f32`] (vectorized) instead of libm.
+/// `None`). ReLU, LeakyReLU, Hardswish, Hardsigmoid, ReLU6, Hardtanh and identity are exact
+/// (equal to [`Activation::apply`]); tanh, sigmoid, GELU (both), SiLU and the ELU family
+/// (ELU, SELU, CELU) use [`tanh_f32`], [`sigmoid_f32`], [`gelu_f32`], [`gelu_tanh_f32`],
+/// [`silu_f32`] and [`expm1_f32`] (vectorized) instead of libm; Softplus and Mish compute
+/// `ln(1 + e^t)` as `max(t, 0) + ln_1p(e^{−|t|})` with [`exp_f32`] and std's `ln_1p` (a libm
+/// call per element, not vectorized).
 /// Panics if `y` has fewer than `rows * cols` elements or `bias` fewer than `cols`.
 pub fn bias_act(rows: usize, cols: usize, y: &mut [f32], bias: Option<&[f32]>, act: Activation) {
     if rows == 0 || cols == 0 {
@@ -264,8 +454,7 @@ pub fn bias_act(rows: usize, cols: usize, y: &mut [f32], bias: Option<&[f32]>, a
                     (b, Activation::Gelu) => map_row(row, b, gelu_f32),
                     (b, Activation::GeluTanh) => map_row(row, b, gelu_tanh_f32),
                     (b, Activation::Silu) => map_row(row, b, silu_f32),
-                    (b, Activation::LeakyRelu) => map_row(row, b, leaky_relu_f32),
-                    (b, Activation::Elu) => map_row(row, b, elu_f32),
+                    (b, other) => with_act_fn!(other, f => map_row(row, b, f)),
                 }
             }
         },
@@ -283,29 +472,6 @@ fn map_row(row: &mut [f32], bias: Option<&[f32]>, f: impl Fn(f32) -> f32) {
             }
         }
         None => row.iter_mut().for_each(|v| *v = f(*v)),
-    }
-}
-
-/// The activation with this module's vectorizable functions (exact for identity, ReLU and
-/// LeakyReLU; see each function's accuracy).
-#[inline(always)]
-fn apply_fast(act: Activation, x: f32) -> f32 {
-    match act {
-        Activation::Identity => x,
-        Activation::Relu => {
-            if x > 0.0 || x.is_nan() {
-                x
-            } else {
-                0.0
-            }
-        }
-        Activation::Tanh => tanh_f32(x),
-        Activation::Sigmoid => sigmoid_f32(x),
-        Activation::Gelu => gelu_f32(x),
-        Activation::GeluTanh => gelu_tanh_f32(x),
-        Activation::Silu => silu_f32(x),
-        Activation::LeakyRelu => leaky_relu_f32(x),
-        Activation::Elu => elu_f32(x),
     }
 }
 
@@ -340,19 +506,15 @@ pub fn bias_act_keep(
     with_simd(
         simd_level(),
         #[inline(always)]
-        || match act {
-            Activation::Gelu => run!(gelu_f32),
-            Activation::GeluTanh => run!(gelu_tanh_f32),
-            Activation::Silu => run!(silu_f32),
-            other => run!(|v| apply_fast(other, v)),
-        },
+        || with_act_fn!(act, f => run!(f)),
     )
 }
 
 /// `grad[i] <- grad[i] * f'(z[i])` from the input `z` ([`Activation::backward_from_input`];
-/// ReLU as torch's `threshold_backward`), with [`gelu_grad_f32`], [`gelu_tanh_grad_f32`],
-/// [`silu_grad_f32`], and `1 − t²`, `s(1 − s)`, `e^x` through this module's `tanh`, sigmoid
-/// and exp. Panics if the lengths differ.
+/// ReLU as torch's `threshold_backward`, the hard functions as PyTorch's backward kernels,
+/// exact), with [`gelu_grad_f32`], [`gelu_tanh_grad_f32`], [`silu_grad_f32`], and `1 − t²`,
+/// `s(1 − s)`, `e^x`, `σ(βx)` (Softplus), Mish's `t + x σ(x)(1 − t²)` through this module's
+/// `tanh`, sigmoid and exp. Panics if the lengths differ.
 pub fn act_backward_input(act: Activation, z: &[f32], grad: &mut [f32]) {
     assert_eq!(
         z.len(),
@@ -387,19 +549,53 @@ pub fn act_backward_input(act: Activation, z: &[f32], grad: &mut [f32]) {
             Activation::Gelu => run!(gelu_grad_f32),
             Activation::GeluTanh => run!(gelu_tanh_grad_f32),
             Activation::Silu => run!(silu_grad_f32),
-            Activation::LeakyRelu => run!(|x: f32| if x > 0.0 { 1.0 } else { 0.01 }),
-            Activation::Elu => run!(|x: f32| if x > 0.0 || x.is_nan() {
-                1.0
-            } else {
-                exp_f32(x)
-            }),
+            Activation::LeakyRelu { negative_slope } => {
+                let s = negative_slope as f32;
+                run!(|x: f32| if x > 0.0 { 1.0 } else { s })
+            }
+            a @ (Activation::Elu { .. } | Activation::Selu | Activation::Celu { .. }) => {
+                let c = elu_coefs(a).unwrap_or((1.0, 1.0, 1.0));
+                run!(|x: f32| elu_grad_f32(x, c))
+            }
+            Activation::Softplus { beta, threshold } => {
+                let (b, t) = (beta as f32, threshold as f32);
+                run!(|x: f32| softplus_grad_f32(x, b, t))
+            }
+            Activation::Mish => run!(mish_grad_f32),
+            // PyTorch's hardswish_backward: 0 for x <= -3, g for x >= 3 (not products).
+            Activation::Hardswish => {
+                for (g, &x) in grad.iter_mut().zip(z) {
+                    *g = if x <= -3.0 {
+                        0.0
+                    } else if x < 3.0 {
+                        *g * (x / 3.0 + 0.5)
+                    } else {
+                        *g
+                    };
+                }
+            }
+            Activation::Hardsigmoid => {
+                for (g, &x) in grad.iter_mut().zip(z) {
+                    *g = if x > -3.0 && x < 3.0 {
+                        *g * HARDSIGMOID_SLOPE
+                    } else {
+                        0.0
+                    };
+                }
+            }
+            Activation::Relu6 | Activation::Hardtanh { .. } => {
+                let (lo, hi) = window(act).unwrap_or((0.0, 6.0));
+                for (g, &x) in grad.iter_mut().zip(z) {
+                    *g = if x <= lo || x >= hi { 0.0 } else { *g };
+                }
+            }
         },
     )
 }
 
 /// `grad[i] <- grad[i] * f'(x_i)` expressed through the output `y[i] = f(x_i)`
-/// ([`Activation::backward`]; NaN for GELU and SiLU, which need the input: see
-/// [`act_backward_input`]).
+/// ([`Activation::backward`], exact; NaN for the activations that
+/// [`need the input`](Activation::needs_input): see [`act_backward_input`]).
 /// Panics if the lengths differ.
 pub fn act_backward(act: Activation, y: &[f32], grad: &mut [f32]) {
     assert_eq!(
@@ -429,24 +625,29 @@ pub fn act_backward(act: Activation, y: &[f32], grad: &mut [f32]) {
                     *g *= yv * (1.0 - yv);
                 }
             }
-            Activation::LeakyRelu => {
-                for (g, &yv) in grad.iter_mut().zip(y) {
-                    *g *= if yv > 0.0 { 1.0 } else { 0.01 };
-                }
-            }
-            Activation::Elu => {
-                for (g, &yv) in grad.iter_mut().zip(y) {
-                    *g *= if yv > 0.0 || yv.is_nan() {
-                        1.0
-                    } else {
-                        yv + 1.0
-                    };
-                }
-            }
             // Not defined through the output (as `Activation::derivative_from_output`: NaN).
-            Activation::Gelu | Activation::GeluTanh | Activation::Silu => {
-                grad.iter_mut().for_each(|g| *g = f32::NAN);
+            a if a.needs_input() => grad.iter_mut().for_each(|g| *g = f32::NAN),
+            Activation::LeakyRelu { negative_slope } => {
+                let s = negative_slope as f32;
+                for (g, &yv) in grad.iter_mut().zip(y) {
+                    *g *= if yv > 0.0 { 1.0 } else { s };
+                }
             }
+            a @ (Activation::Elu { .. } | Activation::Selu | Activation::Celu { .. }) => {
+                // PyTorch's elu_backward from the result: negiptcoef (y + negcoef) for y <= 0.
+                let (neg, pos, nip) = elu_coefs(a).unwrap_or((1.0, 1.0, 1.0));
+                for (g, &yv) in grad.iter_mut().zip(y) {
+                    *g *= if yv <= 0.0 { nip * (yv + neg) } else { pos };
+                }
+            }
+            Activation::Relu6 | Activation::Hardtanh { .. } => {
+                // As torch's hardtanh_backward: 0 outside the open window, else g.
+                let (lo, hi) = window(act).unwrap_or((0.0, 6.0));
+                for (g, &yv) in grad.iter_mut().zip(y) {
+                    *g = if yv <= lo || yv >= hi { 0.0 } else { *g };
+                }
+            }
+            _ => grad.iter_mut().for_each(|g| *g = f32::NAN),
         },
     )
 }
@@ -753,10 +954,51 @@ mod tests {
         s * (1.0 + x * (1.0 - s))
     }
 
+    fn softplus64(x: f64) -> f64 {
+        if x > 20.0 {
+            x
+        } else {
+            x.exp().ln_1p()
+        }
+    }
+    fn mish64(x: f64) -> f64 {
+        x * x.exp().ln_1p().tanh()
+    }
+    fn mish64_grad(x: f64) -> f64 {
+        let t = x.exp().ln_1p().tanh();
+        t + x / (1.0 + (-x).exp()) * (1.0 - t * t)
+    }
+
     #[test]
-    fn gelu_silu_and_derivatives_are_accurate() {
+    fn smooth_activations_and_derivatives_are_accurate() {
         type Case = (&'static str, fn(f32) -> f32, fn(f64) -> f64);
-        let cases: [Case; 6] = [
+        let cases: [Case; 11] = [
+            ("softplus", |x| softplus_f32(x, 1.0, 20.0), softplus64),
+            (
+                "softplus'",
+                |x| softplus_grad_f32(x, 1.0, 20.0),
+                |x| {
+                    if x > 20.0 {
+                        1.0
+                    } else {
+                        1.0 / (1.0 + (-x).exp())
+                    }
+                },
+            ),
+            ("mish", mish_f32, mish64),
+            ("mish'", mish_grad_f32, mish64_grad),
+            (
+                "selu",
+                |x| elu_f32(x, elu_coefs(Activation::Selu).unwrap()),
+                |x| {
+                    let (a, l) = (descent_core::ops::SELU_ALPHA, descent_core::ops::SELU_SCALE);
+                    if x > 0.0 {
+                        l * x
+                    } else {
+                        l * a * x.exp_m1()
+                    }
+                },
+            ),
             ("gelu", gelu_f32, gelu64),
             ("gelu'", gelu_grad_f32, gelu64_grad),
             ("gelu_tanh", gelu_tanh_f32, gelu_tanh64),
