@@ -61,12 +61,51 @@ def read_safetensors(path):
     return out
 
 
+class Both:
+    """Two optimizers stepped together (Muon on the weights, AdamW on the biases)."""
+
+    def __init__(self, *opts):
+        self.opts = opts
+
+    def zero_grad(self, set_to_none=True):
+        for o in self.opts:
+            o.zero_grad(set_to_none=set_to_none)
+
+    def step(self):
+        for o in self.opts:
+            o.step()
+
+
+def ns_native(grad, ns_coefficients, ns_steps, eps):
+    """torch.optim._muon._zeropower_via_newtonschulz without its bfloat16 cast."""
+    a, b, c = ns_coefficients
+    x = grad.clone()
+    if grad.size(0) > grad.size(1):
+        x = x.T
+    x.div_(x.norm().clamp(min=eps))
+    for _ in range(ns_steps):
+        gram = x @ x.T
+        upd = torch.addmm(gram, gram, gram, beta=b, alpha=c)
+        x = torch.addmm(x, upd, x, beta=a)
+    if grad.size(0) > grad.size(1):
+        x = x.T
+    return x
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--data-dir", default="/usr/share/datasets/fashion-mnist")
     p.add_argument("--hidden", default="100")
-    p.add_argument("--optimizer", default="sgd", choices=["sgd", "adam", "asgd", "adafactor"],
-                   help="asgd and adafactor take PyTorch's defaults except lr")
+    p.add_argument("--optimizer", default="sgd",
+                   choices=["sgd", "adam", "asgd", "adafactor", "muon"],
+                   help="asgd and adafactor take PyTorch's defaults except lr; muon: "
+                   "torch.optim.Muon(weights, lr) and AdamW(biases, --aux-lr), as descent's "
+                   "--optimizer muon")
+    p.add_argument("--aux-lr", type=float, default=1e-3,
+                   help="muon: AdamW's lr for the biases (descent's --aux-lr)")
+    p.add_argument("--ns-precision", default="bf16", choices=["bf16", "native"],
+                   help="muon: PyTorch's bfloat16 Newton-Schulz iteration, or the same in f32 "
+                   "(descent's --ns-precision)")
     p.add_argument("--lr", type=float, default=0.1)
     p.add_argument("--momentum", type=float, default=0.0)
     p.add_argument("--batch-size", type=int, default=100)
@@ -126,6 +165,14 @@ def main():
         opt = torch.optim.ASGD(model.parameters(), lr=a.lr)
     elif a.optimizer == "adafactor":
         opt = torch.optim.Adafactor(model.parameters(), lr=a.lr)
+    elif a.optimizer == "muon":
+        if a.ns_precision == "native":
+            import torch.optim._muon as muon_mod
+            muon_mod._zeropower_via_newtonschulz = ns_native
+        weights = [q for q in model.parameters() if q.ndim == 2]
+        biases = [q for q in model.parameters() if q.ndim != 2]
+        opt = Both(torch.optim.Muon(weights, lr=a.lr),
+                   torch.optim.AdamW(biases, lr=a.aux_lr))
     else:
         opt = torch.optim.Adam(model.parameters(), lr=a.lr)
     kwargs = {}

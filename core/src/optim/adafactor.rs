@@ -110,31 +110,7 @@ impl Rule for AdafactorConfig {
         if self.shapes.is_empty() {
             return Ok(());
         }
-        let total = self.shapes.numel();
-        check_arg(
-            total == n,
-            "shapes",
-            total as f64,
-            "tensors covering the parameters exactly (the value is their element count)",
-        )?;
-        // Every group boundary falls between two tensors (the ends are increasing: no tensor
-        // is empty).
-        let ends = || {
-            self.shapes.as_slice().iter().scan(0usize, |end, s| {
-                *end += s.numel();
-                Some(*end)
-            })
-        };
-        for g in groups {
-            let boundary = g.start + g.len;
-            check_arg(
-                boundary == 0 || ends().any(|e| e == boundary),
-                "shapes",
-                boundary as f64,
-                "no tensor crossing a parameter-group boundary (the value is the boundary)",
-            )?;
-        }
-        Ok(())
+        self.shapes.check_cover(n, groups)
     }
     fn base_lr(&self) -> f64 {
         self.lr

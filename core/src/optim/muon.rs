@@ -210,29 +210,7 @@ impl Rule for MuonConfig {
                 "matrices only: Muon updates 2-D parameters (the value is the index of a vector; give biases to another optimizer)",
             )?;
         }
-        let total = self.shapes.numel();
-        check_arg(
-            total == n,
-            "shapes",
-            total as f64,
-            "matrices covering the parameters exactly (the value is their element count)",
-        )?;
-        let ends = || {
-            self.shapes.as_slice().iter().scan(0usize, |end, s| {
-                *end += s.numel();
-                Some(*end)
-            })
-        };
-        for g in groups {
-            let boundary = g.start + g.len;
-            check_arg(
-                boundary == 0 || ends().any(|e| e == boundary),
-                "shapes",
-                boundary as f64,
-                "no matrix crossing a parameter-group boundary (the value is the boundary)",
-            )?;
-        }
-        Ok(())
+        self.shapes.check_cover(n, groups)
     }
     fn base_lr(&self) -> f64 {
         self.lr

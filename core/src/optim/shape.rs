@@ -1,6 +1,7 @@
 //! Parameter tensor shapes, for the optimizers that treat a matrix differently from a vector
 //! (Adafactor factors a matrix's second moment into its row and column means).
 
+use super::Group;
 use crate::error::check_arg;
 use crate::{Error, Result};
 
@@ -82,6 +83,37 @@ impl Shapes {
         self.as_slice()
             .iter()
             .fold(0usize, |a, s| a.saturating_add(s.numel()))
+    }
+
+    /// Check that the tensors cover `n` parameters exactly and that no tensor crosses a
+    /// boundary of `groups` (`InvalidArgument` naming `shapes`, the value the element count or
+    /// the crossed boundary).
+    pub(crate) fn check_cover(&self, n: usize, groups: &[Group]) -> Result<()> {
+        let total = self.numel();
+        check_arg(
+            total == n,
+            "shapes",
+            total as f64,
+            "tensors covering the parameters exactly (the value is their element count)",
+        )?;
+        // Every group boundary falls between two tensors (the ends are increasing: no tensor
+        // is empty).
+        let ends = || {
+            self.as_slice().iter().scan(0usize, |end, s| {
+                *end += s.numel();
+                Some(*end)
+            })
+        };
+        for g in groups {
+            let boundary = g.start + g.len;
+            check_arg(
+                boundary == 0 || ends().any(|e| e == boundary),
+                "shapes",
+                boundary as f64,
+                "no tensor crossing a parameter-group boundary (the value is the boundary)",
+            )?;
+        }
+        Ok(())
     }
 }
 
