@@ -184,7 +184,8 @@ impl Stepper for RandomStepper {
 }
 
 /// A core optimizer whose steps run through descent-kernels' fused, vectorized and parallel
-/// update (bitwise equal to core's, on the same state, so checkpoints are interchangeable).
+/// update (bitwise equal to core's, on the same state, so checkpoints are interchangeable;
+/// Muon's equal to rounding, its Newton–Schulz products through SGEMM).
 #[derive(Debug, Clone)]
 pub struct Fused<R: FusedRule>(pub Optim<f32, R, Vec<f32>>);
 
