@@ -482,11 +482,16 @@ mod muon {
         }
     }
 
-    /// The MLP-sized matrices of the trainer's default Fashion-MNIST model.
+    /// The MLP-sized matrices of the trainer's default Fashion-MNIST model, and one past a
+    /// block of the symmetric products.
     #[test]
     fn fused_muon_matches_core_on_mlp_weights() {
         let shapes = [TensorShape::Matrix(100, 784), TensorShape::Matrix(10, 100)];
         fast_matches_reference(&shapes, true, 2, 7);
         fast_matches_reference(&shapes, false, 2, 8);
+        // Past one 256-row block of the symmetric products (two blocks, transposed).
+        let shapes = [TensorShape::Matrix(300, 261)];
+        fast_matches_reference(&shapes, true, 2, 9);
+        fast_matches_reference(&shapes, false, 1, 10);
     }
 }
