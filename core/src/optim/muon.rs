@@ -351,16 +351,23 @@ impl MuonConfig {
             let (a1, rest) = rest.split_at_mut(m * m);
             let b1 = &mut rest[..m * m];
             let (mut x, mut y) = (x, y);
-            for i in 0..rows {
-                for j in 0..cols {
-                    let e = i * cols + j;
-                    let u = if self.nesterov {
-                        nesterov.apply(g[e], b[e])
-                    } else {
-                        b[e]
-                    };
-                    let at = if tr { j * rows + i } else { e };
-                    x[at] = round(u);
+            let u = |gv: T, bv: T| {
+                round(if self.nesterov {
+                    nesterov.apply(gv, bv)
+                } else {
+                    bv
+                })
+            };
+            if tr {
+                // Column j of U is row j of X (strided reads, once per step).
+                for (j, xrow) in x.chunks_exact_mut(rows).enumerate() {
+                    for (i, xv) in xrow.iter_mut().enumerate() {
+                        *xv = u(g[i * cols + j], b[i * cols + j]);
+                    }
+                }
+            } else {
+                for ((xv, &gv), &bv) in x.iter_mut().zip(g).zip(b.iter()) {
+                    *xv = u(gv, bv);
                 }
             }
 
@@ -394,12 +401,16 @@ impl MuonConfig {
             // θ ← θ (1 − lr λ) − adjusted_lr · O
             let decay = T::from_f64(1.0 - grp.lr * grp.weight_decay);
             let neg = T::from_f64(-self.adjust_lr_fn.apply(grp.lr, rows, cols));
-            for i in 0..rows {
-                for j in 0..cols {
-                    let e = i * cols + j;
-                    let o = if tr { x[j * rows + i] } else { x[e] };
-                    let q = p[e] * decay;
-                    p[e] = q + neg * o;
+            let step = |pv: &mut T, o: T| *pv = *pv * decay + neg * o;
+            if tr {
+                for (i, prow) in p.chunks_exact_mut(cols).enumerate() {
+                    for (j, pv) in prow.iter_mut().enumerate() {
+                        step(pv, x[j * rows + i]);
+                    }
+                }
+            } else {
+                for (pv, &o) in p.iter_mut().zip(x.iter()) {
+                    step(pv, o);
                 }
             }
         }
